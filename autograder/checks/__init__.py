@@ -1,0 +1,36 @@
+"""The check library that visible and hidden tests call.
+
+Every ``check_*`` function returns a :class:`CheckResult` and, by default, raises
+``AssertionError`` with a message naming the problem when the check fails (assert-style,
+for nbgrader test cells). Each check is a :class:`Check` with two halves: ``collect``
+calls the student's code and returns plain data; ``judge`` compares that data with the
+check's own references (torch autograd, the kit's data) and never touches student objects.
+"""
+from .accuracy import (check_accuracy, check_eval_deterministic, check_saved_network_accuracy,
+                       evaluate)
+from .compare import numerical_gradient, relative_error
+from .core import Check, StudentError, run
+from .functions import (check_elementwise, check_loss, check_penalty, check_softmax,
+                        check_softmax_cross_entropy, check_softmax_vjp)
+from .layers import check_layer, check_layers_agree
+from .network import check_adam, check_mlp_gradients, check_torch_backward
+from .params import check_count_function, check_parameter_count, count_parameters
+from .result import CheckResult, rubric
+
+__all__ = [
+    "Check", "CheckResult", "StudentError", "run", "rubric",
+    "count_parameters", "check_parameter_count", "check_count_function",
+    "numerical_gradient", "relative_error",
+    "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
+    "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
+    "check_mlp_gradients", "check_adam", "check_torch_backward",
+    "evaluate", "check_accuracy", "check_saved_network_accuracy", "check_eval_deterministic",
+]
+
+try:  # checks on torch training objects (loaders, optimisers, schedulers)
+    from .training import *  # noqa: F401,F403
+    from .training import __all__ as _training_all
+
+    __all__ += list(_training_all)
+except ImportError:  # pragma: no cover (module lands separately)
+    pass

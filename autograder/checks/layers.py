@@ -1,0 +1,274 @@
+"""Checks for NumPy layer objects with a forward/backward API (CS231n style).
+
+A layer has ``params`` (dict name -> float array, empty for ReLU), ``forward(x)``,
+``backward(dout)`` returning ``dx``, and after backward ``grads`` (same keys as params).
+The check overwrites the parameters in place with seeded values, so its inputs depend
+only on the check's seed, and compares against torch autograd in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import tolerances
+from .arrays import to_array
+from .compare import compare, numerical_floor
+from .core import Check, StudentError, call_student, run
+
+REFERENCES = ("linear", "relu", "sigmoid", "tanh", "flatten", "conv2d", "maxpool2d")
+PARAMETERS = {"linear": ("W", "b"), "conv2d": ("W", "b")}
+
+
+def reference_forward(reference: str, x, params: dict, options: dict):
+    """The layer as a torch function of x and its parameters (tensors)."""
+    if reference == "linear":
+        return x @ params["W"] + params["b"]
+    if reference == "relu":
+        return torch.relu(x)
+    if reference == "sigmoid":
+        return torch.sigmoid(x)
+    if reference == "tanh":
+        return torch.tanh(x)
+    if reference == "flatten":
+        return x.reshape(x.shape[0], -1)
+    if reference == "conv2d":
+        return F.conv2d(x, params["W"], params["b"], stride=options.get("stride", 1),
+                        padding=options.get("pad", 0))
+    if reference == "maxpool2d":
+        return F.max_pool2d(x, options.get("kernel", 2), options.get("stride", 2))
+    raise ValueError(f"unknown reference {reference!r}; choose one of {REFERENCES}")
+
+
+def reference_gradients(reference, x, params, dout, options):
+    """Oracle output, dx and parameter gradients (NumPy float64)."""
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    pt = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    out = reference_forward(reference, xt, pt, options)
+    if dout is None:
+        return out.detach().numpy(), None, None
+    out.backward(torch.tensor(dout, dtype=torch.float64))
+    return (out.detach().numpy(), xt.grad.numpy(),
+            {k: (t.grad.numpy() if t.grad is not None else np.zeros_like(params[k]))
+             for k, t in pt.items()})
+
+
+def _student_params(layer, expected_names) -> dict:
+    params = getattr(layer, "params", None)
+    if not isinstance(params, dict):
+        raise StudentError("the layer has no `params` dict (name -> array); set "
+                           "self.params = {} in __init__ for a layer without parameters")
+    missing = [n for n in expected_names if n not in params]
+    if missing:
+        raise StudentError(f"layer.params lacks {missing} (it has {sorted(params)})")
+    return params
+
+
+def _seed_params(params: dict, names, rng) -> dict:
+    """Overwrite the named parameters in place with seeded values; return copies."""
+    values = {}
+    for name in names:
+        current = params[name]
+        if not isinstance(current, np.ndarray):
+            raise StudentError(f"layer.params[{name!r}] is a {type(current).__name__}, "
+                               "expected a NumPy array")
+        value = rng.normal(0, 0.5, current.shape)
+        if current.dtype != np.float64:
+            params[name] = current.astype(np.float64)
+            current = params[name]
+        current[...] = value
+        values[name] = value.copy()
+    return values
+
+
+def _run_layer(layer, x, dout_rng):
+    """forward then backward with a seeded upstream gradient; plain data out."""
+    out = to_array(call_student(layer.forward, x.copy(), what="layer.forward(x)"),
+                   "layer.forward(x)")
+    dout = dout_rng.normal(0, 1, out.shape)
+    dx = to_array(call_student(layer.backward, dout.copy(), what="layer.backward(dout)"),
+                  "layer.backward(dout)")
+    grads = getattr(layer, "grads", None)
+    return out, dout, dx, grads
+
+
+class LayerCheck(Check):
+    kind = "layer"
+
+    def __init__(self, reference, x_shape, seed=0, name=None, points=1.0, n_numerical=12,
+                 **options):
+        if reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {REFERENCES}")
+        super().__init__(name or f"{reference} layer forward and backward", points, seed)
+        self.reference, self.x_shape, self.options = reference, tuple(x_shape), options
+        self.n_numerical = n_numerical
+
+    def inputs(self):
+        return {"x": self.rng("x").normal(0, 1, self.x_shape)}
+
+    def collect(self, layer):
+        names = PARAMETERS.get(self.reference, ())
+        params = _student_params(layer, names)
+        values = _seed_params(params, names, self.rng("params"))
+        x = self.inputs()["x"]
+        out, dout, dx, grads = _run_layer(layer, x, self.rng("dout"))
+        if names and not isinstance(grads, dict):
+            raise StudentError("after backward, layer.grads should be a dict with keys "
+                               f"{list(names)}; found {type(grads).__name__}")
+        missing = [n for n in names if n not in grads]
+        if missing:
+            raise StudentError(f"no gradient stored for parameter(s) {missing}: set "
+                               f"layer.grads[{missing[0]!r}] in backward "
+                               f"(layer.grads has keys {sorted(grads)})")
+        evidence = {"params": values, "out": out, "dout": dout, "dx": dx,
+                    "grads": {n: to_array(grads[n], f"layer.grads[{n!r}]") for n in names}}
+        evidence["numerical"] = self._numerical(layer, x, dout, params, names)
+        return evidence
+
+    def _numerical(self, layer, x, dout, params, names):
+        """Central differences of sum(forward(x) * dout) at a few seeded coordinates."""
+        h = tolerances.NUMERICAL_STEP
+
+        def objective():
+            out = to_array(call_student(layer.forward, x.copy(), what="layer.forward(x)"),
+                           "layer.forward(x)")
+            return float(np.sum(out * dout)) if out.shape == dout.shape else np.nan
+
+        found = {}
+        for target_name, array in [("x", x)] + [(n, params[n]) for n in names]:
+            rng = self.rng(f"coords-{target_name}")
+            coords = rng.choice(array.size, min(self.n_numerical, array.size), replace=False)
+            values = []
+            for i in coords:
+                flat = array.reshape(-1)
+                old = flat[i]
+                flat[i] = old + h
+                plus = objective()
+                flat[i] = old - h
+                minus = objective()
+                flat[i] = old
+                values.append((plus - minus) / (2 * h))
+            found[target_name] = {"coords": coords.astype(np.int64), "values": np.array(values)}
+        return found
+
+    def judge(self, ev):
+        x = self.inputs()["x"]
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in ev["params"].items()}
+        out, _, _ = reference_gradients(self.reference, x, params, None, self.options)
+        if np.shape(ev["out"]) != out.shape:
+            return self.failed(self._shape_message("forward(x)", np.shape(ev["out"]), out.shape))
+        problem = compare("forward(x)", ev["out"], out, tolerances.VALUE)
+        if problem:
+            return self.failed(problem)
+        _, dx, grads = reference_gradients(self.reference, x, params, np.asarray(ev["dout"]),
+                                           self.options)
+        if np.shape(ev["dx"]) != dx.shape:
+            return self.failed(self._shape_message("dx", np.shape(ev["dx"]), dx.shape))
+        problem = compare("dx", ev["dx"], dx, tolerances.LAYER,
+                          batch=x.shape[0], mistakes=self._mistakes(ev, x), hint=self._hint())
+        for name, expected in (grads or {}).items():
+            problem = problem or compare(f"gradient of {name}", ev["grads"][name], expected,
+                                         tolerances.LAYER, batch=x.shape[0], hint=self._hint())
+        if problem:
+            return self.failed(problem)
+        for target, found in ev["numerical"].items():
+            analytic = np.asarray(ev["dx"] if target == "x" else ev["grads"][target]).reshape(-1)
+            coords = np.asarray(found["coords"], dtype=np.int64)
+            numeric = np.asarray(found["values"], dtype=np.float64)
+            problem = compare(f"{'dx' if target == 'x' else 'gradient of ' + target} vs central "
+                              "differences of your forward", analytic[coords], numeric,
+                              tolerances.NUMERICAL, floor=numerical_floor(numeric))
+            if problem:
+                return self.failed(problem)
+        return self.passed()
+
+    def _shape_message(self, what, got, expected) -> str:
+        message = f"{what} has shape {tuple(got)}, expected {tuple(expected)}"
+        pad = self.options.get("pad", 0)
+        if self.reference == "conv2d":
+            stride = self.options.get("stride", 1)
+            if what == "dx" and len(got) == 4 and tuple(got[2:]) == (self.x_shape[2] + 2 * pad,
+                                                                    self.x_shape[3] + 2 * pad):
+                return message + (f": that is the padded input's shape; remove the {pad} "
+                                  "rows/columns of padding on each side before returning dx")
+            if what == "forward(x)":
+                return message + (f": with stride {stride} and pad {pad} the output size is "
+                                  "(H + 2*pad - HH) // stride + 1")
+        return message
+
+    def _mistakes(self, ev, x) -> dict:
+        if self.reference != "maxpool2d":
+            return {}
+        k = self.options.get("kernel", 2)
+        spread = np.asarray(ev["dout"]).repeat(k, axis=2).repeat(k, axis=3)
+        if spread.shape != x.shape:
+            return {}
+        return {"the gradient went to every position of each window; send it only to the "
+                "position of the max (the argmax)": spread,
+                "the gradient was averaged over each window (that is average pooling); send "
+                "it only to the position of the max": spread / (k * k)}
+
+    def _hint(self) -> str:
+        if self.reference == "conv2d" and self.options.get("stride", 1) > 1:
+            return (f"with stride {self.options['stride']}, output position (i, j) reads the "
+                    "input window starting at (i*stride, j*stride); its gradient goes back to "
+                    "that same window")
+        return ""
+
+
+def check_layer(layer, reference, x_shape, seed=0, name=None, points=1.0, raise_on_fail=True,
+                **options):
+    """A layer's forward, dx and parameter gradients vs torch autograd and numerics.
+
+    reference: linear (W (D, M), b (M,), x (N, D)), relu, sigmoid, tanh, flatten,
+    conv2d (W (F, C, HH, WW), b (F,); options stride, pad), maxpool2d (kernel, stride).
+    """
+    return run(LayerCheck(reference, x_shape, seed, name, points, **options), layer,
+               raise_on_fail)
+
+
+class LayersAgreeCheck(Check):
+    kind = "layers_agree"
+
+    def __init__(self, x_shape, seed=0, name=None, points=1.0):
+        super().__init__(name or "two implementations agree", points, seed)
+        self.x_shape = tuple(x_shape)
+
+    def collect(self, layers):
+        first, second = layers
+        params_a = _student_params(first, ())
+        params_b = _student_params(second, sorted(params_a))
+        for key, value in params_a.items():
+            if np.shape(params_b[key]) != np.shape(value):
+                raise StudentError(f"the two layers' {key!r} have different shapes "
+                                   f"{np.shape(value)} and {np.shape(params_b[key])}")
+        values = _seed_params(params_a, sorted(params_a), self.rng("params"))
+        _seed_params(params_b, sorted(params_a), self.rng("params"))
+        x = self.rng("x").normal(0, 1, self.x_shape)
+        results = []
+        for layer in (first, second):
+            out, dout, dx, grads = _run_layer(layer, x, self.rng("dout"))
+            grads = grads if isinstance(grads, dict) else {}
+            results.append({"out": out, "dx": dx, "grads": {
+                k: to_array(grads[k], f"grads[{k!r}]") for k in values if k in grads}})
+        return {"a": results[0], "b": results[1], "names": sorted(values)}
+
+    def judge(self, ev):
+        a, b = ev["a"], ev["b"]
+        problem = compare("second forward(x)", b["out"], np.asarray(a["out"]), tolerances.AGREE)
+        problem = problem or compare("second dx", b["dx"], np.asarray(a["dx"]), tolerances.AGREE)
+        for name in ev["names"]:
+            if name not in a["grads"] or name not in b["grads"]:
+                return self.failed(f"gradient of {name} is missing from one of the layers")
+            problem = problem or compare(f"second gradient of {name}", b["grads"][name],
+                                         np.asarray(a["grads"][name]), tolerances.AGREE)
+        return self.failed(problem) if problem else self.passed("both implementations agree")
+
+
+def check_layers_agree(layer_a, layer_b, x_shape, seed=0, name=None, points=1.0,
+                       raise_on_fail=True):
+    """Two implementations of one layer (loop vs im2col) agree: forward, dx and grads.
+
+    The same seeded parameters are written into both layers first.
+    """
+    return run(LayersAgreeCheck(x_shape, seed, name, points), (layer_a, layer_b), raise_on_fail)

@@ -1,0 +1,211 @@
+"""Whole-network gradients, one optimiser step, and hand-written torch backward passes."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import tolerances
+from .arrays import to_array
+from .compare import compare
+from .core import Check, StudentError, call_student, run
+from .functions import ACTIVATIONS
+
+
+def mlp_loss(params: dict, X, Y, activation: str, penalty=None, alpha=0.0):
+    """The oracle MLP: affine-activation layers, softmax output, mean cross-entropy.
+
+    Input: params {"W1": (D, H1), "b1": (H1,), ...} as torch tensors, X (N, D), Y one-hot (N, C).
+    Output: scalar loss tensor, with an optional l1/l2 penalty on the W's.
+    """
+    depth = len([k for k in params if k.startswith("W")])
+    h = X
+    for i in range(1, depth + 1):
+        h = h @ params[f"W{i}"] + params[f"b{i}"]
+        if i < depth:
+            h = ACTIVATIONS[activation](h)
+    loss = -(Y * torch.log_softmax(h, dim=1)).sum() / X.shape[0]
+    weights = [params[f"W{i}"] for i in range(1, depth + 1)]
+    if penalty == "l2":
+        loss = loss + alpha / 2 * sum((w ** 2).sum() for w in weights)
+    elif penalty == "l1":
+        loss = loss + alpha * sum(w.abs().sum() for w in weights)
+    return loss
+
+
+class MLPGradientCheck(Check):
+    kind = "mlp_gradients"
+
+    def __init__(self, sizes, activation="relu", batch=5, seed=0, penalty=None, alpha=0.0,
+                 name=None, points=1.0):
+        super().__init__(name or f"MLP {'-'.join(map(str, sizes))} parameter gradients",
+                         points, seed)
+        self.sizes, self.activation, self.batch = list(sizes), activation, batch
+        self.penalty, self.alpha = penalty, float(alpha)
+
+    def inputs(self):
+        rng = self.rng()
+        params = {}
+        for i, (d_in, d_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
+            params[f"W{i}"] = rng.normal(0, 1 / np.sqrt(d_in), (d_in, d_out))
+            params[f"b{i}"] = rng.normal(0, 0.1, d_out)
+        X = rng.normal(0, 1, (self.batch, self.sizes[0]))
+        Y = np.eye(self.sizes[-1])[rng.integers(0, self.sizes[-1], self.batch)]
+        return {"params": params, "X": X, "Y": Y}
+
+    def collect(self, grad_fn):
+        inp = self.inputs()
+        params = {k: v.copy() for k, v in inp["params"].items()}
+        grads = call_student(grad_fn, params, inp["X"].copy(), inp["Y"].copy(),
+                             what="grad_fn(params, X, Y)")
+        if not isinstance(grads, dict):
+            raise StudentError(f"grad_fn must return a dict of gradients keyed like params "
+                               f"(W1, b1, ...), got {type(grads).__name__}")
+        missing = [k for k in inp["params"] if k not in grads]
+        if missing:
+            raise StudentError(f"no gradient returned for {missing} "
+                               f"(returned keys: {sorted(map(str, grads))})")
+        return {"grads": {k: to_array(grads[k], f"gradient of {k}") for k in inp["params"]}}
+
+    def judge(self, ev):
+        inp = self.inputs()
+        tensors = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
+        loss = mlp_loss(tensors, torch.tensor(inp["X"]), torch.tensor(inp["Y"]),
+                        self.activation, self.penalty, self.alpha)
+        loss.backward()
+        for key, tensor in tensors.items():
+            hint = ""
+            if key.startswith("b"):
+                hint = "a bias gradient is the upstream gradient summed over the batch axis"
+            problem = compare(f"gradient of {key}", ev["grads"][key], tensor.grad.numpy(),
+                              tolerances.NETWORK, batch=self.batch, hint=hint)
+            if problem:
+                return self.failed(problem)
+        return self.passed()
+
+
+def check_mlp_gradients(grad_fn, sizes, activation="relu", batch=5, seed=0, penalty=None,
+                        alpha=0.0, name=None, points=1.0, raise_on_fail=True):
+    """A whole MLP's parameter gradients against torch autograd.
+
+    grad_fn(params, X, Y) -> grads, with params {"W1": (sizes[0], sizes[1]), "b1":
+    (sizes[1],), ...}, X (batch, sizes[0]), Y one-hot (batch, sizes[-1]). The loss is the
+    mean cross-entropy of softmax(last affine) plus the optional penalty on the W's.
+    """
+    check = MLPGradientCheck(sizes, activation, batch, seed, penalty, alpha, name, points)
+    return run(check, grad_fn, raise_on_fail)
+
+
+def adam_reference(params: dict, grads_per_step: list, lr: float, bias_correction=True,
+                   betas=(0.9, 0.999), eps=1e-8) -> dict:
+    """Adam in NumPy float64, as torch.optim.Adam; without bias correction on request."""
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v = {k: np.zeros_like(p) for k, p in params.items()}
+    out = {k: p.copy() for k, p in params.items()}
+    for t, grads in enumerate(grads_per_step, start=1):
+        for k in out:
+            m[k] = betas[0] * m[k] + (1 - betas[0]) * grads[k]
+            v[k] = betas[1] * v[k] + (1 - betas[1]) * grads[k] ** 2
+            m_hat = m[k] / (1 - betas[0] ** t) if bias_correction else m[k]
+            v_hat = v[k] / (1 - betas[1] ** t) if bias_correction else v[k]
+            out[k] = out[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return out
+
+
+class AdamCheck(Check):
+    kind = "adam"
+
+    def __init__(self, lr=1e-3, steps=3, seed=0, name=None, points=1.0):
+        super().__init__(name or "Adam update", points, seed)
+        self.lr, self.steps = float(lr), int(steps)
+
+    def inputs(self):
+        rng = self.rng()
+        params = {"W": rng.normal(0, 1, (4, 3)), "b": rng.normal(0, 1, 3)}
+        grads = [{k: rng.normal(0, 1, v.shape) for k, v in params.items()}
+                 for _ in range(self.steps)]
+        return {"params": params, "grads": grads}
+
+    def collect(self, run_adam):
+        inp = self.inputs()
+        params = {k: v.copy() for k, v in inp["params"].items()}
+        grads = [{k: g.copy() for k, g in step.items()} for step in inp["grads"]]
+        result = call_student(run_adam, params, grads, self.lr,
+                              what="run_adam(params, grads_per_step, lr)")
+        if not isinstance(result, dict):
+            raise StudentError("run_adam must return the updated params as a dict, got "
+                               f"{type(result).__name__}")
+        return {"params": {k: to_array(result.get(k), f"updated {k}") for k in inp["params"]}}
+
+    def judge(self, ev):
+        inp = self.inputs()
+        tensors = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
+        optimizer = torch.optim.Adam(tensors.values(), lr=self.lr, betas=(0.9, 0.999), eps=1e-8)
+        for grads in inp["grads"]:
+            for k, t in tensors.items():
+                t.grad = torch.tensor(grads[k])
+            optimizer.step()
+        no_correction = adam_reference(inp["params"], inp["grads"], self.lr, False)
+        plain_sgd = {k: inp["params"][k] - self.lr * sum(g[k] for g in inp["grads"])
+                     for k in inp["params"]}
+        for key, tensor in tensors.items():
+            problem = compare(f"parameter {key} after {self.steps} Adam steps", ev["params"][key],
+                              tensor.detach().numpy(), tolerances.OPTIMIZER, mistakes={
+                                  "the bias correction is missing: divide m by (1 - beta1**t) "
+                                  "and v by (1 - beta2**t), t counting from 1": no_correction[key],
+                                  "this is plain gradient descent, not Adam": plain_sgd[key]})
+            if problem:
+                return self.failed(problem)
+        return self.passed()
+
+
+def check_adam(run_adam, lr=1e-3, steps=3, seed=0, name=None, points=1.0, raise_on_fail=True):
+    """run_adam(params, grads_per_step, lr) -> params after the steps, vs torch.optim.Adam."""
+    return run(AdamCheck(lr, steps, seed, name, points), run_adam, raise_on_fail)
+
+
+class TorchBackwardCheck(Check):
+    kind = "torch_backward"
+
+    def __init__(self, input_shapes, seed=0, name=None, points=1.0):
+        super().__init__(name or "hand-written backward", points, seed)
+        self.input_shapes = [tuple(s) for s in input_shapes]
+
+    def inputs(self):
+        rng = self.rng()
+        return {"inputs": [rng.normal(0, 1, s) for s in self.input_shapes]}
+
+    def collect(self, student):
+        fn, reference = student
+        results = []
+        for function, what in ((fn, "your function"), (reference, "the reference")):
+            tensors = [torch.tensor(x, requires_grad=True) for x in self.inputs()["inputs"]]
+            out = call_student(function, *tensors, what=what)
+            if not isinstance(out, torch.Tensor):
+                raise StudentError(f"{what} returned {type(out).__name__}, expected a tensor")
+            upstream = torch.tensor(self.rng("upstream").normal(0, 1, tuple(out.shape)),
+                                    dtype=out.dtype)
+            grads = call_student(lambda: torch.autograd.grad(out, tensors, upstream,
+                                                             allow_unused=True),
+                                 what=f"backward of {what}")
+            results.append({"out": out.detach().double().numpy(),
+                            "grads": [np.zeros(s) if g is None else g.detach().double().numpy()
+                                      for g, s in zip(grads, self.input_shapes)]})
+        return {"student": results[0], "reference": results[1]}
+
+    def judge(self, ev):
+        s, r = ev["student"], ev["reference"]
+        problem = compare("output", s["out"], np.asarray(r["out"]), tolerances.FUNCTION)
+        for i, (g, e) in enumerate(zip(s["grads"], r["grads"])):
+            problem = problem or compare(f"gradient of input {i}", g, np.asarray(e),
+                                         tolerances.FUNCTION)
+        return self.failed(problem) if problem else self.passed()
+
+
+def check_torch_backward(fn, reference, input_shapes, seed=0, name=None, points=1.0,
+                         raise_on_fail=True):
+    """A hand-written torch backward (autograd.Function) against autograd of ``reference``.
+
+    fn, reference: callables on float64 tensors with the given shapes, returning a tensor.
+    """
+    return run(TorchBackwardCheck(input_shapes, seed, name, points), (fn, reference),
+               raise_on_fail)

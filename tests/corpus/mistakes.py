@@ -1,0 +1,264 @@
+"""A corpus of typical student mistakes, each with the check that must catch it and the
+words its failure message must contain.
+
+Each entry is data: ``Mistake(id, check, buggy, expect)``, where ``check(buggy)`` runs the
+check with ``raise_on_fail=False`` and ``expect`` is a phrase the message must contain.
+The sample class of buggy students reuses these ids and descriptions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from autograder import checks
+
+from . import reference as R
+
+
+@dataclass
+class Mistake:
+    id: str
+    description: str
+    check: Callable[[Any], checks.CheckResult]
+    buggy: Any
+    expect: str
+
+
+# ---------------------------------------------------------------- buggy pieces
+
+def relu_grad_ge(x):
+    return (x >= 0).astype(float)
+
+
+def relu_grad_ones(x):
+    return np.ones_like(x)
+
+
+def sigmoid_naive(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def sigmoid_grad_from_input(x):
+    return x * (1 - x)
+
+
+def softmax_axis0(z):
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def softmax_unstable(z):
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softmax_vjp_diagonal(z, g):
+    p = R.softmax(z)
+    return g * p * (1 - p)
+
+
+def cross_entropy_no_mean(y, p):
+    return -np.sum(y * np.log(np.clip(p, 1e-12, 1)))
+
+
+def cross_entropy_grad_no_mean(y, p):
+    return -y / np.clip(p, 1e-12, 1)
+
+
+def cross_entropy_unclipped(y, p):
+    return -np.sum(y * np.log(p)) / y.shape[0]
+
+
+def mse_grad_sign(y, y_hat):
+    return 2 * (y - y_hat) / y.size
+
+
+def l2_grad_double(w, alpha):
+    return 2 * alpha * w
+
+
+def sce_no_mean(scores, y):
+    loss, d = R.softmax_cross_entropy(scores, y)
+    return loss, d * scores.shape[0]
+
+
+class LinearNoBiasGrad(R.Linear):
+    def backward(self, dout):
+        self.grads["W"] = self.x.T @ dout
+        return dout @ self.params["W"].T
+
+
+class LinearBiasPerSample(R.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout
+        return dx
+
+
+class LinearTransposedGrad(R.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["W"] = dout.T @ self.x
+        return dx
+
+
+class ConvNoCrop(R.ConvLoop):
+    """Returns the gradient of the padded input: forgets to remove the padding."""
+
+    def backward(self, dout):
+        super().backward(dout)  # the parameter gradients are right
+        W, s = self.params["W"], self.stride
+        _, _, hh, ww = W.shape
+        dxp = np.zeros_like(self.xp)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                dxp[:, :, i * s:i * s + hh, j * s:j * s + ww] += np.tensordot(
+                    dout[:, :, i, j], W, axes=([1], [0]))
+        return dxp
+
+
+class ConvIgnoresStrideInBackward(R.ConvLoop):
+    """Sends each output's gradient back to window (i, j) instead of (i*s, j*s)."""
+
+    def backward(self, dout):
+        W, p = self.params["W"], self.pad
+        _, _, hh, ww = W.shape
+        dxp = np.zeros_like(self.xp)
+        dW = np.zeros_like(W)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                window = self.xp[:, :, i:i + hh, j:j + ww]
+                dW += np.tensordot(dout[:, :, i, j], window, axes=([0], [0]))
+                dxp[:, :, i:i + hh, j:j + ww] += np.tensordot(dout[:, :, i, j], W, axes=([1], [0]))
+        self.grads["W"], self.grads["b"] = dW, dout.sum(axis=(0, 2, 3))
+        h, w = dxp.shape[2:]
+        return dxp[:, :, p:h - p, p:w - p]
+
+
+class MaxPoolEverywhere(R.MaxPool):
+    def backward(self, dout):
+        return dout.repeat(2, axis=2).repeat(2, axis=3)
+
+
+class ConvIm2colWrongGather(R.ConvIm2col):
+    """im2col that swaps the kernel's row and column offsets."""
+
+    def _cols(self, xp, ho, wo, hh, ww):
+        cols = super()._cols(xp, ho, wo, hh, ww)
+        n = cols.shape[0]
+        c = xp.shape[1]
+        return cols.reshape(n, c, hh, ww).transpose(0, 1, 3, 2).reshape(n, -1)
+
+
+def mlp_grads_no_bias(params, X, Y):
+    grads = R.mlp_grads(params, X, Y)
+    return {k: v for k, v in grads.items() if not k.startswith("b")}
+
+
+def mlp_grads_sum_not_mean(params, X, Y):
+    return {k: v * X.shape[0] for k, v in R.mlp_grads(params, X, Y).items()}
+
+
+def adam_no_bias_correction(params, grads, lr):
+    return R.run_adam(params, grads, lr, bias_correction=False)
+
+
+def count_weights_only(model):
+    return sum(p.numel() for p in model.parameters() if p.dim() >= 2)
+
+
+def count_including_frozen(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def mlp_without_biases():
+    return torch.nn.Sequential(torch.nn.Linear(784, 64, bias=False), torch.nn.ReLU(),
+                               torch.nn.Linear(64, 10, bias=False))
+
+
+CORPUS = [
+    Mistake("relu_grad_at_zero", "ReLU derivative 1 at x == 0",
+            lambda b: checks.check_elementwise(R.relu, b, "relu", raise_on_fail=False),
+            relu_grad_ge, "at x == 0"),
+    Mistake("relu_grad_below_zero", "ReLU derivative 1 for x < 0",
+            lambda b: checks.check_elementwise(R.relu, b, "relu", raise_on_fail=False),
+            relu_grad_ones, "slope is 0 where x < 0"),
+    Mistake("sigmoid_grad_from_input", "sigmoid derivative computed from the input",
+            lambda b: checks.check_elementwise(R.sigmoid, b, "sigmoid", raise_on_fail=False),
+            sigmoid_grad_from_input, "from the input x instead of the output"),
+    Mistake("sigmoid_unstable", "sigmoid overflows for large negative x",
+            lambda b: checks.check_elementwise(b, R.sigmoid_grad, "sigmoid", raise_on_fail=False),
+            sigmoid_naive, "numerically unstable"),
+    Mistake("softmax_wrong_axis", "softmax normalised over axis 0",
+            lambda b: checks.check_softmax(b, raise_on_fail=False), softmax_axis0, "axis 0"),
+    Mistake("softmax_unstable", "softmax without subtracting the max",
+            lambda b: checks.check_softmax(b, raise_on_fail=False), softmax_unstable,
+            "subtract each row's max"),
+    Mistake("softmax_vjp_diagonal", "softmax JVP using only the Jacobian's diagonal",
+            lambda b: checks.check_softmax_vjp(b, raise_on_fail=False), softmax_vjp_diagonal,
+            "only the diagonal"),
+    Mistake("cross_entropy_no_mean", "cross-entropy without the 1/N",
+            lambda b: checks.check_loss(b, R.cross_entropy_grad, "cross_entropy",
+                                        raise_on_fail=False),
+            cross_entropy_no_mean, "average over the batch"),
+    Mistake("cross_entropy_grad_no_mean", "cross-entropy gradient without the 1/N",
+            lambda b: checks.check_loss(R.cross_entropy, b, "cross_entropy", raise_on_fail=False),
+            cross_entropy_grad_no_mean, "average over the batch"),
+    Mistake("cross_entropy_log_zero", "cross-entropy takes log(0)",
+            lambda b: checks.check_loss(b, R.cross_entropy_grad, "cross_entropy",
+                                        raise_on_fail=False),
+            cross_entropy_unclipped, "clip the probabilities"),
+    Mistake("mse_grad_sign", "MSE gradient with the sign flipped",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_sign, "sign is flipped"),
+    Mistake("l2_grad_double", "L2 penalty gradient 2*alpha*W",
+            lambda b: checks.check_penalty(R.l2_penalty, b, "l2", raise_on_fail=False),
+            l2_grad_double, "2x too large"),
+    Mistake("softmax_ce_no_mean", "softmax cross-entropy gradient not averaged",
+            lambda b: checks.check_softmax_cross_entropy(b, raise_on_fail=False),
+            sce_no_mean, "without averaging over the batch"),
+    Mistake("linear_missing_bias_grad", "Linear layer stores no bias gradient",
+            lambda b: checks.check_layer(b, "linear", (4, 5), raise_on_fail=False),
+            LinearNoBiasGrad(5, 3), "no gradient stored for parameter(s) ['b']"),
+    Mistake("linear_bias_grad_not_summed", "bias gradient not summed over the batch",
+            lambda b: checks.check_layer(b, "linear", (4, 5), raise_on_fail=False),
+            LinearBiasPerSample(5, 3), "sum over the batch axis"),
+    Mistake("linear_weight_grad_transposed", "weight gradient transposed",
+            lambda b: checks.check_layer(b, "linear", (4, 5), raise_on_fail=False),
+            LinearTransposedGrad(5, 3), "transposed"),
+    Mistake("conv_grad_wrong_padding", "conv dx keeps the padding",
+            lambda b: checks.check_layer(b, "conv2d", (2, 3, 6, 6), pad=1, raise_on_fail=False),
+            ConvNoCrop(3, 4, 3, 1, 1), "remove the 1 rows/columns of padding"),
+    Mistake("conv_grad_wrong_stride", "conv backward ignores the stride",
+            lambda b: checks.check_layer(b, "conv2d", (2, 3, 7, 7), stride=2, pad=1,
+                                         raise_on_fail=False),
+            ConvIgnoresStrideInBackward(3, 4, 3, 2, 1), "with stride 2"),
+    Mistake("maxpool_grad_everywhere", "max-pool gradient sent to every window position",
+            lambda b: checks.check_layer(b, "maxpool2d", (2, 3, 6, 6), raise_on_fail=False),
+            MaxPoolEverywhere(), "every position of each window"),
+    Mistake("im2col_disagrees_with_loop", "im2col gathers the kernel transposed",
+            lambda b: checks.check_layers_agree(R.ConvLoop(3, 4, 3, 1, 1), b, (2, 3, 6, 6),
+                                                raise_on_fail=False),
+            ConvIm2colWrongGather(3, 4, 3, 1, 1), "second forward(x) is wrong"),
+    Mistake("mlp_missing_bias_grads", "network backward returns no bias gradients",
+            lambda b: checks.check_mlp_gradients(b, [6, 5, 3], raise_on_fail=False),
+            mlp_grads_no_bias, "no gradient returned for ['b1', 'b2']"),
+    Mistake("mlp_grads_not_averaged", "network gradients summed over the batch",
+            lambda b: checks.check_mlp_gradients(b, [6, 5, 3], raise_on_fail=False),
+            mlp_grads_sum_not_mean, "average over the batch"),
+    Mistake("adam_no_bias_correction", "Adam without bias correction",
+            lambda b: checks.check_adam(b, raise_on_fail=False), adam_no_bias_correction,
+            "bias correction is missing"),
+    Mistake("count_weights_only", "parameter count without the biases",
+            lambda b: checks.check_count_function(b, raise_on_fail=False), count_weights_only,
+            "biases are parameters too"),
+    Mistake("count_frozen_too", "parameter count includes frozen parameters",
+            lambda b: checks.check_count_function(b, seed=1, raise_on_fail=False),
+            count_including_frozen, "frozen parameters"),
+    Mistake("model_without_biases", "784-64-10 MLP built with bias=False",
+            lambda b: checks.check_parameter_count(b, 50_890, raise_on_fail=False),
+            mlp_without_biases(), "exactly the number of biases"),
+]

@@ -1,0 +1,275 @@
+"""The check library: correct code passes, each typical mistake is caught by name."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import checks
+from autograder.checks import evidence as evidence_file
+from autograder.checks.functions import ElementwiseCheck
+from tests.corpus import reference as R
+from tests.corpus.mistakes import CORPUS
+
+
+# ---------------------------------------------------------------- correct code passes
+
+CORRECT = {
+    "relu": lambda: checks.check_elementwise(R.relu, R.relu_grad, "relu"),
+    "sigmoid": lambda: checks.check_elementwise(R.sigmoid, R.sigmoid_grad, "sigmoid"),
+    "tanh": lambda: checks.check_elementwise(R.tanh, R.tanh_grad, "tanh", shape=(3, 4, 5)),
+    "linear_activation": lambda: checks.check_elementwise(lambda x: x, np.ones_like, "linear"),
+    "softmax": lambda: checks.check_softmax(R.softmax, shape=(9, 4)),
+    "softmax_vjp": lambda: checks.check_softmax_vjp(R.softmax_vjp),
+    "cross_entropy": lambda: checks.check_loss(R.cross_entropy, R.cross_entropy_grad,
+                                               "cross_entropy"),
+    "mse": lambda: checks.check_loss(R.mse, R.mse_grad, "mse", shape=(3, 2)),
+    "l2": lambda: checks.check_penalty(R.l2_penalty, R.l2_grad, "l2", alpha=0.3),
+    "l1": lambda: checks.check_penalty(R.l1_penalty, R.l1_grad, "l1"),
+    "softmax_cross_entropy": lambda: checks.check_softmax_cross_entropy(R.softmax_cross_entropy),
+    "linear_layer": lambda: checks.check_layer(R.Linear(7, 2), "linear", (3, 7)),
+    "relu_layer": lambda: checks.check_layer(R.ReLU(), "relu", (2, 3, 4, 4)),
+    "flatten_layer": lambda: checks.check_layer(R.Flatten(), "flatten", (2, 3, 4, 4)),
+    "conv_loop": lambda: checks.check_layer(R.ConvLoop(3, 4, 3, 2, 1), "conv2d", (2, 3, 7, 7),
+                                            stride=2, pad=1),
+    "conv_im2col": lambda: checks.check_layer(R.ConvIm2col(2, 3, 5, 1, 2), "conv2d",
+                                              (2, 2, 8, 8), pad=2),
+    "maxpool": lambda: checks.check_layer(R.MaxPool(), "maxpool2d", (2, 3, 8, 6)),
+    "conv_agree": lambda: checks.check_layers_agree(R.ConvLoop(3, 4, 3, 2, 1),
+                                                    R.ConvIm2col(3, 4, 3, 2, 1), (2, 3, 9, 9)),
+    "mlp": lambda: checks.check_mlp_gradients(R.mlp_grads, [8, 6, 5, 4], batch=7),
+    "mlp_l2": lambda: checks.check_mlp_gradients(
+        lambda p, X, Y: {k: g + (0.1 * p[k] if k.startswith("W") else 0)
+                         for k, g in R.mlp_grads(p, X, Y).items()},
+        [5, 4, 3], penalty="l2", alpha=0.1),
+    "adam": lambda: checks.check_adam(R.run_adam, lr=1e-2, steps=5),
+    "count_function": lambda: checks.check_count_function(
+        lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad)),
+    "torch_backward": lambda: checks.check_torch_backward(TorchSigmoid.apply, torch.sigmoid,
+                                                          [(4, 5)]),
+}
+
+
+class TorchSigmoid(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        s = 1 / (1 + torch.exp(-x))
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx, grad):
+        (s,) = ctx.saved_tensors
+        return grad * s * (1 - s)
+
+
+class TorchSigmoidWrongBackward(TorchSigmoid):
+    @staticmethod
+    def backward(ctx, grad):
+        (s,) = ctx.saved_tensors
+        return grad * s
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_correct_implementation_passes(name):
+    result = CORRECT[name]()
+    assert result.passed and result.points == result.max_points
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_correct_layers_pass_on_other_seeds_and_shapes(seed):
+    checks.check_layer(R.ConvIm2col(3, 2, 3, 2, 0), "conv2d", (1, 3, 9, 7), seed=seed, stride=2)
+    checks.check_mlp_gradients(lambda p, X, Y: R.mlp_grads(p, X, Y, "sigmoid"), [4, 9, 3],
+                               activation="sigmoid", batch=2 + seed, seed=seed)
+
+
+# ---------------------------------------------------------------- mistakes are caught
+
+@pytest.mark.parametrize("mistake", CORPUS, ids=[m.id for m in CORPUS])
+def test_typical_mistake_is_caught_with_its_own_message(mistake):
+    result = mistake.check(mistake.buggy)
+    assert not result.passed and result.points == 0
+    assert mistake.expect in result.message
+
+
+def test_each_mistake_has_a_distinct_message():
+    messages = [m.check(m.buggy).message for m in CORPUS]
+    assert len(set(messages)) == len(messages)
+
+
+def test_failure_raises_assertion_error_in_test_cells():
+    with pytest.raises(AssertionError, match="from the input x instead of the output"):
+        checks.check_elementwise(R.sigmoid, lambda x: x * (1 - x), "sigmoid")
+
+
+def test_wrong_torch_backward_is_caught():
+    result = checks.check_torch_backward(TorchSigmoidWrongBackward.apply, torch.sigmoid,
+                                         [(3, 3)], raise_on_fail=False)
+    assert not result.passed and "gradient of input 0 is wrong" in result.message
+
+
+def test_gradient_failure_names_the_worst_coordinates():
+    result = checks.check_layer(WrongWeightGrad(4, 3), "linear", (5, 4), raise_on_fail=False)
+    assert "gradient of W is wrong" in result.message
+    assert "at (" in result.message and "expected" in result.message
+
+
+class WrongWeightGrad(R.Linear):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["W"][0, 0] += 1.0
+        return dx
+
+
+# ---------------------------------------------------------------- robust to odd returns
+
+@pytest.mark.parametrize("returned, expect", [
+    (None, "is None: did you forget a `return`"),
+    ("relu", "not numeric"),
+    (np.zeros((3, 3)), "has shape (3, 3), expected (6, 7)"),
+    (np.full((6, 7), np.nan), "non-finite"),
+])
+def test_odd_return_values_fail_with_a_clear_message(returned, expect):
+    result = checks.check_elementwise(R.relu, lambda x: returned, "relu", raise_on_fail=False)
+    assert not result.passed and expect in result.message
+
+
+def test_list_instead_of_array_is_accepted():
+    result = checks.check_elementwise(R.relu, lambda x: R.relu_grad(x).tolist(), "relu")
+    assert result.passed
+
+
+def test_exception_in_student_code_becomes_a_failure_not_a_crash():
+    def broken(x):
+        raise NotImplementedError()
+
+    result = checks.check_elementwise(broken, R.relu_grad, "relu", raise_on_fail=False)
+    assert not result.passed
+    assert "forward(x) raised NotImplementedError" in result.message
+
+
+def test_layer_without_params_dict_is_explained():
+    class NoParams:
+        def forward(self, x):
+            return x
+
+    result = checks.check_layer(NoParams(), "relu", (2, 3), raise_on_fail=False)
+    assert "no `params` dict" in result.message
+
+
+# ---------------------------------------------------------------- parameter counts
+
+def test_parameter_count_table_shows_every_layer():
+    model = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 32))
+    result = checks.check_parameter_count(model, 52_650, raise_on_fail=False,
+                                          layers={"0.weight": 50_176, "0.bias": 64})
+    assert not result.passed
+    assert "expected 52,650" in result.message and "2.weight" in result.message
+
+
+def test_count_parameters_skips_frozen_and_counts_numpy_dicts():
+    model = torch.nn.Linear(3, 2)
+    model.bias.requires_grad_(False)
+    assert checks.count_parameters(model) == 6
+    assert checks.count_parameters({"W1": np.zeros((784, 64)), "b1": np.zeros(64),
+                                    "W2": np.zeros((64, 10)), "b2": np.zeros(10)}) == 50_890
+
+
+# ---------------------------------------------------------------- two halves
+
+def test_judge_needs_only_plain_data_from_an_evidence_file(tmp_path, monkeypatch):
+    path = tmp_path / "evidence.jsonl"
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(path))
+    checks.check_elementwise(R.sigmoid, lambda x: x * (1 - x), "sigmoid", raise_on_fail=False)
+    (record,) = evidence_file.read_evidence(str(path))
+    json.loads(path.read_text())  # plain JSON, no pickle
+    verdict = ElementwiseCheck("sigmoid").judge(record["evidence"])
+    assert not verdict.passed and "from the input x" in verdict.message
+
+
+def test_nonce_changes_the_inputs(monkeypatch):
+    check = ElementwiseCheck("relu")
+    visible = check.inputs()["x"]
+    monkeypatch.setenv("AUTOGRADER_NONCE", "grading-run-42")
+    assert not np.array_equal(visible, check.inputs()["x"])
+
+
+def test_hard_coded_answer_for_visible_inputs_fails_under_a_nonce(monkeypatch):
+    visible_x = ElementwiseCheck("relu").inputs()["x"]
+    memorised = R.relu_grad(visible_x)
+
+    def cheat(x):  # answers the visible test's main call from memory
+        return memorised if x.shape == visible_x.shape and (x == 0).any() else R.relu_grad(x)
+
+    assert checks.check_elementwise(R.relu, cheat, "relu").passed
+    monkeypatch.setenv("AUTOGRADER_NONCE", "grading-run-42")
+    assert not checks.check_elementwise(R.relu, cheat, "relu", raise_on_fail=False).passed
+
+
+def test_rubric_lists_points_and_what_was_lost():
+    good = checks.check_elementwise(R.relu, R.relu_grad, "relu", name="2.3 ReLU gradient")
+    bad = checks.check_mlp_gradients(lambda p, X, Y: {k: (v if k.startswith("W") else 0 * v)
+                                                      for k, v in R.mlp_grads(p, X, Y).items()},
+                                     [4, 3, 2], raise_on_fail=False, name="bias gradient")
+    text = checks.rubric([good, bad])
+    assert "2.3 ReLU gradient 1/1 ✓" in text
+    assert "-1 gradient of b" in text and "zero everywhere" in text
+    assert "Total 1/2" in text
+
+
+# ---------------------------------------------------------------- accuracy on real data
+
+@pytest.fixture(scope="module")
+def centroid_weights(data_root):
+    """A nearest-centroid classifier written as one linear layer (about 82% on MNIST)."""
+    from autograder import data
+    from autograder.checks.accuracy import preprocessed
+
+    x = preprocessed("mnist", "train", "flat")
+    y = data.mnist_arrays("train")[1]
+    centroids = np.stack([x[y == c].mean(axis=0) for c in range(10)])
+    return {"W1": centroids.T, "b1": -0.5 * (centroids ** 2).sum(axis=1)}
+
+
+def test_saved_network_is_judged_by_the_graders_own_forward_pass(centroid_weights, tmp_path):
+    path = tmp_path / "weights.npz"
+    np.savez(path, **centroid_weights)
+    layers = [{"type": "linear", "W": "W1", "b": "b1"}]
+    passed = checks.check_saved_network_accuracy(path, layers, "mnist", 0.75)
+    assert 0.78 < passed.details["accuracy"] < 0.9 and len(passed.details["per_class"]) == 10
+    failed = checks.check_saved_network_accuracy(path, layers, "mnist", 0.97, raise_on_fail=False)
+    assert not failed.passed
+    assert "below the threshold" in failed.message and "(threshold 0.97" in failed.message
+
+
+def test_missing_or_malformed_weight_file_is_a_clear_failure(tmp_path):
+    layers = [{"type": "linear", "W": "W1", "b": "b1"}]
+    missing = checks.check_saved_network_accuracy(tmp_path / "nope.npz", layers, "mnist", 0.5,
+                                                  raise_on_fail=False)
+    assert "not found: run the cell that saves the weights" in missing.message
+    np.savez(tmp_path / "wrong.npz", W1=np.zeros((10, 10)), b1=np.zeros(10))
+    wrong = checks.check_saved_network_accuracy(tmp_path / "wrong.npz", layers, "mnist", 0.5,
+                                                raise_on_fail=False)
+    assert "do not fit layer" in wrong.message
+
+
+def test_torch_model_accuracy_and_eval_mode(centroid_weights):
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10), torch.nn.Dropout(0.5))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor(centroid_weights["W1"].T))
+        model[1].bias.copy_(torch.tensor(centroid_weights["b1"]))
+    result = checks.check_accuracy(model, "mnist", 0.75)
+    assert result.passed and model.training  # the check restores the mode it found
+    assert checks.evaluate(model, "mnist")["accuracy"] == result.details["accuracy"]
+    train_mode = checks.check_eval_deterministic(model, (4, 1, 28, 28), raise_on_fail=False)
+    assert not train_mode.passed and "model.eval()" in train_mode.message
+    model.eval()
+    assert checks.check_eval_deterministic(model, (4, 1, 28, 28)).passed
+
+
+def test_numerical_gradient_matches_a_known_derivative():
+    x = np.linspace(-2, 2, 7)
+    grad = checks.numerical_gradient(lambda v: np.sum(np.sin(v)), x)
+    assert checks.relative_error(grad, np.cos(x)) < 1e-8
+    sampled = checks.numerical_gradient(lambda v: np.sum(v ** 2), np.ones(100), max_coords=5)
+    assert np.sum(~np.isnan(sampled)) == 5
