@@ -1,9 +1,22 @@
-"""The `autograder` command: a thin layer over the package's stages."""
+"""autograder: release, collect, grade, feedback and export for the course kit.
+
+Run inside the course directory (the repository root), or pass --course.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_ASSIGNMENTS = ["a1_numpy_mlp", "a2_torch_mlp"]
+
+
+def _course(args):
+    from .pipeline.course import Course
+
+    return Course(args.course)
 
 
 def cmd_data(args) -> int:
@@ -18,33 +31,187 @@ def cmd_data(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for name, counts in found.items():
-        print(f"  {name:<15} {sum(counts.values()):>6} images, per class "
-              f"{list(counts.values())}")
+        print(f"  {name:<15} {sum(counts.values()):>6} images, per class {list(counts.values())}")
     print(f"all content checksums match ({time.perf_counter() - start:.1f} s)")
     return 0
 
 
+def cmd_release(args) -> int:
+    """Generate the student versions into assignments/ and run the leak check."""
+    from .pipeline.bundle import write_bundle
+    from .pipeline.release import release
+
+    course = _course(args)
+    names = None if args.all or not args.assignments else args.assignments
+    released = release(course, names)
+    print(f"released {', '.join(released)} into {course.release}; leak check passed")
+    if args.bundle:
+        path = write_bundle(course, REPO, Path(args.bundle), released)
+        print(f"student bundle: {path} (leak check passed)")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    """Place submissions (folders, LMS downloads, zips) into submitted/."""
+    from .pipeline.collect import collect
+
+    report = collect(_course(args), Path(args.path), replace=args.replace)
+    print(report.summary())
+    return 0
+
+
+def cmd_grade(args) -> int:
+    """Autograde submissions with nbgrader, one process per submission."""
+    from .pipeline.grade import grade
+
+    course = _course(args)
+    results = grade(course, args.assignments or None, args.student or None, args.workers,
+                    limit=args.limit)
+    print_summary(course, args.assignments or sorted({r.assignment for r in results}), results)
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    """Write per-student HTML feedback (no hidden tests, no solutions)."""
+    from .pipeline.feedback import feedback
+
+    pages = feedback(_course(args), args.assignments or None)
+    print(f"wrote {len(pages)} feedback page(s) under {_course(args).feedback}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """Write exports/grades.csv and a Gradescope results.json per submission."""
+    from .pipeline.export import export
+
+    csv_path, results = export(_course(args), args.assignments or None)
+    print(f"grades: {csv_path}\nGradescope results: {len(results)} file(s) under "
+          f"{csv_path.parent / 'gradescope'}")
+    return 0
+
+
+def cmd_sample_class(args) -> int:
+    """Build the sample class of submissions from the released notebooks."""
+    from .pipeline.sample import build, load_mutations
+
+    course = _course(args)
+    mutations = load_mutations(REPO / "samples" / "sample_class.json")
+    students = build(course, Path(args.out), args.assignments or course.assignments(), mutations)
+    for student, description in students.items():
+        print(f"  {student:<28} {description}")
+    return 0
+
+
+def print_summary(course, assignments, results) -> None:
+    from .pipeline import gradebook
+
+    failures = {(r.student, r.assignment): r for r in results if r.status != "graded"}
+    students = sorted({r.student for r in results})
+    width = max([len(s) for s in students] + [7])
+    print("\n" + "student".ljust(width) + "".join(f"  {a:>16}" for a in assignments) + "  problems")
+    for student in students:
+        row, problems = student.ljust(width), []
+        for assignment in assignments:
+            items = [i for i in gradebook.submission_items(course, assignment, student)
+                     if not i.needs_manual_grade]
+            if not items:
+                row += f"  {'-':>16}"
+                continue
+            got = sum(i.score or 0 for i in items)
+            row += f"  {f'{got:g}/{sum(i.max_score for i in items):g}':>16}"
+            if (student, assignment) in failures:
+                problems.append(f"{assignment}: {failures[(student, assignment)].status}")
+        print(row + "  " + "; ".join(problems))
+    print("(autograded points; written answers are graded by hand in formgrader)")
+
+
 def cmd_demo(args) -> int:
-    """The main job. Until the grading pipeline lands it only verifies the data."""
-    print("== autograder demo: verifying the course data ==")
-    status = cmd_data(args)
-    if status == 0:
-        print("The release-and-grade pipeline is not built yet; only the data was checked.")
-    return status
+    """The main job: release, build and collect the sample class, grade, feedback, export."""
+    import shutil
+
+    course = _course(args)
+    assignments = course.assignments() if args.all else [
+        a for a in DEMO_ASSIGNMENTS if a in course.assignments()]
+    if not assignments:
+        print("no assignments in source/ yet: only the data can be checked")
+        return cmd_data(args)
+    print(f"== 1/6 data ==")
+    if cmd_data(args):
+        return 2
+    print(f"== 2/6 release ({', '.join(course.assignments())}) ==")
+    args.all, args.assignments, args.bundle = True, [], str(course.root / "exports" / "student_bundle.zip")
+    cmd_release(args)
+    incoming = course.root / "demo_output" / "incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    print(f"== 3/6 sample class -> {incoming} ==")
+    args.out, args.assignments = str(incoming), assignments
+    cmd_sample_class(args)
+    for folder in (course.submitted, course.autograded, course.feedback):
+        shutil.rmtree(folder, ignore_errors=True)  # the demo starts from a clean class
+    print("== 4/6 collect ==")
+    args.path, args.replace = str(incoming), False
+    cmd_collect(args)
+    print(f"== 5/6 grade {', '.join(assignments)} ==")
+    args.student, args.workers, args.limit = [], None, None
+    cmd_grade(args)
+    print("== 6/6 feedback and export ==")
+    cmd_feedback(args)
+    cmd_export(args)
+    print(f"\nFeedback pages: {course.feedback}/<student>/<assignment>/feedback.html\n"
+          f"Grades: {course.exports / 'grades.csv'}\nGradebook: {course.gradebook} "
+          "(open with `nbgrader formgrader` for the written answers)")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    parser.add_argument("--course", default=str(REPO),
+                        help="course directory (default: the repository root)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("data", cmd_data), ("demo", cmd_demo)):
+
+    def add(name, func):
         p = sub.add_parser(name, help=func.__doc__.splitlines()[0], description=func.__doc__)
         p.set_defaults(func=func)
+        return p
+
+    add("data", cmd_data)
+    p = add("release", cmd_release)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--all", action="store_true", help="release every assignment in source/")
+    p.add_argument("--bundle", metavar="FILE", help="also write the student bundle zip")
+    p = add("collect", cmd_collect)
+    p.add_argument("path", help="folder of submissions")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite submissions already collected with different content")
+    p = add("grade", cmd_grade)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all submitted)")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--workers", type=int, help="parallel grading processes (default: cores)")
+    p.add_argument("--limit", type=int, help="override the per-notebook time limit (s)")
+    p = add("feedback", cmd_feedback)
+    p.add_argument("assignments", nargs="*")
+    p = add("export", cmd_export)
+    p.add_argument("assignments", nargs="*")
+    p = add("sample-class", cmd_sample_class)
+    p.add_argument("out", help="folder to write the submissions into")
+    p.add_argument("assignments", nargs="*")
+    p = add("demo", cmd_demo)
+    p.add_argument("--all", action="store_true", help="grade all five assignments, not A1 and A2")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from .pipeline.leakcheck import LeakError
+
+    try:
+        return args.func(args)
+    except LeakError as err:
+        print(err, file=sys.stderr)
+        return 3
+    except (RuntimeError, FileNotFoundError, KeyError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

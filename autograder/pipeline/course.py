@@ -1,0 +1,138 @@
+"""Where a course lives and how nbgrader is configured for it.
+
+A course directory holds ``source/``, ``assignments/`` (nbgrader's release directory),
+``submitted/``, ``autograded/``, ``feedback/``, ``gradebook.db`` and the kit's exports.
+The repository itself is a course directory (see nbgrader_config.py).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+# nbgrader runs the `alembic` and `jupyter` commands of its own environment; make sure
+# they are found even when this Python was started without activating its venv.
+_BIN = os.path.dirname(os.path.abspath(__import__("sys").executable))
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+# Budgets of COURSE_SPEC: seconds for the whole notebook on 2 CPU cores without GPU.
+BUDGET_SECONDS = {
+    "a1_numpy_mlp": 120,
+    "a2_torch_mlp": 180,
+    "a3_torch_cnn": 180,
+    "a4_numpy_cnn": 300,
+    "a5_cifar10": 420,
+}
+DEFAULT_BUDGET_SECONDS = 120
+
+
+def cell_timeout(assignment: str) -> int:
+    """Per-cell timeout: a training cell may use most of the notebook's budget."""
+    return BUDGET_SECONDS.get(assignment, DEFAULT_BUDGET_SECONDS)
+
+
+def notebook_limit(assignment: str) -> int:
+    """Wall-clock limit for grading one submission: twice the budget plus kernel start-up,
+    so a slow but honest run still finishes while an endless loop is stopped."""
+    return 2 * BUDGET_SECONDS.get(assignment, DEFAULT_BUDGET_SECONDS) + 60
+
+
+@dataclass
+class Course:
+    """An nbgrader course directory."""
+
+    root: Path
+
+    def __post_init__(self):
+        self.root = Path(self.root).resolve()
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release(self) -> Path:
+        return self.root / "assignments"
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    def assignments(self) -> list[str]:
+        """Assignment ids: folders of source/ that hold a notebook, sorted."""
+        if not self.source.is_dir():
+            return []
+        return sorted(p.name for p in self.source.iterdir()
+                      if p.is_dir() and any(p.glob("*.ipynb")))
+
+    def notebooks(self, assignment: str) -> list[Path]:
+        return sorted((self.source / assignment).glob("*.ipynb"))
+
+    def config(self, **timeouts) -> Config:
+        """nbgrader configuration for this course (the repo's nbgrader_config.py, re-rooted)."""
+        c = Config()
+        c.CourseDirectory.root = str(self.root)
+        c.CourseDirectory.source_directory = "source"
+        c.CourseDirectory.release_directory = "assignments"
+        c.CourseDirectory.submitted_directory = "submitted"
+        c.CourseDirectory.autograded_directory = "autograded"
+        c.CourseDirectory.feedback_directory = "feedback"
+        c.CourseDirectory.db_url = f"sqlite:///{self.gradebook}"
+        c.CourseDirectory.course_id = "dl-course"
+        c.ClearHiddenTests.enforce_metadata = True
+        # A deleted or de-tagged test cell is put back and run from the source version.
+        c.OverwriteCells.add_missing_cells = True
+        if "cell" in timeouts:
+            c.Execute.timeout = int(timeouts["cell"])
+        c.Execute.kernel_name = "python3"
+        return c
+
+    def api(self, **timeouts):
+        """An ``NbGraderAPI`` for this course, logging quietly."""
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        config = self.config(**timeouts)
+        coursedir = CourseDirectory(config=config)
+        api = NbGraderAPI(coursedir=coursedir, config=config)
+        api.log.setLevel(logging.WARNING)
+        return api
+
+
+def read_notebook(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def nbgrader_meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def student_env(nonce: str) -> dict:
+    """Environment for a grading kernel: no downloads, a fresh nonce for the checks."""
+    env = dict(os.environ)
+    env.update(AUTOGRADER_OFFLINE="1", AUTOGRADER_NONCE=nonce, PYTHONHASHSEED="0")
+    env.pop("AUTOGRADER_EVIDENCE", None)
+    env.pop("MPLBACKEND", None)  # keep the kernel's inline backend: plots go into feedback
+    return env

@@ -1,0 +1,139 @@
+"""The leak check: no solution line, hidden-test line or mark scheme from source/ may
+appear in a released notebook, its metadata, its outputs, or any released file.
+
+A secret line that also appears in the public part of the source (given code, question
+text) is not a secret. Very short lines (``return x``, ``else:``) are ignored: they say
+nothing about the answer and appear everywhere.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .course import read_notebook
+
+MIN_SECRET_LENGTH = 16
+REGIONS = (
+    ("solution", "BEGIN SOLUTION", "END SOLUTION"),
+    ("hidden test", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+    ("mark scheme", "BEGIN MARK SCHEME", "END MARK SCHEME"),
+)
+
+
+class LeakError(RuntimeError):
+    """Secret source content was found in released files."""
+
+
+@dataclass(frozen=True)
+class Leak:
+    released_file: str
+    kind: str
+    source_notebook: str
+    line: str
+
+    def __str__(self) -> str:
+        return f"{self.released_file}: {self.kind} line from {self.source_notebook}: {self.line!r}"
+
+
+def normalise(line: str) -> str:
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def _cell_text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def secret_lines(notebook: Path) -> dict[str, str]:
+    """{normalised line: kind} for every line inside a secret region of a source notebook."""
+    secret, public = {}, set()
+    for cell in read_notebook(notebook).get("cells", []):
+        kind = None
+        for line in _cell_text(cell).splitlines():
+            for name, begin, end in REGIONS:
+                if begin in line:
+                    kind = name
+                    break
+                if end in line:
+                    kind = None
+                    break
+            else:
+                text = normalise(line)
+                if kind:
+                    secret.setdefault(text, kind)
+                else:
+                    public.add(text)
+    return {line: kind for line, kind in secret.items()
+            if len(line) >= MIN_SECRET_LENGTH and line not in public}
+
+
+def _strings(value):
+    """Every string inside nested JSON data (metadata, outputs), unescaped."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def released_text(path: Path) -> str:
+    """Everything a student could read in a released file, as text lines."""
+    if path.suffix == ".ipynb":
+        try:
+            nb = read_notebook(path)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return path.read_text(encoding="utf-8", errors="replace")
+        parts = list(_strings(nb.get("metadata", {})))
+        for cell in nb.get("cells", []):
+            parts.append(_cell_text(cell))
+            parts.extend(_strings(cell.get("metadata", {})))
+            parts.extend(_strings(cell.get("outputs", [])))
+        return "\n".join(parts)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return ""  # binary files (images) carry no source lines
+
+
+def find_leaks(source_notebooks: list[Path], released_files: list[Path],
+               base: Path | None = None, kinds=None) -> list[Leak]:
+    """Every secret line of the source notebooks found in the released files.
+
+    kinds: only these kinds of secret (e.g. a student's feedback page may show the
+    student's own, correct, solution, but never a hidden test or a mark scheme).
+    """
+    secrets = {}
+    for notebook in source_notebooks:
+        for line, kind in secret_lines(notebook).items():
+            if kinds is None or kind in kinds:
+                secrets.setdefault(line, (kind, notebook.name))
+    leaks = []
+    for path in released_files:
+        lines = {normalise(line) for line in released_text(path).splitlines()}
+        text = "\n".join(lines)
+        name = str(path.relative_to(base)) if base else str(path)
+        for secret, (kind, notebook) in secrets.items():
+            if secret in lines or secret in text:
+                leaks.append(Leak(name, kind, notebook, secret))
+    return leaks
+
+
+def check_release(source_dir: Path, release_dir: Path) -> list[Leak]:
+    """Leaks from every notebook under ``source_dir`` into any file under ``release_dir``."""
+    sources = sorted(Path(source_dir).rglob("*.ipynb"))
+    released = sorted(p for p in Path(release_dir).rglob("*") if p.is_file())
+    return find_leaks(sources, released, base=Path(release_dir).parent)
+
+
+def raise_on_leaks(leaks: list[Leak]) -> None:
+    if leaks:
+        shown = "\n".join(f"  {leak}" for leak in leaks[:20])
+        more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
+        raise LeakError(f"LEAK CHECK FAILED: {len(leaks)} secret line(s) from source/ found "
+                        f"in released files. Nothing may be given to students.\n{shown}{more}")

@@ -1,0 +1,85 @@
+"""A tiny purpose-built nbgrader course, for testing the pipeline's mechanics fast.
+
+One assignment, ``f1_tiny``: two answer cells with autograded tests (one with hidden
+tests that call autograder.checks), a written answer with a mark scheme, and a plot.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ASSIGNMENT = "f1_tiny"
+HIDDEN_LINE = 'checks.check_elementwise(relu, relu_grad, "relu", shape=(3, 9), seed=11)'
+SOLUTION_LINE = "return (x > 0).astype(float)"
+MARK_SCHEME_LINE = "-1 does not mention that the gradient vanishes"
+
+
+def _meta(grade_id, grade=False, solution=False, locked=False, points=None):
+    meta = {"grade": grade, "solution": solution, "locked": locked, "grade_id": grade_id,
+            "schema_version": 3, "task": False}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def source_notebook() -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell("# Tiny assignment\nImplement ReLU and its derivative.",
+                          metadata=_meta("intro", locked=True)),
+        new_code_cell("import numpy as np\nimport matplotlib.pyplot as plt\n"
+                      "from autograder import checks", metadata=_meta("imports", locked=True)),
+        new_code_cell("def relu(x):\n    \"\"\"Input: any shape. Output: same shape.\"\"\"\n"
+                      "    ### BEGIN SOLUTION\n    return np.maximum(0, x)\n    ### END SOLUTION\n\n\n"
+                      "def relu_grad(x):\n    \"\"\"Derivative of relu at x (elementwise).\"\"\"\n"
+                      f"    ### BEGIN SOLUTION\n    {SOLUTION_LINE}\n    ### END SOLUTION",
+                      metadata=_meta("relu_answer", solution=True)),
+        new_code_cell("assert relu(np.array([-1.0, 2.0])).tolist() == [0.0, 2.0], 'relu(-1) should be 0'\n"
+                      "### BEGIN HIDDEN TESTS\n" + HIDDEN_LINE + "\n### END HIDDEN TESTS",
+                      metadata=_meta("relu_test", grade=True, locked=True, points=2)),
+        new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                      metadata=_meta("double_answer", solution=True)),
+        new_code_cell("assert double(2) == 4, 'double(2) should be 4'\n"
+                      "### BEGIN HIDDEN TESTS\nassert double(-3.5) == -7.0, 'double fails on negatives'\n"
+                      "### END HIDDEN TESTS", metadata=_meta("double_test", grade=True, locked=True,
+                                                             points=1)),
+        new_markdown_cell("YOUR ANSWER HERE\n\n=== BEGIN MARK SCHEME ===\n"
+                          "2 points: ReLU keeps a gradient of 1 for positive inputs.\n"
+                          f"{MARK_SCHEME_LINE}\n=== END MARK SCHEME ===",
+                          metadata=_meta("why_relu", grade=True, solution=True, points=2)),
+        new_code_cell("x = np.linspace(-3, 3, 50)\nplt.plot(x, relu(x))\nplt.title('ReLU')\nplt.show()",
+                      metadata=_meta("plot", locked=True)),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def make_course(root: Path) -> Path:
+    """Write the tiny course's source notebook under ``root``; returns root."""
+    folder = root / "source" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(source_notebook(), folder / f"{ASSIGNMENT}.ipynb")
+    return root
+
+
+# Answer cells of buggy students: grade id -> replacement source.
+WRONG_RELU_GRAD = ("def relu(x):\n    return np.maximum(0, x)\n\n\n"
+                   "def relu_grad(x):\n    return (x >= 0).astype(float)\n")
+SHAPED_TO_VISIBLE = "def double(x):\n    return 4 if x == 2 else x\n"
+INFINITE_LOOP = "def double(x):\n    while True:\n        pass\n\nwhile True:\n    pass\n"
+ATTACK_GRADEBOOK = ("import glob, os\n"
+                    "for p in glob.glob('../../../*.db') + glob.glob('../../../source/*/*.ipynb'):\n"
+                    "    open(p, 'w').write('owned')\n"
+                    "def double(x):\n    return 2 * x\n")
+
+
+def with_answers(released: dict, answers: dict) -> dict:
+    nb = json.loads(json.dumps(released))
+    for cell in nb["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    return nb

@@ -1,0 +1,219 @@
+"""The release-collect-grade-feedback-export pipeline on a tiny purpose-built course.
+
+Real nbgrader, real kernels; the course is small so that the mechanics run in a minute.
+"""
+import csv
+import json
+import shutil
+import sqlite3
+import zipfile
+
+import pytest
+
+from autograder.pipeline import collect, export, feedback, gradebook, grade, leakcheck, release
+from autograder.pipeline.bundle import write_bundle
+from autograder.pipeline.course import Course
+from autograder.pipeline.sample import fill, reference_answers, tamper
+from tests import course_fixture as fx
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = fx.make_course(tmp_path_factory.mktemp("course"))
+    course = Course(root)
+    release.release(course)
+    return course
+
+
+def released_nb(course):
+    return json.loads((course.release / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb").read_text())
+
+
+def reference_nb(course):
+    return fill(released_nb(course), reference_answers(course.notebooks(fx.ASSIGNMENT)[0]))
+
+
+def write(folder, name, nb):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(nb))
+
+
+# ------------------------------------------------------------------ release
+
+def test_release_has_no_solutions_hidden_tests_or_mark_scheme(course):
+    text = (course.release / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb").read_text()
+    assert fx.SOLUTION_LINE not in text and fx.HIDDEN_LINE not in text
+    assert fx.MARK_SCHEME_LINE not in text
+    assert "relu(-1) should be 0" in text  # visible tests stay
+    assert leakcheck.check_release(course.source, course.release) == []
+
+
+def test_leak_check_fails_loudly_on_a_planted_leak(course, tmp_path):
+    planted = tmp_path / "assignments" / fx.ASSIGNMENT
+    shutil.copytree(course.release / fx.ASSIGNMENT, planted)
+    (planted / "hints.py").write_text(f"# helper\n    {fx.SOLUTION_LINE}\n")
+    leaks = leakcheck.check_release(course.source, tmp_path / "assignments")
+    assert [(leak.kind, leak.line) for leak in leaks] == [("solution", fx.SOLUTION_LINE)]
+    with pytest.raises(leakcheck.LeakError, match="(?s)LEAK CHECK FAILED.*hints.py"):
+        leakcheck.raise_on_leaks(leaks)
+
+
+def test_leak_in_notebook_metadata_is_found(course, tmp_path):
+    nb = released_nb(course)
+    nb["metadata"]["notes"] = fx.HIDDEN_LINE
+    write(tmp_path / "assignments" / fx.ASSIGNMENT, "x.ipynb", nb)
+    leaks = leakcheck.check_release(course.source, tmp_path / "assignments")
+    assert any(leak.kind == "hidden test" for leak in leaks)
+
+
+def test_release_is_reproducible(course):
+    path = course.release / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb"
+    before = path.read_bytes()
+    release.release(course)
+    assert path.read_bytes() == before
+
+
+def test_student_bundle_holds_notebooks_and_package_but_no_source(course, tmp_path):
+    bundle = write_bundle(course, REPO, tmp_path / "bundle.zip")
+    names = zipfile.ZipFile(bundle).namelist()
+    assert f"assignments/{fx.ASSIGNMENT}/{fx.ASSIGNMENT}.ipynb" in names
+    assert "autograder/checks/__init__.py" in names and "environment.yml" in names
+    assert not any(n.startswith(("source/", "tests/", "samples/")) for n in names)
+
+
+# ------------------------------------------------------------------ collect
+
+def test_collect_understands_folders_zips_and_lms_names(course, tmp_path):
+    incoming = tmp_path / "incoming"
+    nb = reference_nb(course)
+    write(incoming / "alice", "whatever name.ipynb", nb)
+    write(incoming, "bob_4411_assignsubmission_file_f1_tiny (2).ipynb", nb)
+    incoming.mkdir(exist_ok=True)
+    with zipfile.ZipFile(incoming / "carol.zip", "w") as zf:
+        zf.writestr("deep/folder/f1_tiny.ipynb", json.dumps(nb))
+    (incoming / "notes.txt").write_text("hi")
+    write(incoming / "dave", "unrelated.ipynb", {"cells": [], "metadata": {}, "nbformat": 4,
+                                                 "nbformat_minor": 5})
+    local = Course(tmp_path / "c2")
+    shutil.copytree(course.source, local.source)
+    shutil.copytree(course.release, local.release)
+    report = collect.collect(local, incoming)
+    assert sorted(s for s, _, _ in report.placed) == ["alice", "bob", "carol"]
+    for student in ("alice", "bob", "carol"):
+        assert (local.submitted / student / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb").exists()
+    reasons = dict(report.unmatched)
+    assert "notes.txt" in reasons and "no matching nbgrader cell ids" in reasons["dave/unrelated.ipynb"]
+    # Collecting again changes nothing; a different file is never overwritten silently.
+    assert collect.collect(local, incoming).placed == []
+    write(incoming / "alice", "whatever name.ipynb", released_nb(course))
+    again = collect.collect(local, incoming)
+    assert any("already exists with different content" in why for _, why in again.unmatched)
+    replaced = collect.collect(local, incoming, replace=True)
+    assert ("alice", fx.ASSIGNMENT, "alice/whatever name.ipynb") in replaced.placed
+
+
+# ------------------------------------------------------------------ grade
+
+STUDENTS = {
+    "reference": lambda c: reference_nb(c),
+    "untouched": lambda c: released_nb(c),
+    "wronggrad": lambda c: fx.with_answers(reference_nb(c), {"relu_answer": fx.WRONG_RELU_GRAD}),
+    "shaped": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.SHAPED_TO_VISIBLE}),
+    "tamperer": lambda c: tamper(fx.with_answers(reference_nb(c),
+                                                 {"relu_answer": fx.WRONG_RELU_GRAD})),
+    "looper": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.INFINITE_LOOP}),
+    "attacker": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.ATTACK_GRADEBOOK}),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    incoming = tmp_path_factory.mktemp("incoming")
+    for student, make in STUDENTS.items():
+        write(incoming / student, f"{fx.ASSIGNMENT}.ipynb", make(course))
+    collect.collect(course, incoming)
+    results = grade.grade(course, workers=2, progress=False, limit=40)
+    return {r.student: r for r in results}
+
+
+def autograded_scores(course, student):
+    return {i.name: i.score for i in gradebook.submission_items(course, fx.ASSIGNMENT, student)
+            if i.kind == "autograded test"}
+
+
+def test_reference_solution_gets_every_autograded_point(course, graded):
+    assert graded["reference"].status == "graded"
+    assert autograded_scores(course, "reference") == {"relu_test": 2, "double_test": 1}
+
+
+def test_untouched_release_gets_zero_without_crashing(course, graded):
+    assert graded["untouched"].status == "graded"
+    assert autograded_scores(course, "untouched") == {"relu_test": 0, "double_test": 0}
+
+
+def test_buggy_students_lose_exactly_the_expected_points(course, graded):
+    assert autograded_scores(course, "wronggrad") == {"relu_test": 0, "double_test": 1}
+    # Passes the visible test, fails the hidden one.
+    assert autograded_scores(course, "shaped") == {"relu_test": 2, "double_test": 0}
+
+
+def test_deleted_or_emptied_test_cells_still_run(course, graded):
+    assert autograded_scores(course, "tamperer") == {"relu_test": 0, "double_test": 1}
+
+
+def test_endless_loop_is_stopped_and_scores_zero(course, graded):
+    assert graded["looper"].status == "timeout"
+    assert autograded_scores(course, "looper") == {"relu_test": 0, "double_test": 0}
+    note = course.autograded / "looper" / fx.ASSIGNMENT / "GRADING_FAILED.txt"
+    assert "timeout" in note.read_text()
+
+
+def test_submission_cannot_touch_the_real_gradebook_or_solutions(course, graded):
+    assert course.notebooks(fx.ASSIGNMENT)[0].read_text().startswith("{")
+    with sqlite3.connect(course.gradebook) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert autograded_scores(course, "reference") == {"relu_test": 2, "double_test": 1}
+    assert graded["attacker"].status in ("graded", "error")
+
+
+def test_job_gradebook_holds_no_reference_solutions(course, tmp_path):
+    gradebook.job_copy(course, tmp_path / "job.db")
+    with sqlite3.connect(tmp_path / "job.db") as db:
+        sources = "\n".join(row[0] for row in db.execute("SELECT source FROM source_cell"))
+    assert fx.SOLUTION_LINE not in sources and fx.MARK_SCHEME_LINE not in sources
+    assert fx.HIDDEN_LINE in sources  # the tests themselves must still run
+
+
+def test_regrading_gives_the_same_scores(course, graded):
+    before = {s: autograded_scores(course, s) for s in ("reference", "wronggrad")}
+    grade.grade(course, students=["reference", "wronggrad"], progress=False)
+    assert {s: autograded_scores(course, s) for s in before} == before
+
+
+# ------------------------------------------------------------------ feedback and export
+
+def test_feedback_shows_scores_and_messages_but_no_hidden_tests(course, graded):
+    pages = feedback.feedback(course)
+    page = (course.feedback / "wronggrad" / fx.ASSIGNMENT / "feedback.html").read_text()
+    assert "Autograded score: 1 / 3" in page
+    assert "at x == 0" in page  # the check's message for this mistake
+    assert "data:image/png;base64" in page  # the student's plot
+    secret = ("hidden test", "mark scheme")  # the student's own correct code may appear
+    assert leakcheck.find_leaks(course.notebooks(fx.ASSIGNMENT), pages, kinds=secret) == []
+    assert fx.HIDDEN_LINE not in page
+
+
+def test_export_writes_csv_and_gradescope_results(course, graded):
+    csv_path, results = export.export(course)
+    rows = {r["student"]: r for r in csv.DictReader(csv_path.open())}
+    assert rows["reference"][f"{fx.ASSIGNMENT} total"] == "3"
+    assert rows["shaped"][f"{fx.ASSIGNMENT}:double_test"] == "0"
+    assert rows["reference"][f"{fx.ASSIGNMENT}:why_relu"] == "pending"
+    data = json.loads((course.exports / "gradescope" / "wronggrad" / fx.ASSIGNMENT
+                       / "results.json").read_text())
+    tests = {t["name"].split(": ")[1]: t for t in data["tests"]}
+    assert data["score"] == 1
+    assert tests["relu_test"]["score"] == 0 and tests["relu_test"]["max_score"] == 2
+    assert "at x == 0" in tests["relu_test"]["output"]
+    assert {t["visibility"] for t in data["tests"]} == {"visible"}
