@@ -10,25 +10,35 @@ ifeq ($(origin AUTOGRADER_DATA), undefined)
   endif
 endif
 
-.PHONY: demo test setup notebooks benchmark clean
+.PHONY: demo demo-all test test-fast setup benchmark clean
 
 $(BIN)/autograder: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course kit)" >/dev/null
 	touch $(BIN)/autograder
 
 setup: $(BIN)/autograder
 
+# Release all five assignments, grade the sample class on A1 and A2, feedback, export.
 demo: setup
 	$(BIN)/autograder demo
 
+# The full round trip: the sample class on all five assignments (about 30 minutes).
+demo-all: setup
+	$(BIN)/autograder demo --all
+
+# Unit and pipeline tests, the graded round trip of every real notebook, and nbval on
+# the teacher notebooks in source/.
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests source --nbval-lax -p no:cacheprovider $(PYTEST_ARGS)
+
+# Everything except the real notebooks (a few minutes).
+test-fast: setup
+	$(BIN)/python -m pytest tests --ignore=tests/test_course.py $(PYTEST_ARGS)
 
 benchmark: setup
 	$(BIN)/python benchmarks/data_load.py
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback gradebook.db demo_output
+	rm -rf $(VENV) submitted autograded feedback exports gradebook.db demo_output

@@ -13,3 +13,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "
 c.CourseDirectory.course_id = "dl-course"
 # Hidden tests stay in source/ only.
 c.ClearHiddenTests.enforce_metadata = True
+# Deleted or de-tagged test cells are put back from the source version when grading.
+c.OverwriteCells.add_missing_cells = True
+# Files a teacher's run leaves behind (trained weights) are never released.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "*.npz", "*.npy", "*.pt", "*.pth", "*.ckpt", "data"]
+# The autograder CLI (autograder/pipeline/course.py) builds the same configuration in
+# code, with per-assignment cell timeouts; keep the two in step.

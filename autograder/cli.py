@@ -157,10 +157,18 @@ def cmd_demo(args) -> int:
     print("== 6/6 feedback and export ==")
     cmd_feedback(args)
     cmd_export(args)
+    from .pipeline.sample import load_mutations, verify
+
+    problems = verify(course, assignments, load_mutations(REPO / "samples" / "sample_class.json"))
+    if problems:
+        print("\nSAMPLE CLASS CHECK FAILED:\n  " + "\n  ".join(problems))
+    else:
+        print("\nsample class check: the reference got every autograded point, the untouched "
+              "release none, and each buggy student lost exactly the expected tests")
     print(f"\nFeedback pages: {course.feedback}/<student>/<assignment>/feedback.html\n"
           f"Grades: {course.exports / 'grades.csv'}\nGradebook: {course.gradebook} "
           "(open with `nbgrader formgrader` for the written answers)")
-    return 0
+    return 1 if problems else 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -217,3 +217,15 @@ def test_export_writes_csv_and_gradescope_results(course, graded):
     assert tests["relu_test"]["score"] == 0 and tests["relu_test"]["max_score"] == 2
     assert "at x == 0" in tests["relu_test"]["output"]
     assert {t["visibility"] for t in data["tests"]} == {"visible"}
+
+
+def test_teacher_weights_in_source_are_neither_released_nor_graded(course, graded, tmp_path):
+    leftover = course.source / fx.ASSIGNMENT / "a1_weights.npz"
+    leftover.write_bytes(b"teacher's trained weights")
+    try:
+        release.release(course)
+        assert not (course.release / fx.ASSIGNMENT / "a1_weights.npz").exists()
+        grade.prepare_job(course, "reference", fx.ASSIGNMENT, tmp_path / "job")
+        assert not list((tmp_path / "job").rglob("a1_weights.npz"))
+    finally:
+        leftover.unlink()

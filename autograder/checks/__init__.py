@@ -27,10 +27,10 @@ __all__ = [
     "evaluate", "check_accuracy", "check_saved_network_accuracy", "check_eval_deterministic",
 ]
 
-try:  # checks on torch training objects (loaders, optimisers, schedulers)
-    from .training import *  # noqa: F401,F403
-    from .training import __all__ as _training_all
+from importlib.util import find_spec as _find_spec
+
+if _find_spec(f"{__name__}.training"):  # checks on loaders, optimisers, schedulers
+    from .training import *  # noqa: F401,F403,E402
+    from .training import __all__ as _training_all  # noqa: E402
 
     __all__ += list(_training_all)
-except ImportError:  # pragma: no cover (module lands separately)
-    pass

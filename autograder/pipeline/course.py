@@ -101,6 +101,10 @@ class Course:
         c.CourseDirectory.db_url = f"sqlite:///{self.gradebook}"
         c.CourseDirectory.course_id = "dl-course"
         c.ClearHiddenTests.enforce_metadata = True
+        # Files a teacher's run of a notebook leaves behind (trained weights, checkpoints)
+        # are never released to students nor copied into a grading job.
+        c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                                    "*.npz", "*.npy", "*.pt", "*.pth", "*.ckpt", "data"]
         # A deleted or de-tagged test cell is put back and run from the source version.
         c.OverwriteCells.add_missing_cells = True
         if "cell" in timeouts:

@@ -54,11 +54,17 @@ def find_jobs(course: Course, assignments=None, students=None) -> list[tuple[str
 
 
 def prepare_job(course: Course, student: str, assignment: str, jobdir: Path) -> None:
-    """A scratch course: the submission, the assignment's non-notebook files, the gradebook."""
+    """A scratch course: the submission, the released helper files, the gradebook.
+
+    Helper files come from the release (what students were given), not from source/:
+    a teacher's run leaves trained weights in source/, and a submission that fails to
+    save its own must not be graded on the teacher's.
+    """
+    released = course.release / assignment
     (jobdir / "source" / assignment).mkdir(parents=True)
-    for path in (course.source / assignment).rglob("*"):
-        if path.is_file() and path.suffix != ".ipynb":  # solutions never enter the job
-            target = jobdir / "source" / assignment / path.relative_to(course.source / assignment)
+    for path in released.rglob("*"):
+        if path.is_file() and path.suffix != ".ipynb":
+            target = jobdir / "source" / assignment / path.relative_to(released)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
     shutil.copytree(course.submitted / student / assignment,

@@ -126,3 +126,36 @@ def _write(out: Path, student: str, name: str, nb: dict) -> None:
     else:
         (out / student).mkdir(exist_ok=True)
         (out / student / name).write_text(text)
+
+
+def expected_losses(course: Course, assignments: list[str], mutations: list[Mutation]) -> dict:
+    """{(student, assignment): set of autograded tests that must fail}."""
+    expected = {}
+    for assignment in assignments:
+        expected[("reference", assignment)] = set()
+        for m in mutations:
+            if m.assignment == assignment:
+                expected[(m.student, assignment)] = set(m.loses)
+    return expected
+
+
+def verify(course: Course, assignments: list[str], mutations: list[Mutation]) -> list[str]:
+    """Mismatches between the sample class's scores and what each student should lose."""
+    from . import gradebook
+
+    problems = []
+    for (student, assignment), must_fail in expected_losses(course, assignments, mutations).items():
+        items = [i for i in gradebook.submission_items(course, assignment, student)
+                 if i.kind == "autograded test"]
+        if not items:
+            problems.append(f"{student}/{assignment}: not graded")
+            continue
+        failed = {i.name for i in items if (i.score or 0) < i.max_score}
+        if failed != must_fail:
+            problems.append(f"{student}/{assignment}: failed {sorted(failed)}, "
+                            f"expected {sorted(must_fail)}")
+        untouched = [i for i in gradebook.submission_items(course, assignment, "untouched")
+                     if i.kind == "autograded test" and (i.score or 0) > 0]
+        if student == "reference" and untouched:
+            problems.append(f"untouched/{assignment}: scored on {[i.name for i in untouched]}")
+    return problems
