@@ -96,9 +96,20 @@ def run(check: Check, student, raise_on_fail: bool = True) -> CheckResult:
             result = check.judge(evidence)
         except StudentError as err:
             result = check.failed(str(err))
+    record_result(result)
     if raise_on_fail:
         result.raise_if_failed()
     return result
+
+
+def record_result(result: CheckResult) -> None:
+    """For calibration runs: append the result to ``$AUTOGRADER_RESULTS`` (JSON lines)."""
+    path = os.environ.get("AUTOGRADER_RESULTS")
+    if path:
+        import json
+
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(result.to_dict(), default=float) + "\n")
 
 
 def record_evidence(check: Check, evidence: dict) -> None:
