@@ -25,12 +25,18 @@ def _meta(grade_id, grade=False, solution=False, locked=False, points=None):
     return {"nbgrader": meta}
 
 
+LAYERS = [{"type": "linear", "W": "W1", "b": "b1"}]
+JUDGE = {"check": "saved_network_accuracy", "path": "tiny_weights.npz", "layers": LAYERS,
+         "dataset": "mnist", "threshold": 0.75, "preprocess": "flat"}
+
+
 def source_notebook() -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell("# Tiny assignment\nImplement ReLU and its derivative.",
                           metadata=_meta("intro", locked=True)),
         new_code_cell("import numpy as np\nimport matplotlib.pyplot as plt\n"
-                      "from autograder import checks", metadata=_meta("imports", locked=True)),
+                      "from autograder import checks\n"
+                      f"LAYERS = {LAYERS!r}", metadata=_meta("imports", locked=True)),
         new_code_cell("def relu(x):\n    \"\"\"Input: any shape. Output: same shape.\"\"\"\n"
                       "    ### BEGIN SOLUTION\n    return np.maximum(0, x)\n    ### END SOLUTION\n\n\n"
                       "def relu_grad(x):\n    \"\"\"Derivative of relu at x (elementwise).\"\"\"\n"
@@ -51,6 +57,18 @@ def source_notebook() -> nbformat.NotebookNode:
                           metadata=_meta("why_relu", grade=True, solution=True, points=2)),
         new_code_cell("x = np.linspace(-3, 3, 50)\nplt.plot(x, relu(x))\nplt.title('ReLU')\nplt.show()",
                       metadata=_meta("plot", locked=True)),
+        new_code_cell("from autograder import data\n"
+                      "### BEGIN SOLUTION\n"
+                      "X, y = data.mnist_arrays('train')\n"
+                      "X = ((X / 255.0 - data.MNIST_MEAN) / data.MNIST_STD).reshape(len(X), -1)\n"
+                      "centroids = np.stack([X[y == c].mean(axis=0) for c in range(10)])\n"
+                      "np.savez('tiny_weights.npz', W1=centroids.T, b1=-0.5 * (centroids ** 2).sum(axis=1))\n"
+                      "### END SOLUTION", metadata=_meta("centroid_answer", solution=True)),
+        new_code_cell("### BEGIN HIDDEN TESTS\n"
+                      "checks.check_saved_network_accuracy('tiny_weights.npz', LAYERS, 'mnist', 0.75)\n"
+                      "### END HIDDEN TESTS",
+                      metadata={**_meta("centroid_test", grade=True, locked=True, points=2),
+                                "autograder": {"judge": JUDGE}}),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -83,3 +101,6 @@ def with_answers(released: dict, answers: dict) -> dict:
         if grade_id in answers:
             cell["source"] = answers[grade_id]
     return nb
+CHEAT_ACCURACY = ("import autograder.checks\n"
+                  "autograder.checks.check_saved_network_accuracy = lambda *a, **k: None\n"
+                  "np.savez('tiny_weights.npz', W1=np.zeros((784, 10)), b1=np.zeros(10))\n")

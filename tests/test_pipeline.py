@@ -124,7 +124,10 @@ STUDENTS = {
                                                  {"relu_answer": fx.WRONG_RELU_GRAD})),
     "looper": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.INFINITE_LOOP}),
     "attacker": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.ATTACK_GRADEBOOK}),
+    "patcher": lambda c: fx.with_answers(reference_nb(c), {"centroid_answer": fx.CHEAT_ACCURACY}),
 }
+FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2}
+NONE = {"relu_test": 0, "double_test": 0, "centroid_test": 0}
 
 
 @pytest.fixture(scope="module")
@@ -144,27 +147,39 @@ def autograded_scores(course, student):
 
 def test_reference_solution_gets_every_autograded_point(course, graded):
     assert graded["reference"].status == "graded"
-    assert autograded_scores(course, "reference") == {"relu_test": 2, "double_test": 1}
+    assert autograded_scores(course, "reference") == FULL
+    verdicts = json.loads((course.autograded / "reference" / fx.ASSIGNMENT
+                           / "trusted_judge.json").read_text())
+    assert verdicts["centroid_test"]["passed"]
 
 
 def test_untouched_release_gets_zero_without_crashing(course, graded):
     assert graded["untouched"].status == "graded"
-    assert autograded_scores(course, "untouched") == {"relu_test": 0, "double_test": 0}
+    assert autograded_scores(course, "untouched") == NONE
 
 
 def test_buggy_students_lose_exactly_the_expected_points(course, graded):
-    assert autograded_scores(course, "wronggrad") == {"relu_test": 0, "double_test": 1}
+    assert autograded_scores(course, "wronggrad") == {**FULL, "relu_test": 0}
     # Passes the visible test, fails the hidden one.
-    assert autograded_scores(course, "shaped") == {"relu_test": 2, "double_test": 0}
+    assert autograded_scores(course, "shaped") == {**FULL, "double_test": 0}
+
+
+def test_patching_the_checks_in_the_kernel_gains_nothing(course, graded):
+    # The kernel's own test passes (the check was replaced) but the trusted judge,
+    # re-scoring the saved weights outside the kernel, gives 0.
+    assert autograded_scores(course, "patcher") == {**FULL, "centroid_test": 0}
+    feedback.feedback(course, students=["patcher"])
+    page = (course.feedback / "patcher" / fx.ASSIGNMENT / "feedback.html").read_text()
+    assert "trusted grader" in page and "below the threshold" in page
 
 
 def test_deleted_or_emptied_test_cells_still_run(course, graded):
-    assert autograded_scores(course, "tamperer") == {"relu_test": 0, "double_test": 1}
+    assert autograded_scores(course, "tamperer") == {**FULL, "relu_test": 0}
 
 
 def test_endless_loop_is_stopped_and_scores_zero(course, graded):
     assert graded["looper"].status == "timeout"
-    assert autograded_scores(course, "looper") == {"relu_test": 0, "double_test": 0}
+    assert autograded_scores(course, "looper") == NONE
     note = course.autograded / "looper" / fx.ASSIGNMENT / "GRADING_FAILED.txt"
     assert "timeout" in note.read_text()
 
@@ -173,7 +188,7 @@ def test_submission_cannot_touch_the_real_gradebook_or_solutions(course, graded)
     assert course.notebooks(fx.ASSIGNMENT)[0].read_text().startswith("{")
     with sqlite3.connect(course.gradebook) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert autograded_scores(course, "reference") == {"relu_test": 2, "double_test": 1}
+    assert autograded_scores(course, "reference") == FULL
     assert graded["attacker"].status in ("graded", "error")
 
 
@@ -196,7 +211,7 @@ def test_regrading_gives_the_same_scores(course, graded):
 def test_feedback_shows_scores_and_messages_but_no_hidden_tests(course, graded):
     pages = feedback.feedback(course)
     page = (course.feedback / "wronggrad" / fx.ASSIGNMENT / "feedback.html").read_text()
-    assert "Autograded score: 1 / 3" in page
+    assert "Autograded score: 3 / 5" in page
     assert "at x == 0" in page  # the check's message for this mistake
     assert "data:image/png;base64" in page  # the student's plot
     secret = ("hidden test", "mark scheme")  # the student's own correct code may appear
@@ -207,13 +222,13 @@ def test_feedback_shows_scores_and_messages_but_no_hidden_tests(course, graded):
 def test_export_writes_csv_and_gradescope_results(course, graded):
     csv_path, results = export.export(course)
     rows = {r["student"]: r for r in csv.DictReader(csv_path.open())}
-    assert rows["reference"][f"{fx.ASSIGNMENT} total"] == "3"
+    assert rows["reference"][f"{fx.ASSIGNMENT} total"] == "5"
     assert rows["shaped"][f"{fx.ASSIGNMENT}:double_test"] == "0"
     assert rows["reference"][f"{fx.ASSIGNMENT}:why_relu"] == "pending"
     data = json.loads((course.exports / "gradescope" / "wronggrad" / fx.ASSIGNMENT
                        / "results.json").read_text())
     tests = {t["name"].split(": ")[1]: t for t in data["tests"]}
-    assert data["score"] == 1
+    assert data["score"] == 3
     assert tests["relu_test"]["score"] == 0 and tests["relu_test"]["max_score"] == 2
     assert "at x == 0" in tests["relu_test"]["output"]
     assert {t["visibility"] for t in data["tests"]} == {"visible"}

@@ -147,8 +147,10 @@ def network_forward(arrays: dict, layers: list, x):
     for spec in layers:
         kind = spec["type"]
         try:
-            if kind == "linear":
+            if kind == "linear":  # NumPy layout: W (in, out)
                 h = h.reshape(len(h), -1) @ param(spec["W"]) + param(spec["b"]).reshape(-1)
+            elif kind == "torch_linear":  # nn.Linear layout: weight (out, in)
+                h = F.linear(h.reshape(len(h), -1), param(spec["W"]), param(spec["b"]))
             elif kind == "conv2d":
                 h = F.conv2d(h, param(spec["W"]), param(spec["b"]).reshape(-1),
                              stride=spec.get("stride", 1), padding=spec.get("pad", 0))
@@ -158,6 +160,8 @@ def network_forward(arrays: dict, layers: list, x):
                 h = h.reshape(len(h), -1)
             elif kind in ("relu", "sigmoid", "tanh"):
                 h = getattr(torch, kind)(h)
+            elif kind in ("dropout", "dropout2d"):
+                pass  # identity at evaluation time
             else:
                 raise ValueError(f"unknown layer type {kind!r}")
         except RuntimeError as err:  # shape mismatches in the saved arrays
@@ -203,7 +207,8 @@ def check_saved_network_accuracy(path, layers, dataset, threshold, split="test",
 
     layers: [{"type": "linear", "W": "W1", "b": "b1"}, {"type": "relu"}, {"type":
     "conv2d", "W": key, "b": key, "stride": 1, "pad": 2}, {"type": "maxpool2d"},
-    {"type": "flatten"}, ...]; keys index the arrays in the file.
+    {"type": "flatten"}, ...]; keys index the arrays in the file. "torch_linear" takes
+    an nn.Linear weight (out, in); "dropout" is the identity.
     """
     check = SavedNetworkCheck(path, layers, dataset, threshold, split, preprocess, name, points)
     return run(check, None, raise_on_fail)

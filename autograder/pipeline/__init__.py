@@ -6,6 +6,7 @@
     bundle      what students download: released notebooks + the autograder package
     collect     folders, LMS downloads and zips -> submitted/<student>/<assignment>/
     grade       run nbgrader autograde per submission in its own process and course copy
+    judge       trusted re-scoring of accuracy from the weights a submission saved
     gradebook   merge a job's grades into the one gradebook; read scores back
     feedback    per-student HTML without hidden tests or solutions
     export      grades CSV and Gradescope results.json

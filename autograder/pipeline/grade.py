@@ -3,7 +3,8 @@
 Per job: copy the submission and a solution-free gradebook into a scratch course,
 run ``autograder.pipeline.worker`` there with a per-cell timeout fitted to the
 assignment's budget and a wall-clock limit for the whole notebook, then (coordinator
-only) merge the scores into the course gradebook and keep the autograded notebook.
+only) merge the scores into the course gradebook, keep the autograded notebook, and let
+the trusted judge (judge.py) re-score accuracy from the saved weights.
 A crash or timeout scores that submission 0 with a note; the batch goes on.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import gradebook
+from . import gradebook, judge
 from .course import Course, cell_timeout, notebook_limit, student_env
 
 
@@ -109,6 +110,8 @@ def finish_job(course: Course, result: JobResult, jobdir: Path) -> None:
     if result.status == "graded":
         gradebook.merge_job(course, jobdir / "gradebook.db", result.assignment, result.student)
         gradebook.copy_tree(produced, out)
+        verdicts = judge.judge_submission(course, result.assignment, out)
+        gradebook.apply_verdicts(course, result.assignment, result.student, verdicts)
     else:
         gradebook.record_failure(course, result.assignment, result.student)
         if produced.exists():

@@ -49,6 +49,17 @@ def merge_job(course: Course, job_db: Path, assignment: str, student: str) -> No
         main.db.commit()
 
 
+def apply_verdicts(course: Course, assignment: str, student: str, verdicts: dict) -> None:
+    """A test cell whose trusted judge failed scores 0, whatever the kernel reported."""
+    failed = {(v["notebook"], grade_id) for grade_id, v in verdicts.items() if not v["passed"]}
+    if not failed:
+        return
+    with Gradebook(db_url(course.gradebook), "dl-course") as main:
+        for notebook, grade_id in failed:
+            main.find_grade(grade_id, notebook, assignment, student).auto_score = 0
+        main.db.commit()
+
+
 def record_failure(course: Course, assignment: str, student: str) -> None:
     """A submission that could not be graded scores 0 on every autograded cell."""
     with Gradebook(db_url(course.gradebook), "dl-course") as main:

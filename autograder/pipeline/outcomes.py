@@ -41,9 +41,17 @@ def failure_note(course: Course, student: str, assignment: str) -> str:
 
 
 def all_messages(course: Course, student: str, assignment: str) -> dict[tuple[str, str], str]:
-    """{(notebook name, grade_id): message} over a submission's autograded notebooks."""
+    """{(notebook name, grade_id): message} over a submission's autograded notebooks.
+
+    A failed trusted-judge verdict replaces whatever the kernel said for that cell.
+    """
+    from .judge import read_verdicts
+
     found = {}
     for path in autograded_notebooks(course, student, assignment):
         for grade_id, message in test_messages(path).items():
             found[(path.stem, grade_id)] = message
+    for grade_id, verdict in read_verdicts(course.autograded / student / assignment).items():
+        if not verdict["passed"]:
+            found[(verdict["notebook"], grade_id)] = f"trusted grader: {verdict['message']}"
     return found
