@@ -1,9 +1,14 @@
-"""The real course: the release matches source/, and every assignment's reference
-solution survives a graded round trip (full marks) while the untouched release gets
-zero without crashing the kernel. Each real notebook runs once here (nbval runs it once
-more on source/)."""
+"""The real course: the release matches source/; the untouched release of every
+assignment is graded to zero without crashing the kernel; the reference solution of the
+demo assignments (A1, A2) survives a graded round trip with full marks.
+
+nbval runs every teacher notebook once more (with its hidden tests) on source/. To keep
+CI under 45 minutes the reference round trip of A3-A5 runs only with
+AUTOGRADER_ROUNDTRIP=all (and in `make demo-all`, which grades the whole sample class).
+"""
 import filecmp
 import json
+import os
 import shutil
 
 import pytest
@@ -14,6 +19,8 @@ from autograder.pipeline.sample import fill, reference_answers
 from tests.conftest import REPO
 
 ASSIGNMENTS = Course(REPO).assignments()
+ROUND_TRIP = (ASSIGNMENTS if os.environ.get("AUTOGRADER_ROUNDTRIP") == "all"
+              else ["a1_numpy_mlp", "a2_torch_mlp"])
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +53,33 @@ def test_committed_release_matches_a_fresh_release_of_source(course_copy):
                        " and commit assignments/")
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_gets_full_marks_and_untouched_release_gets_zero(course_copy, assignment,
-                                                                   tmp_path):
+def grade_students(course, assignment, students, tmp_path):
+    """Collect and grade the given students' versions of one assignment."""
     incoming = tmp_path / "incoming"
-    for source_nb in course_copy.notebooks(assignment):
-        released = json.loads((course_copy.release / assignment / source_nb.name).read_text())
-        for student, nb in (("reference", fill(released, reference_answers(source_nb))),
-                            ("untouched", released)):
+    for source_nb in course.notebooks(assignment):
+        released = json.loads((course.release / assignment / source_nb.name).read_text())
+        versions = {"reference": fill(released, reference_answers(source_nb)),
+                    "untouched": released}
+        for student in students:
             (incoming / student).mkdir(parents=True, exist_ok=True)
-            (incoming / student / source_nb.name).write_text(json.dumps(nb))
-    collect.collect(course_copy, incoming, replace=True)
-    results = grade.grade(course_copy, [assignment], workers=1, progress=False)
-    assert {r.student: r.status for r in results} == {"reference": "graded", "untouched": "graded"}
-    tests = {s: [i for i in gradebook.submission_items(course_copy, assignment, s)
-                 if i.kind == "autograded test"] for s in ("reference", "untouched")}
-    assert tests["reference"], "the assignment has no autograded tests"
-    lost = [(i.name, i.score, i.max_score) for i in tests["reference"] if i.score != i.max_score]
-    assert not lost, f"the reference solution lost points: {lost}"
-    gained = [(i.name, i.score) for i in tests["untouched"] if i.score]
+            (incoming / student / source_nb.name).write_text(json.dumps(versions[student]))
+    collect.collect(course, incoming, replace=True)
+    results = grade.grade(course, [assignment], students=students, workers=2, progress=False)
+    assert {r.student: r.status for r in results} == {s: "graded" for s in students}
+    return {s: [i for i in gradebook.submission_items(course, assignment, s)
+                if i.kind == "autograded test"] for s in students}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_gets_zero_without_crashing(course_copy, assignment, tmp_path):
+    tests = grade_students(course_copy, assignment, ["untouched"], tmp_path)["untouched"]
+    assert tests, "the assignment has no autograded tests"
+    gained = [(i.name, i.score) for i in tests if i.score]
     assert not gained, f"the untouched release scored: {gained}"
+
+
+@pytest.mark.parametrize("assignment", ROUND_TRIP)
+def test_reference_solution_gets_every_autograded_point(course_copy, assignment, tmp_path):
+    tests = grade_students(course_copy, assignment, ["reference"], tmp_path)["reference"]
+    lost = [(i.name, i.score, i.max_score) for i in tests if i.score != i.max_score]
+    assert not lost, f"the reference solution lost points: {lost}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from .course import read_notebook
 
 MIN_SECRET_LENGTH = 16
+SUBSTRING_LENGTH = 40
 REGIONS = (
     ("solution", "BEGIN SOLUTION", "END SOLUTION"),
     ("hidden test", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
@@ -46,8 +47,8 @@ def _cell_text(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def secret_lines(notebook: Path) -> dict[str, str]:
-    """{normalised line: kind} for every line inside a secret region of a source notebook."""
+def split_lines(notebook: Path) -> tuple[dict[str, str], set[str]]:
+    """({normalised secret line: kind}, {normalised public line}) of a source notebook."""
     secret, public = {}, set()
     for cell in read_notebook(notebook).get("cells", []):
         kind = None
@@ -65,7 +66,21 @@ def secret_lines(notebook: Path) -> dict[str, str]:
                     secret.setdefault(text, kind)
                 else:
                     public.add(text)
-    return {line: kind for line, kind in secret.items()
+    return secret, public
+
+
+def secret_lines(notebooks: list[Path]) -> dict[str, tuple[str, str]]:
+    """{line: (kind, notebook)} for lines that are secret in one notebook and public in none.
+
+    A line given to students in any notebook (a common loop header, say) is no secret.
+    """
+    secrets, public = {}, set()
+    for notebook in notebooks:
+        secret, shown = split_lines(notebook)
+        public |= shown
+        for line, kind in secret.items():
+            secrets.setdefault(line, (kind, notebook.name))
+    return {line: found for line, found in secrets.items()
             if len(line) >= MIN_SECRET_LENGTH and line not in public}
 
 
@@ -108,18 +123,17 @@ def find_leaks(source_notebooks: list[Path], released_files: list[Path],
     kinds: only these kinds of secret (e.g. a student's feedback page may show the
     student's own, correct, solution, but never a hidden test or a mark scheme).
     """
-    secrets = {}
-    for notebook in source_notebooks:
-        for line, kind in secret_lines(notebook).items():
-            if kinds is None or kind in kinds:
-                secrets.setdefault(line, (kind, notebook.name))
+    secrets = {line: found for line, found in secret_lines(source_notebooks).items()
+               if kinds is None or found[0] in kinds}
     leaks = []
     for path in released_files:
         lines = {normalise(line) for line in released_text(path).splitlines()}
         text = "\n".join(lines)
         name = str(path.relative_to(base)) if base else str(path)
         for secret, (kind, notebook) in secrets.items():
-            if secret in lines or secret in text:
+            # Whole lines always; inside other text only when long enough to be telling
+            # (a short `for _ in range(50):` is no secret inside someone else's line).
+            if secret in lines or (len(secret) >= SUBSTRING_LENGTH and secret in text):
                 leaks.append(Leak(name, kind, notebook, secret))
     return leaks
 
