@@ -133,10 +133,14 @@ def nbgrader_meta(cell: dict) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def student_env(nonce: str) -> dict:
-    """Environment for a grading kernel: no downloads, a fresh nonce for the checks."""
+def student_env(nonce: str, threads: int = 1) -> dict:
+    """Environment for a grading kernel: no downloads, a fresh nonce for the checks, and
+    ``threads`` BLAS/OpenMP threads (parallel jobs that each take every core slow each
+    other down many times over)."""
     env = dict(os.environ)
     env.update(AUTOGRADER_OFFLINE="1", AUTOGRADER_NONCE=nonce, PYTHONHASHSEED="0")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(max(1, threads))
     env.pop("AUTOGRADER_EVIDENCE", None)
     env.pop("MPLBACKEND", None)  # keep the kernel's inline backend: plots go into feedback
     return env

@@ -74,7 +74,7 @@ def prepare_job(course: Course, student: str, assignment: str, jobdir: Path) -> 
 
 
 def run_job(course: Course, student: str, assignment: str, workroot: Path,
-            limit: int | None = None) -> tuple[JobResult, Path]:
+            limit: int | None = None, threads: int = 1) -> tuple[JobResult, Path]:
     jobdir = Path(tempfile.mkdtemp(prefix=f"{student}--{assignment}--", dir=workroot))
     start = time.perf_counter()
     prepare_job(course, student, assignment, jobdir)
@@ -82,7 +82,7 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path,
     command = [sys.executable, "-m", "autograder.pipeline.worker", str(jobdir), assignment,
                student, "--cell-timeout", str(cell_timeout(assignment))]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=student_env(secrets.token_hex(8)),
+                               text=True, env=student_env(secrets.token_hex(8), threads),
                                start_new_session=True)  # its own group: kill kernels too
     try:
         out, err = process.communicate(timeout=limit)
@@ -138,7 +138,9 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
         bar = tqdm(total=len(jobs), desc="grading", unit="submission")
     with tempfile.TemporaryDirectory(prefix="autograder-jobs-") as workroot, \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run_job, course, s, a, Path(workroot), limit) for s, a in jobs]
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        futures = [pool.submit(run_job, course, s, a, Path(workroot), limit, threads)
+                   for s, a in jobs]
         for future in as_completed(futures):
             result, jobdir = future.result()
             finish_job(course, result, jobdir)   # only this thread writes the gradebook
