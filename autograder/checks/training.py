@@ -1,0 +1,864 @@
+"""Checks on the objects of a PyTorch training setup: splits, loaders, models, optimisers,
+schedulers, and the student's own training/evaluation functions.
+
+Every check follows the two halves of :mod:`.core`: ``collect`` touches the student's objects
+and returns plain data (NumPy arrays, numbers, strings); ``judge`` decides from that data and
+its own references (the kit's data, a model it rebuilds from the seed). Checks that draw random
+numbers through the student's code (augmentation, training a tiny model) seed the global
+generators themselves and restore them afterwards, so running a check never changes what the
+rest of the notebook computes.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import math
+import random
+
+import numpy as np
+
+from .core import Check, StudentError, call_student, run
+
+__all__ = [
+    "check_split", "check_augmentation", "check_logits_shape", "check_optimizer",
+    "check_scheduler", "check_train_one_epoch", "check_test_one_epoch",
+    "check_parameter_table",
+]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+@contextlib.contextmanager
+def preserved_rng(seed: int | None = None):
+    """Run a block with (optionally) seeded global RNGs, restoring their state afterwards."""
+    import torch
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    torch_state = torch.get_rng_state()
+    cuda_states = (torch.cuda.get_rng_state_all()
+                   if torch.cuda.is_available() and torch.cuda.is_initialized() else None)
+    try:
+        if seed is not None:
+            random.seed(seed)
+            np.random.seed(seed % 2 ** 32)
+            torch.manual_seed(seed)
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+
+
+def _is_loader(obj) -> bool:
+    return hasattr(obj, "dataset") and hasattr(obj, "collate_fn") and not hasattr(obj, "__getitem__")
+
+
+def _numpy(value) -> np.ndarray:
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _canonical_images(images: np.ndarray) -> np.ndarray:
+    """Stored images in one layout: channels last, a single channel squeezed (N, H, W[, C])."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[1] in (1, 3) and images.shape[-1] not in (1, 3):
+        images = images.transpose(0, 2, 3, 1)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    return np.ascontiguousarray(images)
+
+
+def fingerprints(images: np.ndarray) -> np.ndarray:
+    """One uint64 hash per image (of its bytes in the canonical layout)."""
+    images = _canonical_images(images)
+    if images.dtype != np.uint8:
+        images = images.astype(np.float32)
+    rows = images.reshape(len(images), -1)
+    return np.array([int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "big")
+                     for row in rows], dtype=np.uint64)
+
+
+def _stored_images(dataset, what: str) -> np.ndarray:
+    """The images a dataset holds before any transform, as a NumPy array (N, ...)."""
+    from torch.utils.data import ConcatDataset, Subset, TensorDataset
+
+    if isinstance(dataset, Subset):
+        return _stored_images(dataset.dataset, what)[np.asarray(dataset.indices, dtype=np.int64)]
+    if isinstance(dataset, ConcatDataset):
+        return np.concatenate([_stored_images(d, what) for d in dataset.datasets])
+    if isinstance(dataset, TensorDataset):
+        return _numpy(dataset.tensors[0])
+    stored = getattr(dataset, "data", None)
+    try:
+        n = len(dataset)
+    except TypeError:
+        raise StudentError(f"the {what} has no length: pass a Dataset or a DataLoader") from None
+    if stored is not None and hasattr(stored, "__len__") and len(stored) == n:
+        return _numpy(stored)
+    # Any other dataset: read its items (transforms included).
+    items = [call_student(dataset.__getitem__, i, what=f"{what}[{i}]") for i in range(n)]
+    return np.stack([_numpy(item[0] if isinstance(item, (tuple, list)) else item) for item in items])
+
+
+def _draw(obj, indices, what: str):
+    """Items ``indices`` of a dataset or loader, as the training code would see them.
+
+    For a DataLoader the items go through its ``collate_fn`` (where batched augmentation
+    may happen). Output: x float32 (k, ...), y int64 (k,).
+    """
+    import torch
+    from torch.utils.data import DataLoader, Subset
+
+    indices = [int(i) for i in indices]
+    if _is_loader(obj):
+        loader = DataLoader(Subset(obj.dataset, indices), batch_size=len(indices), shuffle=False,
+                            num_workers=0, collate_fn=obj.collate_fn)
+        batch = call_student(lambda: next(iter(loader)), what=f"drawing a batch from the {what}")
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise StudentError(f"a batch of the {what} is a {type(batch).__name__}, "
+                               "expected (x, y)")
+        x, y = batch[0], batch[1]
+    else:
+        items = [call_student(obj.__getitem__, i, what=f"{what}[{i}]") for i in indices]
+        if not all(isinstance(item, (tuple, list)) and len(item) >= 2 for item in items):
+            raise StudentError(f"items of the {what} should be (image, label) pairs")
+        x = np.stack([_numpy(item[0]) for item in items])
+        y = np.array([int(_numpy(item[1])) for item in items])
+    x = _numpy(x.float() if isinstance(x, torch.Tensor) else x).astype(np.float32)
+    return x, _numpy(y).astype(np.int64).reshape(-1)
+
+
+def _loss_values(values, what: str) -> tuple[np.ndarray, list[str]]:
+    """A student's list of losses as float64, plus the type names it contained."""
+    if hasattr(values, "detach") or isinstance(values, np.ndarray):
+        return _numpy(values).astype(np.float64).reshape(-1), [type(values).__name__]
+    if not isinstance(values, (list, tuple)):
+        raise StudentError(f"{what} is a {type(values).__name__}, expected a list of floats")
+    types = sorted({type(v).__name__ for v in values})
+    try:
+        array = np.array([float(_numpy(v)) for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise StudentError(f"{what} holds values that are not numbers ({', '.join(types)})") from None
+    return array, types
+
+
+def _number(value, what: str) -> tuple[float, str]:
+    kind = type(value).__name__
+    try:
+        return float(_numpy(value)), kind
+    except (TypeError, ValueError):
+        raise StudentError(f"{what} is {value!r}, expected a number") from None
+
+
+# ----------------------------------------------------------------------------- split
+
+@functools.lru_cache(maxsize=None)
+def official_fingerprints(dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """Fingerprints of the official training images (train + val splits) and of the test set."""
+    from .. import data
+
+    load = {"mnist": data.mnist_arrays, "cifar10": data.cifar10_arrays}[dataset]
+    official = np.concatenate([fingerprints(load("train")[0]), fingerprints(load("val")[0])])
+    return official, fingerprints(load("test")[0])
+
+
+class SplitCheck(Check):
+    kind = "split"
+
+    def __init__(self, expected_sizes, dataset=None, seed=0, name=None, points=1.0):
+        super().__init__(name or "train/validation split", points, seed)
+        self.expected = tuple(int(n) for n in expected_sizes)
+        self.dataset = dataset
+
+    def collect(self, student):
+        train, val = student
+        evidence = {}
+        for key, obj in (("train", train), ("val", val)):
+            dataset = obj.dataset if _is_loader(obj) else obj
+            images = _stored_images(dataset, f"{key} set")
+            evidence[f"{key}_fp"] = fingerprints(images)
+            evidence[f"{key}_uint8"] = bool(images.dtype == np.uint8)
+        return evidence
+
+    def judge(self, ev):
+        train_fp, val_fp = np.asarray(ev["train_fp"]), np.asarray(ev["val_fp"])
+        sizes = (len(train_fp), len(val_fp))
+        if sizes != self.expected:
+            hint = ""
+            if sizes == self.expected[::-1]:
+                hint = ": training and validation sets are swapped"
+            elif sizes[0] == sum(self.expected):
+                hint = ": the training set is the whole training data, it was not split"
+            return self.failed(f"the training set has {sizes[0]:,} items and the validation set "
+                               f"{sizes[1]:,}; expected {self.expected[0]:,} and "
+                               f"{self.expected[1]:,}{hint}")
+        shared = np.intersect1d(train_fp, val_fp).size
+        if shared:
+            return self.failed(f"{shared:,} images are in both the training and the validation "
+                               "set: the split must be disjoint (validation images must never "
+                               "be trained on)")
+        for key, fp in (("training", train_fp), ("validation", val_fp)):
+            repeats = len(fp) - np.unique(fp).size
+            if repeats and self.dataset:
+                return self.failed(f"the {key} set holds {repeats:,} repeated images: draw the "
+                                   "split without replacement (a permutation or random_split)")
+        if self.dataset and ev["train_uint8"] and ev["val_uint8"]:
+            official, test_fp = official_fingerprints(self.dataset)
+            for key, fp in (("validation", val_fp), ("training", train_fp)):
+                from_test = np.isin(fp, test_fp).sum()
+                if from_test:
+                    return self.failed(f"{from_test:,} {key} images come from the test set: split "
+                                       "the official training images, keep the test set for the "
+                                       "final evaluation only")
+                unknown = (~np.isin(fp, official)).sum()
+                if unknown:
+                    return self.failed(f"{unknown:,} {key} images are not {self.dataset} training "
+                                       "images")
+        return self.passed(f"{sizes[0]:,} training and {sizes[1]:,} validation images, disjoint")
+
+
+def check_split(train, val, expected_sizes, dataset=None, seed=0, name=None, points=1.0,
+                raise_on_fail=True):
+    """Sizes and disjointness of a train/validation split.
+
+    train, val: datasets or DataLoaders (their ``.dataset`` is used); the images they store
+    (before transforms: ``Subset``/``TensorDataset``/``.data`` are looked through) are hashed.
+    expected_sizes: (n_train, n_val). dataset: "mnist" or "cifar10" to also check that every
+    image is an official training image and none comes from the test set.
+    """
+    return run(SplitCheck(expected_sizes, dataset, seed, name, points), (train, val), raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- augmentation
+
+class AugmentationCheck(Check):
+    kind = "augmentation"
+
+    def __init__(self, n_items=16, seed=0, name=None, points=1.0):
+        super().__init__(name or "augmentation on the training data only", points, seed)
+        self.n_items = int(n_items)
+
+    def collect(self, student):
+        train, evaluation = student
+        evidence = {}
+        for key, obj, what in (("train", train, "training data"),
+                               ("eval", evaluation, "evaluation data")):
+            dataset = obj.dataset if _is_loader(obj) else obj
+            n = len(dataset)
+            k = min(self.n_items, n)
+            indices = self.rng(key).choice(n, size=k, replace=False)
+            draws = []
+            for draw in range(2):
+                with preserved_rng(int(self.rng(f"{key}{draw}").integers(2 ** 31))):
+                    draws.append(_draw(obj, indices, what))
+            evidence[f"{key}_x1"], evidence[f"{key}_y1"] = draws[0]
+            evidence[f"{key}_x2"], evidence[f"{key}_y2"] = draws[1]
+        return evidence
+
+    def judge(self, ev):
+        x1, x2 = np.asarray(ev["train_x1"]), np.asarray(ev["train_x2"])
+        e1, e2 = np.asarray(ev["eval_x1"]), np.asarray(ev["eval_x2"])
+        if x1.shape != x2.shape or e1.shape != e2.shape:
+            return self.failed("two draws of the same items have different shapes")
+        if not (np.array_equal(ev["train_y1"], ev["train_y2"])
+                and np.array_equal(ev["eval_y1"], ev["eval_y2"])):
+            return self.failed("the labels of the same items differ between two draws: the "
+                               "augmentation must not change the labels")
+        if x1.shape[1:] != e1.shape[1:]:
+            return self.failed(f"training inputs have shape {x1.shape[1:]} but evaluation inputs "
+                               f"{e1.shape[1:]}: the augmentation must give back the original size "
+                               "(random crop with padding, then the same size)")
+        if not np.isfinite(x1).all() or not np.isfinite(e1).all():
+            return self.failed("the inputs contain NaN or inf")
+        if not np.array_equal(e1, e2):
+            return self.failed("the evaluation data changes between two draws of the same item: "
+                               "random augmentation is applied to the validation/test data; use "
+                               "a transform without random operations there")
+        changed = int(sum(not np.allclose(a, b, atol=1e-6) for a, b in zip(x1, x2)))
+        if changed == 0:
+            return self.failed("the training data gives identical inputs on two draws of the same "
+                               f"{len(x1)} items: no random augmentation is applied to the training "
+                               "set")
+        train_std, eval_std = float(x1.std()), float(e1.std())
+        ratio = train_std / max(eval_std, 1e-12)
+        if not 0.5 <= ratio <= 2.0 or abs(float(x1.mean()) - float(e1.mean())) > 0.5 * max(train_std, eval_std):
+            return self.failed(f"training and evaluation inputs are on different scales (mean "
+                               f"{x1.mean():.3f} / {e1.mean():.3f}, std {train_std:.3f} / "
+                               f"{eval_std:.3f}): apply the same normalisation to both")
+        return self.passed(f"{changed}/{len(x1)} training items change between draws; "
+                           "evaluation items are fixed")
+
+
+def check_augmentation(train, evaluation, n_items=16, seed=0, name=None, points=1.0,
+                       raise_on_fail=True):
+    """Random augmentation on the training data, none on the evaluation data.
+
+    train, evaluation: datasets (items are drawn with ``[i]``) or DataLoaders (items go through
+    the loader's ``collate_fn``, so batched augmentation there is seen too). The same items
+    are drawn twice: at least one training item must change, every evaluation item must stay
+    identical, labels and shapes must stay, and both must be on the same scale.
+    """
+    return run(AugmentationCheck(n_items, seed, name, points), (train, evaluation), raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- logits
+
+class LogitsShapeCheck(Check):
+    kind = "logits_shape"
+
+    def __init__(self, input_shape, n_classes=10, allow_log_probs=True, seed=0, name=None,
+                 points=1.0):
+        super().__init__(name or f"logits of shape (N, {n_classes})", points, seed)
+        self.input_shape = tuple(int(n) for n in input_shape)
+        self.n_classes = int(n_classes)
+        self.allow_log_probs = allow_log_probs
+
+    def inputs(self):
+        return {"x": self.rng("x").normal(0, 1, self.input_shape).astype(np.float32)}
+
+    def collect(self, model):
+        import torch
+
+        x = torch.from_numpy(self.inputs()["x"])
+        device = next((p.device for p in model.parameters()), torch.device("cpu")) \
+            if hasattr(model, "parameters") else torch.device("cpu")
+        was_training = getattr(model, "training", None)
+        try:
+            if was_training is not None:
+                model.eval()
+            with preserved_rng(self.seed), torch.no_grad():
+                out = call_student(model, x.to(device), what="model(x)")
+        finally:
+            if was_training is not None:
+                model.train(was_training)
+        if not isinstance(out, torch.Tensor):
+            raise StudentError(f"model(x) returned a {type(out).__name__}, expected a tensor "
+                               "of logits")
+        return {"out": out.detach().cpu().double().numpy()}
+
+    def judge(self, ev):
+        out = np.asarray(ev["out"])
+        n = self.input_shape[0]
+        want = (n, self.n_classes)
+        if out.shape != want:
+            hint = ""
+            if out.ndim > 2:
+                hint = ": flatten the feature maps before the last linear layer"
+            elif out.ndim == 2 and out.shape[0] == n:
+                hint = f": the last layer has {out.shape[1]} outputs, one per class is needed"
+            elif out.ndim < 2 or out.shape[0] != n:
+                hint = ": the batch dimension was lost or mixed up (flatten from dimension 1)"
+            return self.failed(f"model(x) for x of shape {self.input_shape} returned shape "
+                               f"{out.shape}, expected {want}{hint}")
+        if not np.isfinite(out).all():
+            return self.failed("the logits contain NaN or inf")
+        sums = out.sum(axis=1)
+        if (out >= 0).all() and np.allclose(sums, 1, atol=1e-4):
+            return self.failed("the model outputs probabilities (a softmax): return the raw "
+                               "logits; F.cross_entropy applies log-softmax itself")
+        log_normalised = np.allclose(np.log(np.exp(out).sum(axis=1)), 0, atol=1e-4) and (out <= 0).all()
+        if log_normalised and not self.allow_log_probs:
+            return self.failed("the model outputs log-probabilities (log_softmax): return the "
+                               "raw logits")
+        return self.passed(f"logits of shape {out.shape}")
+
+
+def check_logits_shape(model, input_shape, n_classes=10, allow_log_probs=True, seed=0, name=None,
+                       points=1.0, raise_on_fail=True):
+    """``model(x)`` for a float32 ``x`` of ``input_shape`` returns finite logits (N, n_classes).
+
+    The model runs in eval mode under no_grad (its mode is restored). Probabilities (rows
+    of non-negative numbers summing to 1) fail: a softmax before cross-entropy is a bug.
+    """
+    check = LogitsShapeCheck(input_shape, n_classes, allow_log_probs, seed, name, points)
+    return run(check, model, raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- optimiser
+
+class OptimizerCheck(Check):
+    kind = "optimizer"
+
+    def __init__(self, kind_name, lr=None, momentum=None, weight_decay=None, check_model=False,
+                 name=None, points=1.0):
+        super().__init__(name or f"{kind_name} optimiser", points, 0)
+        self.expected_kind = kind_name
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.check_model = check_model
+
+    def collect(self, student):
+        optimizer, model = student
+        groups = getattr(optimizer, "param_groups", None)
+        if groups is None:
+            raise StudentError(f"got a {type(optimizer).__name__}, expected a torch.optim optimiser")
+        evidence = {"type": type(optimizer).__name__, "groups": []}
+        for group in groups:
+            row = {"lr": float(group.get("initial_lr", group.get("lr", float("nan")))),
+                   "n_params": len(group["params"])}
+            for key in ("momentum", "weight_decay", "dampening"):
+                if key in group:
+                    row[key] = float(group[key])
+            if "betas" in group:
+                row["betas"] = [float(b) for b in group["betas"]]
+            if "nesterov" in group:
+                row["nesterov"] = bool(group["nesterov"])
+            evidence["groups"].append(row)
+        if model is not None:
+            wanted = {id(p) for p in model.parameters() if p.requires_grad}
+            held = {id(p) for group in groups for p in group["params"]}
+            evidence["n_model"] = len(wanted)
+            evidence["n_covered"] = len(wanted & held)
+            evidence["n_foreign"] = len(held - {id(p) for p in model.parameters()})
+        return evidence
+
+    def judge(self, ev):
+        got = ev["type"]
+        if got.lower() != self.expected_kind.lower():
+            return self.failed(f"the optimiser is {got}, expected {self.expected_kind}")
+        for i, group in enumerate(ev["groups"]):
+            where = f" (parameter group {i})" if len(ev["groups"]) > 1 else ""
+            if self.lr is not None and not math.isclose(group["lr"], self.lr, rel_tol=1e-9):
+                return self.failed(f"learning rate {group['lr']:g}{where}, expected {self.lr:g}")
+            if self.momentum is not None:
+                value = group.get("momentum", group.get("betas", [None])[0])
+                if value is None:
+                    return self.failed(f"{got} has no momentum setting")
+                if not math.isclose(value, self.momentum, rel_tol=1e-9, abs_tol=1e-12):
+                    hint = " (SGD without momentum: pass momentum=...)" if value == 0 else ""
+                    return self.failed(f"momentum {value:g}{where}, expected {self.momentum:g}{hint}")
+            if self.weight_decay is not None and not math.isclose(
+                    group.get("weight_decay", 0.0), self.weight_decay, rel_tol=1e-9, abs_tol=1e-12):
+                return self.failed(f"weight decay {group.get('weight_decay', 0.0):g}{where}, "
+                                   f"expected {self.weight_decay:g}")
+        if self.check_model:
+            missing = ev["n_model"] - ev["n_covered"]
+            if ev["n_covered"] == 0 and ev["n_model"] > 0:
+                return self.failed("the optimiser holds none of the model's parameters: it was built "
+                                   "for another model object (create the model first, then the "
+                                   "optimiser from model.parameters())")
+            if missing:
+                return self.failed(f"the optimiser misses {missing} of the model's "
+                                   f"{ev['n_model']} trainable parameter tensors: those are never "
+                                   "updated")
+            if ev["n_foreign"]:
+                return self.failed(f"the optimiser holds {ev['n_foreign']} parameter tensors that "
+                                   "do not belong to the model")
+        return self.passed(f"{got} with the expected settings")
+
+
+def check_optimizer(optimizer, kind, lr=None, momentum=None, weight_decay=None, model=None,
+                    name=None, points=1.0, raise_on_fail=True):
+    """The optimiser's class (``kind``, e.g. "SGD", "Adam") and hyper-parameters.
+
+    lr is compared with each group's initial learning rate (before any scheduler changed
+    it); momentum with SGD's ``momentum`` or Adam's ``betas[0]``. With ``model``, the
+    optimiser must hold exactly that model's trainable parameters.
+    """
+    check = OptimizerCheck(kind, lr, momentum, weight_decay, model is not None, name, points)
+    return run(check, (optimizer, model), raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- scheduler
+
+class SchedulerCheck(Check):
+    kind = "scheduler"
+
+    def __init__(self, kind_name="LinearLR", expected=None, check_optimizer=False, min_steps=None,
+                 name=None, points=1.0):
+        super().__init__(name or f"{kind_name} scheduler", points, 0)
+        self.expected_kind = kind_name
+        self.expected = dict(expected or {})
+        self.check_optimizer = check_optimizer
+        self.min_steps = min_steps
+
+    def collect(self, student):
+        scheduler, optimizer = student
+        if not hasattr(scheduler, "optimizer") or not hasattr(scheduler, "last_epoch"):
+            raise StudentError(f"got a {type(scheduler).__name__}, expected a "
+                               "torch.optim.lr_scheduler object")
+        attributes = {key: (float(value) if not isinstance(value, bool) else value)
+                      for key, value in vars(scheduler).items()
+                      if not key.startswith("_") and isinstance(value, (int, float, bool))}
+        evidence = {"type": type(scheduler).__name__, "attributes": attributes,
+                    "base_lrs": [float(v) for v in getattr(scheduler, "base_lrs", [])],
+                    "last_epoch": int(scheduler.last_epoch)}
+        if optimizer is not None:
+            evidence["same_optimizer"] = scheduler.optimizer is optimizer
+        return evidence
+
+    def judge(self, ev):
+        got = ev["type"]
+        if got.lower() != self.expected_kind.lower():
+            return self.failed(f"the scheduler is {got}, expected {self.expected_kind}")
+        if self.check_optimizer and not ev["same_optimizer"]:
+            return self.failed("the scheduler is attached to another optimiser than the one that "
+                               "trains the model: it changes a learning rate nobody uses")
+        for key, want in self.expected.items():
+            value = ev["attributes"].get(key)
+            if value is None:
+                return self.failed(f"the scheduler has no setting {key!r}")
+            if not math.isclose(float(value), float(want), rel_tol=1e-9, abs_tol=1e-12):
+                return self.failed(f"{key} is {value:g}, expected {want:g}")
+        if self.min_steps is not None and ev["last_epoch"] < self.min_steps:
+            return self.failed(f"scheduler.step() was called {ev['last_epoch']} times, expected "
+                               f"at least {self.min_steps}: call it after optimizer.step() (once "
+                               "per epoch, or per batch if the schedule counts batches)")
+        return self.passed(f"{got} with the expected settings")
+
+
+def check_scheduler(scheduler, kind="LinearLR", optimizer=None, min_steps=None, name=None,
+                    points=1.0, raise_on_fail=True, **expected):
+    """The scheduler's class and settings, e.g. ``check_scheduler(s, "LinearLR",
+    start_factor=0.1, total_iters=5)``.
+
+    optimizer: the optimiser that trains the model; the scheduler must be attached to it.
+    min_steps: after training, ``scheduler.step()`` must have been called that many times.
+    """
+    check = SchedulerCheck(kind, expected, optimizer is not None, min_steps, name, points)
+    return run(check, (scheduler, optimizer), raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- tiny problems
+
+def tiny_problem(params: dict, dropout: bool = False):
+    """A small CNN with fixed weights, a loader over fixed data, and an SGD optimiser.
+
+    params (plain data from a check's ``inputs()``): x float32 (n, 1, 8, 8), y int64 (n,),
+    weights {name: array}, batch_size, lr, momentum. Built identically in both halves.
+    """
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    layers = [nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
+    if dropout:
+        layers.append(nn.Dropout(0.5))
+    layers.append(nn.Linear(27, 10))
+    model = nn.Sequential(*layers)
+    with torch.no_grad():
+        for key, tensor in model.state_dict().items():
+            tensor.copy_(torch.from_numpy(params["weights"][key]))
+    dataset = TensorDataset(torch.from_numpy(params["x"]), torch.from_numpy(params["y"]))
+    loader = DataLoader(dataset, batch_size=params["batch_size"], shuffle=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=params["lr"], momentum=params["momentum"])
+    return model, loader, optimizer
+
+
+def _tiny_inputs(rng: np.random.Generator, dropout: bool = False) -> dict:
+    batch_size = int(rng.integers(4, 9))
+    n = batch_size * int(rng.integers(4, 8)) + int(rng.integers(1, batch_size))  # a partial last batch
+    shapes = {"0.weight": (3, 1, 3, 3), "0.bias": (3,)}
+    last = "5" if dropout else "4"
+    shapes.update({f"{last}.weight": (10, 27), f"{last}.bias": (10,)})
+    weights = {key: (rng.normal(0, 0.5, shape)).astype(np.float32) for key, shape in shapes.items()}
+    return {"x": rng.normal(0, 1, (n, 1, 8, 8)).astype(np.float32),
+            "y": rng.integers(0, 10, n).astype(np.int64),
+            "weights": weights, "batch_size": batch_size,
+            "lr": float(rng.choice([0.05, 0.1, 0.2])), "momentum": float(rng.choice([0.5, 0.9]))}
+
+
+def _record_modes(model):
+    """Forward pre-hook that records (training mode, grad enabled) at every call."""
+    import torch
+
+    calls = []
+    handle = model.register_forward_pre_hook(
+        lambda module, args: calls.append((bool(module.training), bool(torch.is_grad_enabled()))))
+    return calls, handle
+
+
+def _state(model) -> dict:
+    return {key: value.detach().cpu().double().numpy() for key, value in model.state_dict().items()}
+
+
+def reference_train_epoch(params, log_interval, variant="correct"):
+    """The trusted epoch on the tiny problem. Output: (losses, n_correct, final state).
+
+    variant "no_zero_grad" accumulates gradients (a typical mistake), used to explain a
+    mismatch.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    with preserved_rng(0):
+        model, loader, optimizer = tiny_problem(params)
+        losses, correct = [], 0
+        for batch, (x, y) in enumerate(loader):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            if variant != "no_zero_grad":
+                optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            correct += int((logits.argmax(1) == y).sum())
+            if batch % log_interval == 0:
+                losses.append(loss.item())
+    return np.array(losses), correct, _state(model)
+
+
+def _close(a, b, rtol=1e-4, atol=1e-6) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)
+
+
+class TrainEpochCheck(Check):
+    kind = "train_one_epoch"
+
+    def __init__(self, log_interval=10, seed=0, name=None, points=1.0):
+        super().__init__(name or "train_one_epoch", points, seed)
+        self.log_interval = int(log_interval)
+
+    def inputs(self):
+        return _tiny_inputs(self.rng("problem"))
+
+    def collect(self, train_one_epoch):
+        import torch
+
+        params = self.inputs()
+        with preserved_rng(self.seed):
+            model, loader, optimizer = tiny_problem(params)
+            calls, handle = _record_modes(model)
+            try:
+                result = call_student(
+                    lambda: train_one_epoch(loader, model, torch.device("cpu"), optimizer,
+                                            log_interval=self.log_interval),
+                    what="train_one_epoch(loader, model, device, optimizer, log_interval)")
+            finally:
+                handle.remove()
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise StudentError(f"train_one_epoch returned {type(result).__name__}, expected a "
+                               "tuple (losses, n_correct)")
+        losses, loss_types = _loss_values(result[0], "the list of losses")
+        n_correct, correct_type = _number(result[1], "n_correct")
+        return {"losses": losses, "loss_types": loss_types, "n_correct": n_correct,
+                "correct_type": correct_type, "state": _state(model),
+                "training": [c[0] for c in calls]}
+
+    def judge(self, ev):
+        params = self.inputs()
+        k = self.log_interval
+        losses, correct, state = reference_train_epoch(params, k)
+        training = list(ev["training"])
+        if not training:
+            return self.failed("train_one_epoch never called the model")
+        if not all(training):
+            return self.failed("train_one_epoch ran the model in eval mode: call model.train() "
+                               "at its start (dropout and batch norm train differently)")
+        if any("Tensor" in t for t in ev["loss_types"]):
+            return self.failed("the list holds loss tensors: append loss.item() (a float); a "
+                               "tensor keeps its whole graph in memory")
+        if ev["correct_type"] not in ("int", "int64", "int32"):
+            return self.failed(f"n_correct is a {ev['correct_type']}, expected a Python int "
+                               "(use .item() on the count)")
+        n_batches = len(training)
+        got_losses = np.asarray(ev["losses"])
+        expected_count = len(losses)
+        if len(got_losses) != expected_count:
+            return self.failed(f"{len(got_losses)} losses logged for {n_batches} batches with "
+                               f"log_interval={k}; expected {expected_count} (batches 0, {k}, "
+                               f"{2 * k}, ...)")
+        weights_ok = all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in state.items())
+        if not weights_ok:
+            initial = {key: np.asarray(v, np.float64) for key, v in params["weights"].items()}
+            if all(_close(ev["state"][key], value, 0, 1e-7) for key, value in initial.items()):
+                return self.failed("the parameters did not change: call optimizer.step() after "
+                                   "loss.backward() for every batch")
+            _, _, accumulated = reference_train_epoch(params, k, "no_zero_grad")
+            if all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in accumulated.items()):
+                return self.failed("the gradients pile up over the batches: call "
+                                   "optimizer.zero_grad() before every loss.backward()")
+            return self.failed("after one epoch the parameters differ from a correct loop "
+                               "(per batch: forward, mean cross-entropy on the logits, zero_grad, "
+                               "backward, step)")
+        if not _close(got_losses, losses):
+            return self.failed(f"the logged losses {np.round(got_losses[:3], 4).tolist()}... differ "
+                               f"from the expected {np.round(losses[:3], 4).tolist()}...: log "
+                               "loss.item() of batches 0, k, 2k, ... (the mean cross-entropy of "
+                               "that batch)")
+        if ev["n_correct"] != correct:
+            hint = ""
+            if 0 < ev["n_correct"] <= 1 and correct > 1:
+                hint = ": return the number of correct predictions, not the accuracy"
+            return self.failed(f"n_correct is {ev['n_correct']:g}, expected {correct} (argmax of "
+                               f"the logits equal to the label, summed over all batches){hint}")
+        return self.passed(f"{len(got_losses)} losses and {correct} correct predictions as expected")
+
+
+def check_train_one_epoch(train_one_epoch, log_interval=10, seed=0, name=None, points=1.0,
+                          raise_on_fail=True):
+    """``train_one_epoch(loader, model, device, optimizer, log_interval=k)`` on a tiny fixed
+    model and loader (SGD with momentum), against a trusted re-computation.
+
+    Expected return: (list of float losses of batches 0, k, 2k, ..., int number of correct
+    training predictions). Also checked: training mode, the parameters after the epoch.
+    """
+    return run(TrainEpochCheck(log_interval, seed, name, points), train_one_epoch, raise_on_fail)
+
+
+class TestEpochCheck(Check):
+    kind = "test_one_epoch"
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, seed=0, name=None, points=1.0):
+        super().__init__(name or "test_one_epoch", points, seed)
+
+    def inputs(self):
+        return _tiny_inputs(self.rng("problem"), dropout=True)
+
+    def collect(self, test_one_epoch):
+        import torch
+
+        params = self.inputs()
+        with preserved_rng(self.seed):
+            model, loader, _ = tiny_problem(params, dropout=True)
+            model.train()  # the function itself must switch to eval mode
+            calls, handle = _record_modes(model)
+            try:
+                result = call_student(lambda: test_one_epoch(loader, model, torch.device("cpu")),
+                                      what="test_one_epoch(loader, model, device)")
+            finally:
+                handle.remove()
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise StudentError(f"test_one_epoch returned {type(result).__name__}, expected a tuple "
+                               "(mean_loss, n_correct)")
+        loss, loss_type = _number(result[0], "the mean loss")
+        n_correct, correct_type = _number(result[1], "n_correct")
+        return {"loss": loss, "loss_type": loss_type, "n_correct": n_correct,
+                "correct_type": correct_type, "state": _state(model),
+                "training": [c[0] for c in calls], "grad": [c[1] for c in calls]}
+
+    def judge(self, ev):
+        import torch
+        import torch.nn.functional as F
+
+        params = self.inputs()
+        with preserved_rng(0):
+            model, loader, _ = tiny_problem(params, dropout=True)
+            model.eval()
+            sums, means, counts, correct = [], [], [], 0
+            with torch.no_grad():
+                for x, y in loader:
+                    logits = model(x)
+                    sums.append(F.cross_entropy(logits, y, reduction="sum").item())
+                    means.append(F.cross_entropy(logits, y).item())
+                    counts.append(len(y))
+                    correct += int((logits.argmax(1) == y).sum())
+        n = sum(counts)
+        expected = sum(sums) / n
+        if not ev["training"]:
+            return self.failed("test_one_epoch never called the model")
+        if any(ev["training"]):
+            return self.failed("test_one_epoch evaluated in training mode: call model.eval() at "
+                               "its start (dropout must be off when testing)")
+        initial = {key: np.asarray(v, np.float64) for key, v in params["weights"].items()}
+        if not all(_close(ev["state"][key], value, 0, 1e-7) for key, value in initial.items()):
+            return self.failed("test_one_epoch changed the model's parameters: evaluation must not "
+                               "train")
+        if "Tensor" in ev["loss_type"]:
+            return self.failed("the mean loss is a tensor: return a Python float (.item())")
+        if ev["correct_type"] not in ("int", "int64", "int32"):
+            return self.failed(f"n_correct is a {ev['correct_type']}, expected a Python int "
+                               "(use .item() on the count)")
+        loss = ev["loss"]
+        if not math.isclose(loss, expected, rel_tol=1e-5, abs_tol=1e-7):
+            hint = ""
+            if math.isclose(loss, float(np.mean(means)), rel_tol=1e-6):
+                hint = (": that is the mean of the batch means; sum the per-example losses "
+                        "(reduction='sum') and divide by the number of examples (the last batch "
+                        "is smaller)")
+            elif math.isclose(loss, sum(sums), rel_tol=1e-6):
+                hint = ": divide the summed loss by the number of examples"
+            elif math.isclose(loss, sum(means), rel_tol=1e-6):
+                hint = ": that is the sum of the batch means; average over the examples"
+            return self.failed(f"mean loss {loss:.6f}, expected {expected:.6f}{hint}")
+        if ev["n_correct"] != correct:
+            hint = ""
+            if 0 < ev["n_correct"] <= 1 and correct > 1:
+                hint = ": return the number of correct predictions, not the accuracy"
+            return self.failed(f"n_correct is {ev['n_correct']:g}, expected {correct}{hint}")
+        note = "" if not any(ev["grad"]) else " (tip: evaluate under torch.no_grad() to save memory and time)"
+        return self.passed(f"mean loss and correct count as expected{note}")
+
+
+def check_test_one_epoch(test_one_epoch, seed=0, name=None, points=1.0, raise_on_fail=True):
+    """``test_one_epoch(loader, model, device)`` on a tiny fixed model with dropout and a loader
+    whose last batch is smaller: must use eval mode, leave the parameters alone, and return
+    (mean cross-entropy per example as a float, number correct as an int)."""
+    return run(TestEpochCheck(seed, name, points), test_one_epoch, raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- parameter table
+
+def _shape(value):
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return [int(value)]
+    try:
+        return [int(v) for v in value]
+    except (TypeError, ValueError):
+        return "invalid"
+
+
+class ParameterTableCheck(Check):
+    kind = "parameter_table"
+
+    def __init__(self, reference, name=None, points=1.0):
+        super().__init__(name or "parameter table", points, 0)
+        self.reference = {layer: (tuple(w), tuple(b)) for layer, (w, b) in reference.items()}
+
+    def collect(self, table):
+        if not isinstance(table, dict):
+            raise StudentError(f"the table is a {type(table).__name__}, expected a dict "
+                               "{layer: {'weight': shape, 'bias': shape, 'count': int}}")
+        rows = {}
+        for layer, row in table.items():
+            if not isinstance(row, dict):
+                raise StudentError(f"row {layer!r} is a {type(row).__name__}, expected a dict with "
+                                   "'weight', 'bias' and 'count'")
+            count = row.get("count")
+            try:
+                count = None if count is None else int(count)
+            except (TypeError, ValueError):
+                count = "invalid"
+            rows[str(layer)] = {"weight": _shape(row.get("weight")), "bias": _shape(row.get("bias")),
+                                "count": count}
+        return {"rows": rows}
+
+    def judge(self, ev):
+        rows = ev["rows"]
+        problems = []
+        for layer, (weight, bias) in self.reference.items():
+            row = rows.get(layer)
+            if row is None:
+                problems.append(f"layer {layer} is missing")
+                continue
+            for field, want in (("weight", weight), ("bias", bias)):
+                got = row[field]
+                if got is None or got == "invalid":
+                    problems.append(f"{layer}: {field} shape not filled in (a tuple of ints)")
+                elif tuple(got) != want:
+                    hint = ""
+                    if len(want) == 2 and tuple(got) == want[::-1]:
+                        hint = " (transposed: nn.Linear stores (out_features, in_features))"
+                    problems.append(f"{layer}: {field} shape {tuple(got)}, expected {want}{hint}")
+            want_count = math.prod(weight) + math.prod(bias)
+            if row["count"] != want_count:
+                problems.append(f"{layer}: count {row['count']}, expected {want_count:,}")
+        extra = sorted(set(rows) - set(self.reference))
+        if extra:
+            problems.append(f"unexpected layers: {', '.join(extra)}")
+        if problems:
+            return self.failed("; ".join(problems))
+        total = sum(math.prod(w) + math.prod(b) for w, b in self.reference.values())
+        return self.passed(f"all {len(self.reference)} layers correct ({total:,} parameters)")
+
+
+def check_parameter_table(table, reference, name=None, points=1.0, raise_on_fail=True):
+    """A hand-filled table {layer: {"weight": shape, "bias": shape, "count": int}} against
+    ``reference`` {layer: (weight shape, bias shape)} (counts derived from the shapes)."""
+    return run(ParameterTableCheck(reference, name, points), table, raise_on_fail)
