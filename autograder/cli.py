@@ -113,7 +113,7 @@ def print_summary(course, assignments, results) -> None:
         row, problems = student.ljust(width), []
         for assignment in assignments:
             items = [i for i in gradebook.submission_items(course, assignment, student)
-                     if not i.needs_manual_grade]
+                     if i.kind == "autograded test"]
             if not items:
                 row += f"  {'-':>16}"
                 continue
