@@ -561,6 +561,21 @@ def _tiny_inputs(rng: np.random.Generator, dropout: bool = False) -> dict:
             "lr": float(rng.choice([0.05, 0.1, 0.2])), "momentum": float(rng.choice([0.5, 0.9]))}
 
 
+def _call_recording_modes(model, function, what):
+    """Call student code on ``model``; return its result and the recorded (training, grad) calls."""
+    calls, handle = _record_modes(model)
+    try:
+        return call_student(function, what=what), calls
+    finally:
+        handle.remove()
+
+
+def _require_pair(result, function_name, pair):
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise StudentError(f"{function_name} returned {type(result).__name__}, expected a "
+                           f"tuple {pair}")
+
+
 def _record_modes(model):
     """Forward pre-hook that records (training mode, grad enabled) at every call."""
     import torch
@@ -621,17 +636,11 @@ class TrainEpochCheck(Check):
         params = self.inputs()
         with preserved_rng(self.seed):
             model, loader, optimizer = tiny_problem(params)
-            calls, handle = _record_modes(model)
-            try:
-                result = call_student(
-                    lambda: train_one_epoch(loader, model, torch.device("cpu"), optimizer,
-                                            log_interval=self.log_interval),
-                    what="train_one_epoch(loader, model, device, optimizer, log_interval)")
-            finally:
-                handle.remove()
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise StudentError(f"train_one_epoch returned {type(result).__name__}, expected a "
-                               "tuple (losses, n_correct)")
+            result, calls = _call_recording_modes(
+                model, lambda: train_one_epoch(loader, model, torch.device("cpu"), optimizer,
+                                               log_interval=self.log_interval),
+                "train_one_epoch(loader, model, device, optimizer, log_interval)")
+        _require_pair(result, "train_one_epoch", "(losses, n_correct)")
         losses, loss_types = _loss_values(result[0], "the list of losses")
         n_correct, correct_type = _number(result[1], "n_correct")
         return {"losses": losses, "loss_types": loss_types, "n_correct": n_correct,
@@ -716,15 +725,10 @@ class TestEpochCheck(Check):
         with preserved_rng(self.seed):
             model, loader, _ = tiny_problem(params, dropout=True)
             model.train()  # the function itself must switch to eval mode
-            calls, handle = _record_modes(model)
-            try:
-                result = call_student(lambda: test_one_epoch(loader, model, torch.device("cpu")),
-                                      what="test_one_epoch(loader, model, device)")
-            finally:
-                handle.remove()
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise StudentError(f"test_one_epoch returned {type(result).__name__}, expected a tuple "
-                               "(mean_loss, n_correct)")
+            result, calls = _call_recording_modes(
+                model, lambda: test_one_epoch(loader, model, torch.device("cpu")),
+                "test_one_epoch(loader, model, device)")
+        _require_pair(result, "test_one_epoch", "(mean_loss, n_correct)")
         loss, loss_type = _number(result[0], "the mean loss")
         n_correct, correct_type = _number(result[1], "n_correct")
         return {"loss": loss, "loss_type": loss_type, "n_correct": n_correct,
