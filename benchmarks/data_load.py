@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 
-from autograder import data
+from autograder.student import data
 
 
 def timed(load, split):

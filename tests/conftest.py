@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+# The tests judge as the grader does: with its references, which name the mistakes that
+# only an answer to the exercise can recognise (a grading kernel never has them).
+import autograder.grader.references  # noqa: F401,E402
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -17,7 +21,7 @@ if "AUTOGRADER_DATA" not in os.environ and SHARED_DATA.is_dir():
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The real data root; fails (never skips) when the data is missing."""
-    from autograder import data
+    from autograder.student import data
 
     root = data.data_root()
     assert (root / "MNIST" / "raw").is_dir() and (root / "cifar-10-batches-py").is_dir(), (

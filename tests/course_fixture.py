@@ -1,7 +1,8 @@
 """A tiny purpose-built nbgrader course, for testing the pipeline's mechanics fast.
 
-One assignment, ``f1_tiny``: two answer cells with autograded tests (one with hidden
-tests that call autograder.checks), a written answer with a mark scheme, and a plot.
+One assignment, ``f1_tiny``: answer cells with autograded tests (hidden tests that call
+autograder.student.checks, one judged from saved weights, one replayed by the judge with a
+grader-only reference), a written answer with a mark scheme, and a plot.
 """
 from __future__ import annotations
 
@@ -30,12 +31,34 @@ JUDGE = {"check": "saved_network_accuracy", "path": "tiny_weights.npz", "layers"
          "dataset": "mnist", "threshold": 0.75, "preprocess": "flat"}
 
 
+TRAIN_ANSWER = """import torch
+import torch.nn.functional as F
+
+
+def train_one_epoch(loader, model, device, optimizer, log_interval=10):
+    ### BEGIN SOLUTION
+    model.train()
+    losses, correct = [], 0
+    for batch, (x, y) in enumerate(loader):
+        logits = model(x.to(device))
+        loss = F.cross_entropy(logits, y.to(device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        correct += int((logits.argmax(1) == y).sum())
+        if batch % log_interval == 0:
+            losses.append(loss.item())
+    return losses, correct
+    ### END SOLUTION
+"""
+
+
 def source_notebook() -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell("# Tiny assignment\nImplement ReLU and its derivative.",
                           metadata=_meta("intro", locked=True)),
         new_code_cell("import numpy as np\nimport matplotlib.pyplot as plt\n"
-                      "from autograder import checks\n"
+                      "from autograder.student import checks\n"
                       f"LAYERS = {LAYERS!r}", metadata=_meta("imports", locked=True)),
         new_code_cell("def relu(x):\n    \"\"\"Input: any shape. Output: same shape.\"\"\"\n"
                       "    ### BEGIN SOLUTION\n    return np.maximum(0, x)\n    ### END SOLUTION\n\n\n"
@@ -57,7 +80,7 @@ def source_notebook() -> nbformat.NotebookNode:
                           metadata=_meta("why_relu", grade=True, solution=True, points=2)),
         new_code_cell("x = np.linspace(-3, 3, 50)\nplt.plot(x, relu(x))\nplt.title('ReLU')\nplt.show()",
                       metadata=_meta("plot", locked=True)),
-        new_code_cell("from autograder import data\n"
+        new_code_cell("from autograder.student import data\n"
                       "### BEGIN SOLUTION\n"
                       "X, y = data.mnist_arrays('train')\n"
                       "X = ((X / 255.0 - data.MNIST_MEAN) / data.MNIST_STD).reshape(len(X), -1)\n"
@@ -69,6 +92,12 @@ def source_notebook() -> nbformat.NotebookNode:
                       "### END HIDDEN TESTS",
                       metadata={**_meta("centroid_test", grade=True, locked=True, points=2),
                                 "autograder": {"judge": JUDGE}}),
+        new_code_cell(TRAIN_ANSWER, metadata=_meta("train_answer", solution=True)),
+        new_code_cell("checks.check_train_one_epoch(train_one_epoch, log_interval=2)\n"
+                      "### BEGIN HIDDEN TESTS\n"
+                      "checks.check_train_one_epoch(train_one_epoch, log_interval=3, seed=5)\n"
+                      "### END HIDDEN TESTS",
+                      metadata=_meta("train_test", grade=True, locked=True, points=2)),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -101,6 +130,13 @@ def with_answers(released: dict, answers: dict) -> dict:
         if grade_id in answers:
             cell["source"] = answers[grade_id]
     return nb
-CHEAT_ACCURACY = ("import autograder.checks\n"
-                  "autograder.checks.check_saved_network_accuracy = lambda *a, **k: None\n"
+# Passes the kernel's own check (which has no reference loop) but not the judge's replay.
+NO_ZERO_GRAD = TRAIN_ANSWER.replace("        optimizer.zero_grad()\n", "").replace(
+    "    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
+# Scores on double_test only if the grader side can be imported in the kernel.
+IMPORTS_GRADER = ("try:\n    import autograder.grader.references\n"
+                  "    def double(x):\n        return 2 * x\n"
+                  "except ImportError:\n    def double(x):\n        return 0\n")
+CHEAT_ACCURACY = ("import autograder.student.checks\n"
+                  "autograder.student.checks.check_saved_network_accuracy = lambda *a, **k: None\n"
                   "np.savez('tiny_weights.npz', W1=np.zeros((784, 10)), b1=np.zeros(10))\n")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import checks
-from autograder.checks import evidence as evidence_file
-from autograder.checks.functions import ElementwiseCheck
+from autograder.student import checks
+from autograder.student.checks import evidence as evidence_file
+from autograder.student.checks.functions import ElementwiseCheck
 from tests.corpus import reference as R
 from tests.corpus.mistakes import CORPUS
 
@@ -167,12 +167,26 @@ def test_parameter_count_table_shows_every_layer():
     assert "expected 52,650" in result.message and "2.weight" in result.message
 
 
-def test_count_parameters_skips_frozen_and_counts_numpy_dicts():
+def test_parameter_count_skips_frozen_and_counts_numpy_dicts():
     model = torch.nn.Linear(3, 2)
     model.bias.requires_grad_(False)
-    assert checks.count_parameters(model) == 6
-    assert checks.count_parameters({"W1": np.zeros((784, 64)), "b1": np.zeros(64),
-                                    "W2": np.zeros((64, 10)), "b2": np.zeros(10)}) == 50_890
+    assert checks.check_parameter_count(model, 6, raise_on_fail=False).passed
+    numpy_mlp = {"W1": np.zeros((784, 64)), "b1": np.zeros(64),
+                 "W2": np.zeros((64, 10)), "b2": np.zeros(10)}
+    assert checks.check_parameter_count(numpy_mlp, 50_890, raise_on_fail=False).passed
+
+
+def test_parameter_cap_passes_under_the_cap_and_names_the_largest_tensor_over_it():
+    model = torch.nn.Sequential(torch.nn.Linear(100, 50), torch.nn.Linear(50, 10))
+    assert checks.check_parameter_cap(model, 5_560, raise_on_fail=False).passed
+    result = checks.check_parameter_cap(model, 5_000, raise_on_fail=False)
+    assert not result.passed
+    assert "5,560 trainable parameters, more than the cap of 5,000 (by 560)" in result.message
+    assert "0.weight" in result.message
+
+
+def test_the_student_side_offers_no_counting_function():
+    assert not hasattr(checks, "count_parameters")
 
 
 # ---------------------------------------------------------------- two halves
@@ -222,8 +236,8 @@ def test_rubric_lists_points_and_what_was_lost():
 @pytest.fixture(scope="module")
 def centroid_weights(data_root):
     """A nearest-centroid classifier written as one linear layer (about 82% on MNIST)."""
-    from autograder import data
-    from autograder.checks.accuracy import preprocessed
+    from autograder.student import data
+    from autograder.student.checks.accuracy import preprocessed
 
     x = preprocessed("mnist", "train", "flat")
     y = data.mnist_arrays("train")[1]

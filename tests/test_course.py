@@ -13,9 +13,9 @@ import shutil
 
 import pytest
 
-from autograder.pipeline import collect, gradebook, grade, release
-from autograder.pipeline.course import Course
-from autograder.pipeline.sample import fill, reference_answers
+from autograder.grader.pipeline import collect, gradebook, grade, release
+from autograder.grader.pipeline.course import Course
+from autograder.grader.pipeline.sample import fill, reference_answers
 from tests.conftest import REPO
 
 ASSIGNMENTS = Course(REPO).assignments()

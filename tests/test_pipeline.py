@@ -10,10 +10,10 @@ import zipfile
 
 import pytest
 
-from autograder.pipeline import collect, export, feedback, gradebook, grade, leakcheck, release
-from autograder.pipeline.bundle import write_bundle
-from autograder.pipeline.course import Course
-from autograder.pipeline.sample import fill, reference_answers, tamper
+from autograder.grader.pipeline import collect, export, feedback, gradebook, grade, leakcheck, release
+from autograder.grader.pipeline.bundle import write_bundle
+from autograder.grader.pipeline.course import Course
+from autograder.grader.pipeline.sample import fill, reference_answers, tamper
 from tests import course_fixture as fx
 from tests.conftest import REPO
 
@@ -78,8 +78,9 @@ def test_student_bundle_holds_notebooks_and_package_but_no_source(course, tmp_pa
     bundle = write_bundle(course, REPO, tmp_path / "bundle.zip")
     names = zipfile.ZipFile(bundle).namelist()
     assert f"assignments/{fx.ASSIGNMENT}/{fx.ASSIGNMENT}.ipynb" in names
-    assert "autograder/checks/__init__.py" in names and "environment.yml" in names
-    assert not any(n.startswith(("source/", "tests/", "samples/")) for n in names)
+    assert "autograder/student/checks/__init__.py" in names and "environment.yml" in names
+    assert not any(n.startswith(("source/", "tests/", "samples/", "autograder/grader/"))
+                   for n in names)
 
 
 # ------------------------------------------------------------------ collect
@@ -125,9 +126,11 @@ STUDENTS = {
     "looper": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.INFINITE_LOOP}),
     "attacker": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.ATTACK_GRADEBOOK}),
     "patcher": lambda c: fx.with_answers(reference_nb(c), {"centroid_answer": fx.CHEAT_ACCURACY}),
+    "pileup": lambda c: fx.with_answers(reference_nb(c), {"train_answer": fx.NO_ZERO_GRAD}),
+    "importer": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.IMPORTS_GRADER}),
 }
-FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2}
-NONE = {"relu_test": 0, "double_test": 0, "centroid_test": 0}
+FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
+NONE = {"relu_test": 0, "double_test": 0, "centroid_test": 0, "train_test": 0}
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +176,23 @@ def test_patching_the_checks_in_the_kernel_gains_nothing(course, graded):
     assert "trusted grader" in page and "below the threshold" in page
 
 
+def test_a_loop_only_the_judge_can_check_is_replayed_outside_the_kernel(course, graded):
+    # In the kernel the check has no reference loop (it would be the answer) and passes;
+    # the judge replays the recorded evidence with the grader's reference.
+    assert autograded_scores(course, "pileup") == {**FULL, "train_test": 0}
+    verdicts = json.loads((course.autograded / "pileup" / fx.ASSIGNMENT
+                           / "trusted_judge.json").read_text())
+    assert not verdicts["train_test"]["passed"]
+    assert "zero_grad" in verdicts["train_test"]["message"]
+    reference = json.loads((course.autograded / "reference" / fx.ASSIGNMENT
+                            / "trusted_judge.json").read_text())
+    assert reference["train_test"]["passed"] and len(reference["train_test"]["checks"]) == 2
+
+
+def test_the_grader_side_cannot_be_imported_in_a_grading_kernel(course, graded):
+    assert autograded_scores(course, "importer") == {**FULL, "double_test": 0}
+
+
 def test_deleted_or_emptied_test_cells_still_run(course, graded):
     assert autograded_scores(course, "tamperer") == {**FULL, "relu_test": 0}
 
@@ -211,7 +231,7 @@ def test_regrading_gives_the_same_scores(course, graded):
 def test_feedback_shows_scores_and_messages_but_no_hidden_tests(course, graded):
     pages = feedback.feedback(course)
     page = (course.feedback / "wronggrad" / fx.ASSIGNMENT / "feedback.html").read_text()
-    assert "Autograded score: 3 / 5" in page
+    assert "Autograded score: 5 / 7" in page
     assert "at x == 0" in page  # the check's message for this mistake
     assert "data:image/png;base64" in page  # the student's plot
     secret = ("hidden test", "mark scheme")  # the student's own correct code may appear
@@ -222,13 +242,13 @@ def test_feedback_shows_scores_and_messages_but_no_hidden_tests(course, graded):
 def test_export_writes_csv_and_gradescope_results(course, graded):
     csv_path, results = export.export(course)
     rows = {r["student"]: r for r in csv.DictReader(csv_path.open())}
-    assert rows["reference"][f"{fx.ASSIGNMENT} total"] == "5"
+    assert rows["reference"][f"{fx.ASSIGNMENT} total"] == "7"
     assert rows["shaped"][f"{fx.ASSIGNMENT}:double_test"] == "0"
     assert rows["reference"][f"{fx.ASSIGNMENT}:why_relu"] == "pending"
     data = json.loads((course.exports / "gradescope" / "wronggrad" / fx.ASSIGNMENT
                        / "results.json").read_text())
     tests = {t["name"].split(": ")[1]: t for t in data["tests"]}
-    assert data["score"] == 3
+    assert data["score"] == 5
     assert tests["relu_test"]["score"] == 0 and tests["relu_test"]["max_score"] == 2
     assert "at x == 0" in tests["relu_test"]["output"]
     assert {t["visibility"] for t in data["tests"]} == {"visible"}

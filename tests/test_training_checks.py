@@ -1,4 +1,4 @@
-"""Checks on training objects (autograder.checks.training): correct objects pass, and each
+"""Checks on training objects (autograder.student.checks.training): correct objects pass, and each
 typical mistake fails with its own message."""
 import functools
 import json
@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
 from torchvision.transforms import v2
 
-from autograder import data
-from autograder.checks import evidence as evidence_file
-from autograder.checks import training as T
+from autograder.student import data
+from autograder.student.checks import evidence as evidence_file
+from autograder.student.checks import training as T
 
 
 def failure(result):
@@ -83,7 +83,7 @@ AUGMENT = [v2.RandomRotation(10), v2.RandomCrop(28, padding=2)]
 
 
 def mnist_like(n=64, transform=None):
-    """An in-memory dataset shaped like autograder.data.mnist (digit-like blobs)."""
+    """An in-memory dataset shaped like autograder.student.data.mnist (digit-like blobs)."""
     g = torch.Generator().manual_seed(3)
     images = torch.zeros(n, 1, 28, 28, dtype=torch.uint8)
     images[:, :, 6:22, 9:19] = torch.randint(100, 256, (n, 1, 16, 10), dtype=torch.uint8, generator=g)

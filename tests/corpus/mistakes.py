@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from autograder import checks
+from autograder.student import checks
 
 from . import reference as R
 

@@ -18,7 +18,7 @@ import random
 
 import numpy as np
 
-from .core import Check, StudentError, call_student, run
+from .core import Check, StudentError, call_student, grader_reference, run
 
 __all__ = [
     "check_split", "check_augmentation", "check_logits_shape", "check_optimizer",
@@ -586,33 +586,18 @@ def _record_modes(model):
     return calls, handle
 
 
-def _state(model) -> dict:
+def state_arrays(model) -> dict:
     return {key: value.detach().cpu().double().numpy() for key, value in model.state_dict().items()}
 
 
-def reference_train_epoch(params, log_interval, variant="correct"):
-    """The trusted epoch on the tiny problem. Output: (losses, n_correct, final state).
+def deferred(check: Check, what: str):
+    """The verdict of a judge whose reference lives on the grader side only.
 
-    variant "no_zero_grad" accumulates gradients (a typical mistake), used to explain a
-    mismatch.
+    The values' kind and the modes are checked here; their numbers are compared with the
+    grader's reference when the work is graded (a reference loop would be the answer).
     """
-    import torch
-    import torch.nn.functional as F
-
-    with preserved_rng(0):
-        model, loader, optimizer = tiny_problem(params)
-        losses, correct = [], 0
-        for batch, (x, y) in enumerate(loader):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            if variant != "no_zero_grad":
-                optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            correct += int((logits.argmax(1) == y).sum())
-            if batch % log_interval == 0:
-                losses.append(loss.item())
-    return np.array(losses), correct, _state(model)
+    return check.passed(f"{what} as expected; the values themselves are compared with a "
+                        "reference when your work is graded", deferred=True)
 
 
 def _close(a, b, rtol=1e-4, atol=1e-6) -> bool:
@@ -644,13 +629,12 @@ class TrainEpochCheck(Check):
         losses, loss_types = _loss_values(result[0], "the list of losses")
         n_correct, correct_type = _number(result[1], "n_correct")
         return {"losses": losses, "loss_types": loss_types, "n_correct": n_correct,
-                "correct_type": correct_type, "state": _state(model),
+                "correct_type": correct_type, "state": state_arrays(model),
                 "training": [c[0] for c in calls]}
 
     def judge(self, ev):
         params = self.inputs()
         k = self.log_interval
-        losses, correct, state = reference_train_epoch(params, k)
         training = list(ev["training"])
         if not training:
             return self.failed("train_one_epoch never called the model")
@@ -663,20 +647,23 @@ class TrainEpochCheck(Check):
         if ev["correct_type"] not in ("int", "int64", "int32"):
             return self.failed(f"n_correct is a {ev['correct_type']}, expected a Python int "
                                "(use .item() on the count)")
-        n_batches = len(training)
+        n_batches = math.ceil(len(params["y"]) / params["batch_size"])
         got_losses = np.asarray(ev["losses"])
-        expected_count = len(losses)
+        expected_count = len(range(0, n_batches, k))
         if len(got_losses) != expected_count:
             return self.failed(f"{len(got_losses)} losses logged for {n_batches} batches with "
                                f"log_interval={k}; expected {expected_count} (batches 0, {k}, "
                                f"{2 * k}, ...)")
-        weights_ok = all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in state.items())
-        if not weights_ok:
-            initial = {key: np.asarray(v, np.float64) for key, v in params["weights"].items()}
-            if all(_close(ev["state"][key], value, 0, 1e-7) for key, value in initial.items()):
-                return self.failed("the parameters did not change: call optimizer.step() after "
-                                   "loss.backward() for every batch")
-            _, _, accumulated = reference_train_epoch(params, k, "no_zero_grad")
+        initial = {key: np.asarray(v, np.float64) for key, v in params["weights"].items()}
+        if all(_close(ev["state"][key], value, 0, 1e-7) for key, value in initial.items()):
+            return self.failed("the parameters did not change: call optimizer.step() after "
+                               "loss.backward() for every batch")
+        reference = grader_reference(self.kind)  # a training loop is the exercise itself
+        if reference is None:
+            return deferred(self, f"{len(got_losses)} losses and an int count, in training mode")
+        losses, correct, state = reference(params, k)
+        if not all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in state.items()):
+            _, _, accumulated = reference(params, k, "no_zero_grad")
             if all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in accumulated.items()):
                 return self.failed("the gradients pile up over the batches: call "
                                    "optimizer.zero_grad() before every loss.backward()")
@@ -732,27 +719,11 @@ class TestEpochCheck(Check):
         loss, loss_type = _number(result[0], "the mean loss")
         n_correct, correct_type = _number(result[1], "n_correct")
         return {"loss": loss, "loss_type": loss_type, "n_correct": n_correct,
-                "correct_type": correct_type, "state": _state(model),
+                "correct_type": correct_type, "state": state_arrays(model),
                 "training": [c[0] for c in calls], "grad": [c[1] for c in calls]}
 
     def judge(self, ev):
-        import torch
-        import torch.nn.functional as F
-
         params = self.inputs()
-        with preserved_rng(0):
-            model, loader, _ = tiny_problem(params, dropout=True)
-            model.eval()
-            sums, means, counts, correct = [], [], [], 0
-            with torch.no_grad():
-                for x, y in loader:
-                    logits = model(x)
-                    sums.append(F.cross_entropy(logits, y, reduction="sum").item())
-                    means.append(F.cross_entropy(logits, y).item())
-                    counts.append(len(y))
-                    correct += int((logits.argmax(1) == y).sum())
-        n = sum(counts)
-        expected = sum(sums) / n
         if not ev["training"]:
             return self.failed("test_one_epoch never called the model")
         if any(ev["training"]):
@@ -767,18 +738,23 @@ class TestEpochCheck(Check):
         if ev["correct_type"] not in ("int", "int64", "int32"):
             return self.failed(f"n_correct is a {ev['correct_type']}, expected a Python int "
                                "(use .item() on the count)")
+        reference = grader_reference(self.kind)  # an evaluation loop is the exercise itself
+        if reference is None:
+            return deferred(self, "eval mode, parameters untouched, a float and an int")
+        expected = reference(params)
         loss = ev["loss"]
-        if not math.isclose(loss, expected, rel_tol=1e-5, abs_tol=1e-7):
+        if not math.isclose(loss, expected["mean_loss"], rel_tol=1e-5, abs_tol=1e-7):
             hint = ""
-            if math.isclose(loss, float(np.mean(means)), rel_tol=1e-6):
+            if math.isclose(loss, float(np.mean(expected["batch_means"])), rel_tol=1e-6):
                 hint = (": that is the mean of the batch means; sum the per-example losses "
                         "(reduction='sum') and divide by the number of examples (the last batch "
                         "is smaller)")
-            elif math.isclose(loss, sum(sums), rel_tol=1e-6):
+            elif math.isclose(loss, sum(expected["batch_sums"]), rel_tol=1e-6):
                 hint = ": divide the summed loss by the number of examples"
-            elif math.isclose(loss, sum(means), rel_tol=1e-6):
+            elif math.isclose(loss, sum(expected["batch_means"]), rel_tol=1e-6):
                 hint = ": that is the sum of the batch means; average over the examples"
-            return self.failed(f"mean loss {loss:.6f}, expected {expected:.6f}{hint}")
+            return self.failed(f"mean loss {loss:.6f}, expected {expected['mean_loss']:.6f}{hint}")
+        correct = expected["n_correct"]
         if ev["n_correct"] != correct:
             hint = ""
             if 0 < ev["n_correct"] <= 1 and correct > 1:

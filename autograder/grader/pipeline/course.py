@@ -92,12 +92,17 @@ class Course:
     def notebooks(self, assignment: str) -> list[Path]:
         return sorted((self.source / assignment).glob("*.ipynb"))
 
-    def config(self, **timeouts) -> Config:
-        """nbgrader configuration for this course (the repo's nbgrader_config.py, re-rooted)."""
+    def config(self, release_directory: str = "assignments", kernel: str = "python3",
+               **timeouts) -> Config:
+        """nbgrader configuration for this course (the repo's nbgrader_config.py, re-rooted).
+
+        release_directory: where ``generate_assignment`` writes (the release stages its
+        output elsewhere until the leak check has passed).
+        """
         c = Config()
         c.CourseDirectory.root = str(self.root)
         c.CourseDirectory.source_directory = "source"
-        c.CourseDirectory.release_directory = "assignments"
+        c.CourseDirectory.release_directory = release_directory
         c.CourseDirectory.submitted_directory = "submitted"
         c.CourseDirectory.autograded_directory = "autograded"
         c.CourseDirectory.feedback_directory = "feedback"
@@ -112,15 +117,15 @@ class Course:
         c.OverwriteCells.add_missing_cells = True
         if "cell" in timeouts:
             c.Execute.timeout = int(timeouts["cell"])
-        c.Execute.kernel_name = "python3"
+        c.Execute.kernel_name = kernel
         return c
 
-    def api(self, **timeouts):
+    def api(self, release_directory: str = "assignments", kernel: str = "python3", **timeouts):
         """An ``NbGraderAPI`` for this course, logging quietly."""
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        config = self.config(**timeouts)
+        config = self.config(release_directory, kernel, **timeouts)
         coursedir = CourseDirectory(config=config)
         api = NbGraderAPI(coursedir=coursedir, config=config)
         api.log.setLevel(logging.WARNING)
@@ -136,14 +141,14 @@ def nbgrader_meta(cell: dict) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def student_env(nonce: str, threads: int = 1) -> dict:
-    """Environment for a grading kernel: no downloads, a fresh nonce for the checks, and
-    ``threads`` BLAS/OpenMP threads (parallel jobs that each take every core slow each
-    other down many times over)."""
+def student_env(nonce: str, evidence: Path, threads: int = 1) -> dict:
+    """Environment for a grading kernel: no downloads, a fresh nonce for the checks, the
+    file its checks record evidence in, and ``threads`` BLAS/OpenMP threads (parallel jobs
+    that each take every core slow each other down many times over)."""
     env = dict(os.environ)
-    env.update(AUTOGRADER_OFFLINE="1", AUTOGRADER_NONCE=nonce, PYTHONHASHSEED="0")
+    env.update(AUTOGRADER_OFFLINE="1", AUTOGRADER_NONCE=nonce, PYTHONHASHSEED="0",
+               AUTOGRADER_EVIDENCE=str(evidence))
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(max(1, threads))
-    env.pop("AUTOGRADER_EVIDENCE", None)
     env.pop("MPLBACKEND", None)  # keep the kernel's inline backend: plots go into feedback
     return env

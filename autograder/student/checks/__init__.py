@@ -14,12 +14,12 @@ from .functions import (check_elementwise, check_loss, check_penalty, check_soft
                         check_softmax_cross_entropy, check_softmax_vjp)
 from .layers import check_layer, check_layers_agree
 from .network import check_adam, check_mlp_gradients, check_torch_backward
-from .params import check_count_function, check_parameter_count, count_parameters
+from .params import check_count_function, check_parameter_cap, check_parameter_count
 from .result import CheckResult, rubric
 
 __all__ = [
     "Check", "CheckResult", "StudentError", "run", "rubric",
-    "count_parameters", "check_parameter_count", "check_count_function",
+    "check_parameter_count", "check_parameter_cap", "check_count_function",
     "numerical_gradient", "relative_error",
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",

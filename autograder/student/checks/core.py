@@ -13,6 +13,12 @@ A check is a small class:
 ``run(check, student)`` does both in one process (the notebook case). Any exception in
 the student's code, and anything odd it returns, becomes a failed result with a message,
 never a crash inside the check.
+
+Some judges need a reference that is itself an answer to an exercise (a training loop, a
+NumPy Adam). Those references live on the grader side (``autograder.grader.references``)
+and reach a judge through :func:`grader_reference`; where they are absent (a student's
+Jupyter, a grading kernel) the judge decides what it can without them and says so, and
+the trusted judge re-scores the recorded evidence at grading.
 """
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ class Check:
         self.name = name
         self.points = points
         self.seed = seed
+        self.nonce = None  # the grading run's nonce when judged outside the kernel
 
     # -- the two halves --------------------------------------------------------
     def inputs(self) -> dict:
@@ -52,7 +59,8 @@ class Check:
     # -- helpers for subclasses ------------------------------------------------
     def rng(self, salt: str = "") -> np.random.Generator:
         """A generator seeded by the check's kind, name, seed and the run's nonce."""
-        return np.random.default_rng(derive_seed(self.kind, self.name, self.seed, salt))
+        return np.random.default_rng(derive_seed(self.kind, self.name, self.seed, salt,
+                                                 nonce=self.nonce))
 
     def passed(self, message: str = "correct", **details) -> CheckResult:
         return CheckResult(self.name, True, message, self.points, self.points, details)
@@ -61,15 +69,36 @@ class Check:
         return CheckResult(self.name, False, message, 0.0, self.points, details)
 
 
-def derive_seed(*parts) -> int:
-    """A 63-bit seed from the parts and ``$AUTOGRADER_NONCE`` (set per grading run).
+def derive_seed(*parts, nonce: str | None = None) -> int:
+    """A 63-bit seed from the parts and the nonce (default ``$AUTOGRADER_NONCE``, set per
+    grading run).
 
     Without a nonce the inputs are the same on every run (what a student sees); the
     grader sets a fresh nonce so a solution shaped to the visible inputs cannot pass.
     """
-    nonce = os.environ.get("AUTOGRADER_NONCE", "")
+    if nonce is None:
+        nonce = os.environ.get("AUTOGRADER_NONCE", "")
     text = "|".join(str(p) for p in (*parts, nonce))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+# kind -> callable, filled by autograder.grader.references when the grader side is loaded.
+_GRADER_REFERENCES: dict = {}
+
+
+def register_reference(kind: str, function) -> None:
+    """Grader side only: make ``function`` the reference for checks of ``kind``."""
+    _GRADER_REFERENCES[kind] = function
+
+
+def grader_reference(kind: str):
+    """The grader's reference for checks of ``kind``, or None where the grader side is absent."""
+    return _GRADER_REFERENCES.get(kind)
+
+
+def grading() -> bool:
+    """True inside a grading kernel (evidence is recorded for the trusted judge)."""
+    return bool(os.environ.get("AUTOGRADER_EVIDENCE"))
 
 
 def call_student(function, *args, what: str = "your code"):

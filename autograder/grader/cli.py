@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_ASSIGNMENTS = ["a1_numpy_mlp", "a2_torch_mlp"]
 
 
@@ -21,7 +21,7 @@ def _course(args):
 
 def cmd_data(args) -> int:
     """Verify every split of MNIST and CIFAR-10 and print what was found."""
-    from . import data
+    from ..student import data
 
     print(f"data root: {data.data_root()}  (AUTOGRADER_DATA; offline={data.offline()})")
     start = time.perf_counter()

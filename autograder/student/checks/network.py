@@ -7,7 +7,7 @@ import torch
 from . import tolerances
 from .arrays import to_array
 from .compare import compare
-from .core import Check, StudentError, call_student, run
+from .core import Check, StudentError, call_student, grader_reference, run
 from .functions import ACTIVATIONS
 
 
@@ -95,22 +95,6 @@ def check_mlp_gradients(grad_fn, sizes, activation="relu", batch=5, seed=0, pena
     return run(check, grad_fn, raise_on_fail)
 
 
-def adam_reference(params: dict, grads_per_step: list, lr: float, bias_correction=True,
-                   betas=(0.9, 0.999), eps=1e-8) -> dict:
-    """Adam in NumPy float64, as torch.optim.Adam; without bias correction on request."""
-    m = {k: np.zeros_like(v) for k, v in params.items()}
-    v = {k: np.zeros_like(p) for k, p in params.items()}
-    out = {k: p.copy() for k, p in params.items()}
-    for t, grads in enumerate(grads_per_step, start=1):
-        for k in out:
-            m[k] = betas[0] * m[k] + (1 - betas[0]) * grads[k]
-            v[k] = betas[1] * v[k] + (1 - betas[1]) * grads[k] ** 2
-            m_hat = m[k] / (1 - betas[0] ** t) if bias_correction else m[k]
-            v_hat = v[k] / (1 - betas[1] ** t) if bias_correction else v[k]
-            out[k] = out[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return out
-
-
 class AdamCheck(Check):
     kind = "adam"
 
@@ -144,15 +128,16 @@ class AdamCheck(Check):
             for k, t in tensors.items():
                 t.grad = torch.tensor(grads[k])
             optimizer.step()
-        no_correction = adam_reference(inp["params"], inp["grads"], self.lr, False)
-        plain_sgd = {k: inp["params"][k] - self.lr * sum(g[k] for g in inp["grads"])
-                     for k in inp["params"]}
+        known = {"this is plain gradient descent, not Adam":
+                 {k: inp["params"][k] - self.lr * sum(g[k] for g in inp["grads"])
+                  for k in inp["params"]}}
+        diagnose = grader_reference(self.kind)  # wrong Adams are near-answers: grader side only
+        if diagnose:
+            known.update(diagnose(inp["params"], inp["grads"], self.lr))
         for key, tensor in tensors.items():
             problem = compare(f"parameter {key} after {self.steps} Adam steps", ev["params"][key],
-                              tensor.detach().numpy(), tolerances.OPTIMIZER, mistakes={
-                                  "the bias correction is missing: divide m by (1 - beta1**t) "
-                                  "and v by (1 - beta2**t), t counting from 1": no_correction[key],
-                                  "this is plain gradient descent, not Adam": plain_sgd[key]})
+                              tensor.detach().numpy(), tolerances.OPTIMIZER,
+                              mistakes={message: arrays[key] for message, arrays in known.items()})
             if problem:
                 return self.failed(problem)
         return self.passed()

@@ -1,4 +1,8 @@
-"""Counting trainable parameters, and checks that show which layer is off."""
+"""Parameter counts of a model, and checks that show which layer is off.
+
+The collect half lists every parameter tensor (name, shape, trainable); only the judge
+adds them up. A counting function is an exercise (A2), so none is offered here.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -18,9 +22,14 @@ def parameter_shapes(obj) -> list[tuple[str, tuple, bool]]:
                        "nn.Module or a dict/list of NumPy arrays")
 
 
-def count_parameters(obj) -> int:
-    """Number of trainable parameters of a torch module or a dict/list of arrays."""
-    return sum(int(np.prod(shape)) for _, shape, trainable in parameter_shapes(obj) if trainable)
+def parameter_rows(obj) -> list:
+    """Collect half: [name, shape, number of elements, trainable] per parameter tensor."""
+    return [[n, list(s), int(np.prod(s)), t] for n, s, t in parameter_shapes(obj)]
+
+
+def trainable(rows) -> list[tuple[str, tuple, int]]:
+    """Judge half: (name, shape, count) of the trainable rows of ``parameter_rows``."""
+    return [(str(n), tuple(s), int(c)) for n, s, c, t in rows if t is True]
 
 
 def _table(rows, expected_layers) -> str:
@@ -44,10 +53,10 @@ class ParameterCountCheck(Check):
         self.expected, self.layers = int(expected), layers
 
     def collect(self, obj):
-        return {"rows": [[n, list(s), int(np.prod(s))] for n, s, t in parameter_shapes(obj) if t]}
+        return {"rows": parameter_rows(obj)}
 
     def judge(self, ev):
-        rows = [(n, tuple(s), int(c)) for n, s, c in ev["rows"]]
+        rows = trainable(ev["rows"])
         total = sum(c for _, _, c in rows)
         table = _table(rows, self.layers)
         wrong_layers = []
@@ -58,7 +67,7 @@ class ParameterCountCheck(Check):
                 if got is None or got[0] != want_count:
                     wrong_layers.append(name)
         if total == self.expected and not wrong_layers:
-            return self.passed(f"{total:,} trainable parameters", table=table)
+            return self.passed(f"{total:,} trainable parameters", table=table, total=total)
         cause = ""
         if self.expected - total > 0 and self.expected - total == _bias_sizes(rows):
             cause = " That is exactly the number of biases the layers should have: are bias=False or the biases left out?"
@@ -75,6 +84,36 @@ def check_parameter_count(obj, expected, name="parameter count", layers=None, po
     layers: optional {parameter name: expected count or shape}, shown in the table.
     """
     return run(ParameterCountCheck(expected, name, layers, points), obj, raise_on_fail)
+
+
+class ParameterCapCheck(Check):
+    kind = "parameter_cap"
+
+    def __init__(self, cap, name="parameter cap", points=1.0):
+        super().__init__(name, points, 0)
+        self.cap = int(cap)
+
+    def collect(self, obj):
+        return {"rows": parameter_rows(obj)}
+
+    def judge(self, ev):
+        rows = trainable(ev["rows"])
+        total = sum(c for _, _, c in rows)
+        if total <= self.cap:
+            return self.passed(f"{total:,} trainable parameters (cap {self.cap:,})", total=total)
+        largest = max(rows, key=lambda row: row[2])  # not empty: total > cap >= 0
+        return self.failed(f"{total:,} trainable parameters, more than the cap of {self.cap:,} "
+                           f"(by {total - self.cap:,}); the largest tensor is {largest[0]} "
+                           f"{largest[1]} with {largest[2]:,}", total=total,
+                           table=_table(rows, None))
+
+
+def check_parameter_cap(obj, cap, name="parameter cap", points=1.0, raise_on_fail=True):
+    """The model's trainable parameters number at most ``cap``.
+
+    The result's ``details["total"]`` holds the count, for printing.
+    """
+    return run(ParameterCapCheck(cap, name, points), obj, raise_on_fail)
 
 
 def random_models(seed: int, n: int = 3):
@@ -121,11 +160,11 @@ class CountFunctionCheck(Check):
     def judge(self, ev):
         for i, (got, model) in enumerate(zip(ev["counts"], self._models())):
             rows = parameter_shapes(model)
-            trainable = sum(int(np.prod(s)) for _, s, t in rows if t)
+            expected = sum(int(np.prod(s)) for _, s, t in rows if t)
             everything = sum(int(np.prod(s)) for _, s, _ in rows)
             weights_only = {sum(int(np.prod(s)) for _, s, t in rows if t and len(s) >= 2),
                             sum(int(np.prod(s)) for _, s, _ in rows if len(s) >= 2)}
-            if got == trainable:
+            if got == expected:
                 continue
             cause = ""
             if got == everything:
@@ -134,7 +173,7 @@ class CountFunctionCheck(Check):
                 cause = ": it counted only the weights; biases are parameters too"
             elif got == len([r for r in rows if r[2]]):
                 cause = ": it counted parameter tensors, not their elements (use p.numel())"
-            return self.failed(f"model {i}: got {got:,}, expected {trainable:,}{cause}")
+            return self.failed(f"model {i}: got {got:,}, expected {expected:,}{cause}")
         return self.passed()
 
 

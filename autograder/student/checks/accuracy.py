@@ -1,7 +1,7 @@
 """Accuracy on the kit's own data with the grader's own preprocessing.
 
 The student's model (or the parameters it saved) is evaluated on a split from
-``autograder.data``; the labels never leave the judge half.
+``autograder.student.data``; the labels never leave the judge half.
 """
 from __future__ import annotations
 

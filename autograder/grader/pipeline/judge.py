@@ -10,7 +10,7 @@ A test cell in the source notebook may carry a judge spec in its metadata::
 After nbgrader has run the submission, the coordinator loads the saved parameters as
 plain arrays (``np.load(allow_pickle=False)`` or ``torch.load(weights_only=True)``) and
 evaluates them with the kit's own forward pass and data. If the judge fails, the cell
-scores 0 whatever the kernel reported: a student who patches ``autograder.checks`` in
+scores 0 whatever the kernel reported: a student who patches ``autograder.student.checks`` in
 their kernel, or prints a fake accuracy, gains nothing. The spec comes from source/,
 never from the submission.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks.accuracy import SavedNetworkCheck
-from ..checks.core import StudentError
-from ..checks.result import CheckResult
+from ...student.checks.accuracy import SavedNetworkCheck
+from ...student.checks.core import StudentError
+from ...student.checks.result import CheckResult
 from .course import Course, nbgrader_meta, read_notebook
 
 VERDICTS = "trusted_judge.json"
@@ -70,13 +70,25 @@ def run_judge(folder: Path, spec: dict) -> CheckResult:
         return check.failed(f"{spec['path']} cannot be read ({type(err).__name__}: {err})")
 
 
-def judge_submission(course: Course, assignment: str, folder: Path) -> dict[str, dict]:
-    """Run every judge on an autograded folder; write and return the verdicts by grade id."""
+def judge_submission(course: Course, assignment: str, folder: Path,
+                     evidence: Path | None = None, nonce: str = "") -> dict[str, dict]:
+    """Run every judge on an autograded folder; write and return the verdicts by grade id.
+
+    Accuracy is judged from the saved weights; checks whose reference is grader-only are
+    replayed from the kernel's ``evidence`` with the job's ``nonce`` (replay.py).
+    """
+    from .replay import replay_submission
+
     (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
     verdicts = {}
     for notebook, grade_id, spec in judge_specs(course, assignment):
         result = run_judge(folder, spec)
         verdicts[grade_id] = {"notebook": notebook, **result.to_dict()}
+    if evidence is not None:
+        for grade_id, verdict in replay_submission(course, assignment, evidence, nonce).items():
+            if grade_id in verdicts and not verdicts[grade_id]["passed"]:
+                continue  # the accuracy judge's failure already explains the cell
+            verdicts[grade_id] = verdict
     if verdicts:
         (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
     return verdicts

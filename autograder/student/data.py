@@ -2,7 +2,7 @@
 
 Usage::
 
-    from autograder import data
+    from autograder.student import data
     train = data.mnist("train")          # torch Dataset of (uint8 image (1,28,28), label)
     X, y = data.mnist_arrays("test")     # NumPy: X uint8 (10000, 28, 28), y int64 (10000,)
 

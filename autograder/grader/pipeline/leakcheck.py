@@ -116,15 +116,21 @@ def released_text(path: Path) -> str:
         return ""  # binary files (images) carry no source lines
 
 
+IMPORT = re.compile(r"^(import|from) [\w.]+( import |$| as )")
+
+
 def find_leaks(source_notebooks: list[Path], released_files: list[Path],
-               base: Path | None = None, kinds=None) -> list[Leak]:
+               base: Path | None = None, kinds=None, skip_imports: bool = False) -> list[Leak]:
     """Every secret line of the source notebooks found in the released files.
 
     kinds: only these kinds of secret (e.g. a student's feedback page may show the
     student's own, correct, solution, but never a hidden test or a mark scheme).
+    skip_imports: import statements are no secret (for the kit's own Python files, which
+    import the same libraries as any hidden test).
     """
     secrets = {line: found for line, found in secret_lines(source_notebooks).items()
-               if kinds is None or found[0] in kinds}
+               if (kinds is None or found[0] in kinds)
+               and not (skip_imports and IMPORT.match(line))}
     leaks = []
     for path in released_files:
         lines = {normalise(line) for line in released_text(path).splitlines()}

@@ -37,7 +37,8 @@ def decode(value):
 
 
 def append_evidence(path: str, check, evidence: dict) -> None:
-    record = {"kind": check.kind, "name": check.name, "evidence": encode(evidence)}
+    record = {"kind": check.kind, "name": check.name, "seed": check.seed,
+              "evidence": encode(evidence)}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 

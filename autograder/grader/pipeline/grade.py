@@ -1,10 +1,11 @@
 """Grade: autograde every submission, each in its own process and private course copy.
 
 Per job: copy the submission and a solution-free gradebook into a scratch course,
-run ``autograder.pipeline.worker`` there with a per-cell timeout fitted to the
-assignment's budget and a wall-clock limit for the whole notebook, then (coordinator
-only) merge the scores into the course gradebook, keep the autograded notebook, and let
-the trusted judge (judge.py) re-score accuracy from the saved weights.
+run ``autograder.grader.pipeline.worker`` there with a per-cell timeout fitted to the
+assignment's budget and a wall-clock limit for the whole notebook (its kernel imports only
+the student side of the kit), then (coordinator only) merge the scores into the course
+gradebook, keep the autograded notebook, and let the trusted judge (judge.py) re-score
+accuracy from the saved weights and replay the checks whose reference is grader-only.
 A crash or timeout scores that submission 0 with a note; the batch goes on.
 """
 from __future__ import annotations
@@ -24,6 +25,9 @@ from pathlib import Path
 
 from . import gradebook, judge
 from .course import Course, cell_timeout, notebook_limit, student_env
+from .worker import write_student_kit
+
+REPO = Path(__file__).resolve().parents[3]  # the kit's own code, whatever the course
 
 
 @dataclass
@@ -33,6 +37,7 @@ class JobResult:
     status: str        # "graded", "timeout", "error"
     seconds: float
     message: str = ""
+    nonce: str = ""    # the job's check nonce: the judge re-derives the same inputs
 
 
 class GradeError(RuntimeError):
@@ -73,16 +78,21 @@ def prepare_job(course: Course, student: str, assignment: str, jobdir: Path) -> 
     gradebook.job_copy(course, jobdir / "gradebook.db")
 
 
+EVIDENCE = "evidence.jsonl"
+
+
 def run_job(course: Course, student: str, assignment: str, workroot: Path,
             limit: int | None = None, threads: int = 1) -> tuple[JobResult, Path]:
     jobdir = Path(tempfile.mkdtemp(prefix=f"{student}--{assignment}--", dir=workroot))
     start = time.perf_counter()
     prepare_job(course, student, assignment, jobdir)
     limit = limit or notebook_limit(assignment)
-    command = [sys.executable, "-m", "autograder.pipeline.worker", str(jobdir), assignment,
-               student, "--cell-timeout", str(cell_timeout(assignment))]
+    nonce = secrets.token_hex(8)
+    command = [sys.executable, "-m", "autograder.grader.pipeline.worker", str(jobdir), assignment,
+               student, "--cell-timeout", str(cell_timeout(assignment)),
+               "--kit", str(workroot / "kit")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=student_env(secrets.token_hex(8), threads),
+                               text=True, env=student_env(nonce, jobdir / EVIDENCE, threads),
                                start_new_session=True)  # its own group: kill kernels too
     try:
         out, err = process.communicate(timeout=limit)
@@ -90,17 +100,18 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path,
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         return JobResult(student, assignment, "timeout", time.perf_counter() - start,
-                         f"grading stopped after {limit} s (the notebook's limit)"), jobdir
+                         f"grading stopped after {limit} s (the notebook's limit)", nonce), jobdir
     seconds = time.perf_counter() - start
     lines = [line for line in out.splitlines() if line.startswith("{")]
     try:
         outcome = json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError):
         return JobResult(student, assignment, "error", seconds,
-                         f"the grading process failed: {err.strip()[-500:]}"), jobdir
+                         f"the grading process failed: {err.strip()[-500:]}", nonce), jobdir
     if not outcome["success"]:
-        return JobResult(student, assignment, "error", seconds, outcome["error"][-500:]), jobdir
-    return JobResult(student, assignment, "graded", seconds), jobdir
+        return JobResult(student, assignment, "error", seconds, outcome["error"][-500:],
+                         nonce), jobdir
+    return JobResult(student, assignment, "graded", seconds, nonce=nonce), jobdir
 
 
 def finish_job(course: Course, result: JobResult, jobdir: Path) -> None:
@@ -110,7 +121,8 @@ def finish_job(course: Course, result: JobResult, jobdir: Path) -> None:
     if result.status == "graded":
         gradebook.merge_job(course, jobdir / "gradebook.db", result.assignment, result.student)
         gradebook.copy_tree(produced, out)
-        verdicts = judge.judge_submission(course, result.assignment, out)
+        verdicts = judge.judge_submission(course, result.assignment, out,
+                                          jobdir / EVIDENCE, result.nonce)
         gradebook.apply_verdicts(course, result.assignment, result.student, verdicts)
     else:
         gradebook.record_failure(course, result.assignment, result.student)
@@ -138,6 +150,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
         bar = tqdm(total=len(jobs), desc="grading", unit="submission")
     with tempfile.TemporaryDirectory(prefix="autograder-jobs-") as workroot, \
             ThreadPoolExecutor(max_workers=workers) as pool:
+        write_student_kit(REPO, Path(workroot) / "kit")
         threads = max(1, (os.cpu_count() or 1) // workers)
         futures = [pool.submit(run_job, course, s, a, Path(workroot), limit, threads)
                    for s, a in jobs]

@@ -1,0 +1,59 @@
+"""Training and evaluation loops on the check library's tiny problem.
+
+These loops are the answers to A2's and A3's training exercises, so they live on the grader
+side; the judges of ``check_train_one_epoch`` and ``check_test_one_epoch`` get them from
+here (see ``autograder.student.checks.core.grader_reference``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...student.checks.training import preserved_rng, state_arrays, tiny_problem
+
+
+def reference_train_epoch(params, log_interval, variant="correct"):
+    """The trusted epoch on the tiny problem. Output: (losses, n_correct, final state).
+
+    variant "no_zero_grad" accumulates gradients (a typical mistake), used to explain a
+    mismatch.
+    """
+    import torch.nn.functional as F
+
+    with preserved_rng(0):
+        model, loader, optimizer = tiny_problem(params)
+        losses, correct = [], 0
+        for batch, (x, y) in enumerate(loader):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            if variant != "no_zero_grad":
+                optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            correct += int((logits.argmax(1) == y).sum())
+            if batch % log_interval == 0:
+                losses.append(loss.item())
+    return np.array(losses), correct, state_arrays(model)
+
+
+def reference_test_epoch(params) -> dict:
+    """The trusted evaluation on the tiny problem with dropout.
+
+    Output: {"mean_loss": per-example mean, "batch_sums", "batch_means", "n_correct"}; the
+    per-batch figures let the judge name the usual averaging mistakes.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    with preserved_rng(0):
+        model, loader, _ = tiny_problem(params, dropout=True)
+        model.eval()
+        sums, means, counts, correct = [], [], [], 0
+        with torch.no_grad():
+            for x, y in loader:
+                logits = model(x)
+                sums.append(F.cross_entropy(logits, y, reduction="sum").item())
+                means.append(F.cross_entropy(logits, y).item())
+                counts.append(len(y))
+                correct += int((logits.argmax(1) == y).sum())
+    return {"mean_loss": sum(sums) / sum(counts), "batch_sums": sums, "batch_means": means,
+            "n_correct": correct}
