@@ -68,6 +68,7 @@ def cmd_grade(args) -> int:
     results = grade(course, args.assignments or None, args.student or None, args.workers,
                     limit=args.limit)
     print_summary(course, args.assignments or sorted({r.assignment for r in results}), results)
+    args.results = results  # the demo checks them
     return 0
 
 
@@ -129,6 +130,7 @@ def cmd_demo(args) -> int:
     """The main job: release, build and collect the sample class, grade, feedback, export."""
     import shutil
 
+    started = time.perf_counter()
     course = _course(args)
     assignments = course.assignments() if args.all else [
         a for a in DEMO_ASSIGNMENTS if a in course.assignments()]
@@ -160,6 +162,8 @@ def cmd_demo(args) -> int:
     from .pipeline.sample import load_mutations, verify
 
     problems = verify(course, assignments, load_mutations(REPO / "samples" / "sample_class.json"))
+    problems += [f"{r.student}/{r.assignment}: grading {r.status}: {r.message}"
+                 for r in args.results if r.status != "graded"]
     if problems:
         print("\nSAMPLE CLASS CHECK FAILED:\n  " + "\n  ".join(problems))
     else:
@@ -167,7 +171,10 @@ def cmd_demo(args) -> int:
               "release none, and each buggy student lost exactly the expected tests")
     print(f"\nFeedback pages: {course.feedback}/<student>/<assignment>/feedback.html\n"
           f"Grades: {course.exports / 'grades.csv'}\nGradebook: {course.gradebook} "
-          "(open with `nbgrader formgrader` for the written answers)")
+          "(open with `nbgrader formgrader` for the written answers)\n"
+          f"Student bundle: {course.exports / 'student_bundle.zip'}")
+    minutes, seconds = divmod(round(time.perf_counter() - started), 60)
+    print(f"\ndemo {'FAILED' if problems else 'finished'} in {minutes} min {seconds} s")
     return 1 if problems else 0
 
 

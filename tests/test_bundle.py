@@ -1,0 +1,123 @@
+"""The student bundle on the real course: it ships the student side only, and a bundle
+that would give a student the implementation of a graded exercise is refused and deleted.
+"""
+import ast
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from autograder.grader.pipeline.bundle import write_bundle
+from autograder.grader.pipeline.course import Course
+from autograder.grader.pipeline.exercises import graded_exercises
+from autograder.grader.pipeline.leakcheck import LeakError
+from tests.conftest import REPO
+
+COURSE = Course(REPO)
+
+
+def solution_function(assignment: str, qualified_name: str) -> str:
+    """The source of a function with a solution region in the assignment's teacher notebook."""
+    nb = json.loads((REPO / "source" / assignment / f"{assignment}.ipynb").read_text())
+    class_name, _, function = qualified_name.rpartition(".")
+    for cell in nb["cells"]:
+        code = "".join(cell["source"])
+        if "BEGIN SOLUTION" not in code or cell["cell_type"] != "code":
+            continue
+        tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l
+                                   for l in code.splitlines()))
+        for node in ast.walk(tree):
+            scope = node.body if isinstance(node, ast.ClassDef) and node.name == class_name else []
+            if not class_name and isinstance(node, ast.Module):
+                scope = node.body
+            for item in scope:
+                if isinstance(item, ast.FunctionDef) and item.name == function:
+                    return ast.unparse(item)
+    raise LookupError(f"{qualified_name} not in {assignment}")
+
+
+class Renamer(ast.NodeTransformer):
+    """Every variable, argument and the function itself under another name."""
+
+    def visit_Name(self, node):
+        node.id = f"my_{node.id}" if node.id not in ("np", "torch", "F", "range", "len") else node.id
+        return node
+
+    def visit_arg(self, node):
+        node.arg = f"my_{node.arg}"
+        return node
+
+    def visit_FunctionDef(self, node):
+        node.name = "helper_" + node.name
+        self.generic_visit(node)
+        return node
+
+
+@pytest.fixture
+def kit_copy(tmp_path):
+    """A copy of the kit's student side and install files, to plant things in."""
+    root = tmp_path / "kit"
+    (root / "autograder").mkdir(parents=True)
+    shutil.copy(REPO / "autograder" / "__init__.py", root / "autograder")
+    shutil.copytree(REPO / "autograder" / "student", root / "autograder" / "student",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", root)
+    return root
+
+
+def test_the_real_bundle_passes_and_holds_the_student_side_only(tmp_path):
+    bundle = write_bundle(COURSE, REPO, tmp_path / "bundle.zip")
+    names = zipfile.ZipFile(bundle).namelist()
+    assert "autograder/student/checks/core.py" in names and "autograder/student/data.py" in names
+    assert not any(n.startswith(("autograder/grader/", "source/", "tests/", "samples/"))
+                   for n in names)
+    for assignment in COURSE.assignments():
+        assert f"assignments/{assignment}/{assignment}.ipynb" in names
+    pyproject = zipfile.ZipFile(bundle).read("pyproject.toml").decode()
+    assert "autograder.student" in pyproject and "nbgrader" not in pyproject
+
+
+def test_the_exercises_cover_every_assignment():
+    found = {e.notebook for e in graded_exercises(sorted((REPO / "source").rglob("*.ipynb")))}
+    assert found == {f"{a}.ipynb" for a in COURSE.assignments()}
+
+
+def test_a_solution_copied_under_another_name_is_refused(kit_copy, tmp_path):
+    copied = solution_function("a3_torch_cnn", "train_one_epoch").replace(
+        "def train_one_epoch(", "def _fit_once(")
+    (kit_copy / "autograder" / "student" / "helpers.py").write_text(
+        "import torch.nn.functional as F\n\n\n" + copied + "\n")
+    destination = tmp_path / "out" / "bundle.zip"
+    with pytest.raises(LeakError) as caught:
+        write_bundle(COURSE, kit_copy, destination)
+    message = str(caught.value)
+    assert "autograder/student/helpers.py: _fit_once implements the graded exercise " \
+           "train_one_epoch of a3_torch_cnn.ipynb (a copy)" in message
+    assert not destination.exists() and list(destination.parent.iterdir()) == []
+
+
+def test_a_solution_with_renamed_variables_is_refused(kit_copy, tmp_path):
+    tree = Renamer().visit(ast.parse(solution_function("a1_numpy_mlp", "Adam.update")))
+    renamed = ast.unparse(tree)
+    assert "helper_update" in renamed and "my_" in renamed
+    checks_module = kit_copy / "autograder" / "student" / "checks" / "arrays.py"
+    checks_module.write_text(checks_module.read_text() + "\n\n" + renamed + "\n")
+    destination = tmp_path / "bundle.zip"
+    destination.write_bytes(b"an older bundle, now stale")
+    with pytest.raises(LeakError, match=r"autograder/student/checks/arrays.py: helper_update "
+                                        r"implements the graded exercise Adam.update of "
+                                        r"a1_numpy_mlp.ipynb"):
+        write_bundle(COURSE, kit_copy, destination)
+    assert not destination.exists()  # neither the failed bundle nor the stale one is left
+
+
+def test_generic_lines_shared_with_solutions_are_not_leaks(kit_copy, tmp_path):
+    helper = ("import torch.nn.functional as F\n\n\n"
+              "def mean_batch_loss(model, loader):\n"
+              "    total = 0.0\n"
+              "    for x, y in loader:\n"
+              "        total += F.cross_entropy(model(x), y).item()\n"
+              "    return total / len(loader)\n")
+    (kit_copy / "autograder" / "student" / "helpers.py").write_text(helper)
+    assert write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip").exists()
