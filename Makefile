@@ -10,7 +10,7 @@ ifeq ($(origin AUTOGRADER_DATA), undefined)
   endif
 endif
 
-.PHONY: demo demo-all test test-fast setup benchmark clean
+.PHONY: demo demo-all test test-fast setup sandbox-tools benchmark clean
 
 $(BIN)/autograder: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,17 @@ $(BIN)/autograder: pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course kit)" >/dev/null
 	touch $(BIN)/autograder
 
-setup: $(BIN)/autograder
+setup: $(BIN)/autograder sandbox-tools
+
+# Grading runs every kernel in a bubblewrap sandbox: install it where we may (root, apt).
+sandbox-tools:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "bubblewrap is missing: ask an administrator for 'apt-get install bubblewrap'" \
+	         "(or your distribution's package); '.venv/bin/autograder doctor' checks the set-up"; \
+	  fi; }
 
 # Release all five assignments, grade the sample class on A1 and A2, feedback, export.
 demo: setup

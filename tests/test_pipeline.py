@@ -10,7 +10,8 @@ import zipfile
 
 import pytest
 
-from autograder.grader.pipeline import collect, export, feedback, gradebook, grade, leakcheck, release
+from autograder.grader.pipeline import (collect, export, feedback, gradebook, grade, jobs,
+                                       leakcheck, release)
 from autograder.grader.pipeline.bundle import write_bundle
 from autograder.grader.pipeline.course import Course
 from autograder.grader.pipeline.sample import fill, reference_answers, tamper
@@ -260,7 +261,7 @@ def test_teacher_weights_in_source_are_neither_released_nor_graded(course, grade
     try:
         release.release(course)
         assert not (course.release / fx.ASSIGNMENT / "a1_weights.npz").exists()
-        grade.prepare_job(course, "reference", fx.ASSIGNMENT, tmp_path / "job")
+        jobs.prepare_job(course, "reference", fx.ASSIGNMENT, tmp_path / "job")
         assert not list((tmp_path / "job").rglob("a1_weights.npz"))
     finally:
         leftover.unlink()

@@ -60,16 +60,56 @@ def cmd_collect(args) -> int:
     return 0
 
 
+SIZES = {"K": 2**10, "M": 2**20, "G": 2**30}
+
+
+def parse_limits(settings: list[str]):
+    """``NAME=VALUE`` settings (sizes may end in K, M or G) -> assignment -> Limits."""
+    import dataclasses
+
+    from .pipeline.jobs import assignment_budget
+    from .sandbox import Limits
+
+    names = [f.name for f in dataclasses.fields(Limits)]
+    changes = {}
+    for setting in settings or []:
+        name, _, value = setting.partition("=")
+        if name not in names or not value:
+            raise ValueError(f"--set-limit {setting!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(names)}")
+        factor = SIZES.get(value[-1].upper(), 1)
+        changes[name] = int(float(value[:-1] if factor > 1 else value) * factor)
+    return lambda assignment: dataclasses.replace(
+        Limits.for_budget(assignment_budget(assignment)), **changes)
+
+
 def cmd_grade(args) -> int:
-    """Autograde submissions with nbgrader, one process per submission."""
+    """Autograde submissions: each notebook in a sandboxed kernel, judged outside it."""
     from .pipeline.grade import grade
 
     course = _course(args)
+    limits = parse_limits(args.set_limit)
+    if args.no_sandbox:
+        print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
+              "the grader's powers. For trusted submissions only.")
+    else:
+        shown = "; ".join(f"{name} {value}" for name, value in limits("").describe())
+        print(f"sandbox: bubblewrap; limits per kernel: {shown} (wall clock: per cell 3x, "
+              "per notebook 4x the assignment's budget)")
     results = grade(course, args.assignments or None, args.student or None, args.workers,
-                    limit=args.limit)
+                    limit=args.limit, sandbox=not args.no_sandbox, limits=limits)
     print_summary(course, args.assignments or sorted({r.assignment for r in results}), results)
+    if args.no_sandbox:
+        print("NOT SANDBOXED: these grades come from kernels that ran without the sandbox")
     args.results = results  # the demo checks them
     return 0
+
+
+def cmd_doctor(args) -> int:
+    """Check that this machine can grade: sandbox, helpers, data; say how to fix what is not."""
+    from .doctor import report
+
+    return report()
 
 
 def cmd_feedback(args) -> int:
@@ -107,6 +147,7 @@ def print_summary(course, assignments, results) -> None:
     from .pipeline import gradebook
 
     failures = {(r.student, r.assignment): r for r in results if r.status != "graded"}
+    notes = {(r.student, r.assignment): r.notes for r in results}
     students = sorted({r.student for r in results})
     width = max([len(s) for s in students] + [7])
     print("\n" + "student".ljust(width) + "".join(f"  {a:>16}" for a in assignments) + "  problems")
@@ -122,6 +163,7 @@ def print_summary(course, assignments, results) -> None:
             row += f"  {f'{got:g}/{sum(i.max_score for i in items):g}':>16}"
             if (student, assignment) in failures:
                 problems.append(f"{assignment}: {failures[(student, assignment)].status}")
+            problems += [f"{assignment}: {note}" for note in notes.get((student, assignment), [])]
         print(row + "  " + "; ".join(problems))
     print("(autograded points; written answers are graded by hand in formgrader)")
 
@@ -155,6 +197,7 @@ def cmd_demo(args) -> int:
     cmd_collect(args)
     print(f"== 5/6 grade {', '.join(assignments)} ==")
     args.student, args.workers, args.limit = [], None, None
+    args.no_sandbox, args.set_limit = False, []
     cmd_grade(args)
     print("== 6/6 feedback and export ==")
     cmd_feedback(args)
@@ -203,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--workers", type=int, help="parallel grading processes (default: cores)")
     p.add_argument("--limit", type=int, help="override the per-notebook time limit (s)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="grade without the sandbox: for trusted submissions only")
+    p.add_argument("--set-limit", action="append", metavar="NAME=VALUE",
+                   help="change a sandbox limit, e.g. memory_bytes=2G or processes=128 "
+                        "(see `autograder doctor` for the defaults)")
+    add("doctor", cmd_doctor)
     p = add("feedback", cmd_feedback)
     p.add_argument("assignments", nargs="*")
     p = add("export", cmd_export)

@@ -31,20 +31,6 @@ BUDGET_SECONDS = {
 DEFAULT_BUDGET_SECONDS = 120
 
 
-def cell_timeout(assignment: str) -> int:
-    """Per-cell timeout: a training cell may use the whole budget, and a grader running
-    several jobs at once (or a CI machine) is slower than a student's idle laptop, so
-    three times the budget. Measured: A1's training cell took 20 s alone and 120 s+
-    beside two other trainings on 2 cores."""
-    return 3 * BUDGET_SECONDS.get(assignment, DEFAULT_BUDGET_SECONDS)
-
-
-def notebook_limit(assignment: str) -> int:
-    """Wall-clock limit for grading one submission: four times the budget plus kernel
-    start-up, so a slow but honest run finishes while an endless loop is stopped."""
-    return 4 * BUDGET_SECONDS.get(assignment, DEFAULT_BUDGET_SECONDS) + 120
-
-
 @dataclass
 class Course:
     """An nbgrader course directory."""
@@ -120,12 +106,13 @@ class Course:
         c.Execute.kernel_name = kernel
         return c
 
-    def api(self, release_directory: str = "assignments", kernel: str = "python3", **timeouts):
-        """An ``NbGraderAPI`` for this course, logging quietly."""
+    def api(self, release_directory: str = "assignments", config: Config | None = None):
+        """An ``NbGraderAPI`` for this course, logging quietly (``config``: one built by
+        ``self.config`` with more settings)."""
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        config = self.config(release_directory, kernel, **timeouts)
+        config = config or self.config(release_directory)
         coursedir = CourseDirectory(config=config)
         api = NbGraderAPI(coursedir=coursedir, config=config)
         api.log.setLevel(logging.WARNING)

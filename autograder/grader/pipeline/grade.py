@@ -1,18 +1,20 @@
-"""Grade: autograde every submission, each in its own process and private course copy.
+"""Grade: autograde every submission, each in its own process, course copy and sandbox.
 
-Per job: copy the submission and a solution-free gradebook into a scratch course,
-run ``autograder.grader.pipeline.worker`` there with a per-cell timeout fitted to the
-assignment's budget and a wall-clock limit for the whole notebook (its kernel imports only
-the student side of the kit), then (coordinator only) merge the scores into the course
-gradebook, keep the autograded notebook, and let the trusted judge (judge.py) re-score
-accuracy from the saved weights and replay the checks whose reference is grader-only.
-A crash or timeout scores that submission 0 with a note; the batch goes on.
+Per job (jobs.py): a scratch course with the submission and a solution-free gradebook, a
+job spec, a worker process (worker.py) running nbgrader there with the notebook's kernel
+in the sandbox, a per-cell timeout fitted to the assignment's budget and a wall-clock
+limit for the whole notebook. Then, in the coordinator only: harvest what the job produced
+as hostile data (harvest.py), let the trusted judge re-score from saved weights and replay
+grader-only checks (judge.py), and write the job's outcome into the gradebook in one
+transaction. A crash, a timeout or a limit scores what the job earned before it, with a
+note; the batch goes on. A run stopped half-way resumes where it stopped (journal.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-import secrets
+import queue
 import shutil
 import signal
 import subprocess
@@ -20,14 +22,20 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gradebook, judge
-from .course import Course, cell_timeout, notebook_limit, student_env
-from .worker import write_student_kit
+from . import gradebook, judge, outcomes
+from .course import Course
+from .harvest import harvest
+from .jobs import (EVIDENCE, assignment_budget, find_jobs, job_nonce, prepare_job,
+                   write_job_spec, write_student_kit)
+from .journal import Journal
 
 REPO = Path(__file__).resolve().parents[3]  # the kit's own code, whatever the course
+NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): for trusted submissions only"
+SIGNALS = {signal.SIGKILL: "killed", signal.SIGXCPU: "CPU time limit",
+           signal.SIGXFSZ: "file size limit", signal.SIGSEGV: "crashed (segmentation fault)"}
 
 
 @dataclass
@@ -38,69 +46,58 @@ class JobResult:
     seconds: float
     message: str = ""
     nonce: str = ""    # the job's check nonce: the judge re-derives the same inputs
+    notes: list[str] = field(default_factory=list)
 
 
 class GradeError(RuntimeError):
     pass
 
 
-def find_jobs(course: Course, assignments=None, students=None) -> list[tuple[str, str]]:
-    """(student, assignment) pairs present under submitted/."""
-    jobs = []
-    if not course.submitted.is_dir():
-        return jobs
-    for student_dir in sorted(p for p in course.submitted.iterdir() if p.is_dir()):
-        if students and student_dir.name not in students:
-            continue
-        for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            if assignments and assignment_dir.name not in assignments:
-                continue
-            jobs.append((student_dir.name, assignment_dir.name))
-    return jobs
+def worker_command(spec: Path) -> list[str]:
+    """The worker dies with the coordinator (its thread), and takes its kernel along."""
+    return ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
+            sys.executable, "-m", "autograder.grader.pipeline.worker", str(spec)]
 
 
-def prepare_job(course: Course, student: str, assignment: str, jobdir: Path) -> None:
-    """A scratch course: the submission, the released helper files, the gradebook.
-
-    Helper files come from the release (what students were given), not from source/:
-    a teacher's run leaves trained weights in source/, and a submission that fails to
-    save its own must not be graded on the teacher's.
-    """
-    released = course.release / assignment
-    (jobdir / "source" / assignment).mkdir(parents=True)
-    for path in released.rglob("*"):
-        if path.is_file() and path.suffix != ".ipynb":
-            target = jobdir / "source" / assignment / path.relative_to(released)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-    shutil.copytree(course.submitted / student / assignment,
-                    jobdir / "submitted" / student / assignment)
-    gradebook.job_copy(course, jobdir / "gradebook.db")
+def sandbox_notes(endings: list[dict], limits) -> list[str]:
+    """Notes on limits that stopped a sandboxed kernel, from its launcher's record."""
+    notes = []
+    for ending in endings:
+        # bwrap reports a command killed by signal N as exit status 128 + N
+        number = ending.get("signal") or max(0, ending.get("exit", 0) - 128)
+        if ending.get("limit"):
+            notes.append(f"stopped by the sandbox's limit on {ending['limit']}")
+        elif number in SIGNALS:
+            what = SIGNALS[number]
+            if what == "CPU time limit":
+                what += f" ({limits.cpu_seconds} s)"
+            notes.append(f"the kernel was stopped: {what}")
+    return notes
 
 
-EVIDENCE = "evidence.jsonl"
-
-
-def run_job(course: Course, student: str, assignment: str, workroot: Path,
-            limit: int | None = None, threads: int = 1) -> tuple[JobResult, Path]:
-    jobdir = Path(tempfile.mkdtemp(prefix=f"{student}--{assignment}--", dir=workroot))
+def run_job(course: Course, student: str, assignment: str, workroot: Path, index: int,
+            slot: int, options: dict) -> tuple[JobResult, Path]:
+    jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
+    jobdir.mkdir()
     start = time.perf_counter()
     prepare_job(course, student, assignment, jobdir)
-    limit = limit or notebook_limit(assignment)
-    nonce = secrets.token_hex(8)
-    command = [sys.executable, "-m", "autograder.grader.pipeline.worker", str(jobdir), assignment,
-               student, "--cell-timeout", str(cell_timeout(assignment)),
-               "--kit", str(workroot / "kit")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=student_env(nonce, jobdir / EVIDENCE, threads),
-                               start_new_session=True)  # its own group: kill kernels too
+    nonce = job_nonce(course, student, assignment)
+    limits = options["limits"](assignment)
+    spec = write_job_spec(jobdir, student, assignment, kit=workroot / "kit", nonce=nonce,
+                          threads=options["threads"], sandbox=options["sandbox"], slot=slot,
+                          limits=limits)
+    limit = limits.notebook_seconds + 60  # the worker stops the kernel at notebook_seconds
+    process = subprocess.Popen(worker_command(spec), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = process.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         return JobResult(student, assignment, "timeout", time.perf_counter() - start,
-                         f"grading stopped after {limit} s (the notebook's limit)", nonce), jobdir
+                         f"grading stopped after {limit} s (the notebook's wall-clock limit "
+                         "and the grace period after it)",
+                         nonce), jobdir
     seconds = time.perf_counter() - start
     lines = [line for line in out.splitlines() if line.startswith("{")]
     try:
@@ -108,59 +105,93 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path,
     except (IndexError, json.JSONDecodeError):
         return JobResult(student, assignment, "error", seconds,
                          f"the grading process failed: {err.strip()[-500:]}", nonce), jobdir
+    notes = sandbox_notes(outcome.get("sandbox", []), limits)
+    if outcome.get("wall_clock"):
+        notes.insert(0, f"stopped by the notebook's wall-clock limit ({limits.notebook_seconds} s)")
     if not outcome["success"]:
-        return JobResult(student, assignment, "error", seconds, outcome["error"][-500:],
-                         nonce), jobdir
-    return JobResult(student, assignment, "graded", seconds, nonce=nonce), jobdir
+        return JobResult(student, assignment, "error", seconds, outcome["error"][-4000:],
+                         nonce, notes), jobdir
+    return JobResult(student, assignment, "graded", seconds, nonce=nonce, notes=notes), jobdir
 
 
-def finish_job(course: Course, result: JobResult, jobdir: Path) -> None:
-    """Coordinator side: merge scores and keep the autograded notebook (or the failure)."""
+def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool) -> None:
+    """Coordinator side: harvest, judge, and record the job in the gradebook."""
     out = course.autograded / result.student / result.assignment
     produced = jobdir / "autograded" / result.student / result.assignment
-    if result.status == "graded":
-        gradebook.merge_job(course, jobdir / "gradebook.db", result.assignment, result.student)
-        gradebook.copy_tree(produced, out)
-        verdicts = judge.judge_submission(course, result.assignment, out,
-                                          jobdir / EVIDENCE, result.nonce)
-        gradebook.apply_verdicts(course, result.assignment, result.student, verdicts)
-    else:
-        gradebook.record_failure(course, result.assignment, result.student)
-        if produced.exists():
-            gradebook.copy_tree(produced, out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "GRADING_FAILED.txt").write_text(f"{result.status}: {result.message}\n")
+    wanted = [p.name for p in course.notebooks(result.assignment)]
+    wanted += judge.judged_files(course, result.assignment)
+    result.notes += harvest(produced, out, first=wanted) if produced.exists() else []
+    result.notes += outcomes.limit_notes(out)
+    if not sandboxed:
+        result.notes.insert(0, NO_SANDBOX_NOTE)
+    graded = result.status == "graded"
+    verdicts = judge.judge_submission(course, result.assignment, out,
+                                      jobdir / "run" / EVIDENCE, result.nonce) if graded else {}
+    notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
+    outcomes.write_notes(out, notes, failed=not graded)
+    gradebook.record_job(course, result.assignment, result.student,
+                         jobdir / "gradebook.db" if graded else None, verdicts,
+                         NO_SANDBOX_NOTE if not sandboxed else "")
     shutil.rmtree(jobdir, ignore_errors=True)
 
 
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
-          progress: bool = True, limit: int | None = None) -> list[JobResult]:
-    """Autograde every matching submission; returns one JobResult per submission."""
+          progress: bool = True, limit: int | None = None, sandbox: bool = True,
+          limits=None) -> list[JobResult]:
+    """Autograde every matching submission; returns one JobResult per submission.
+
+    sandbox: run every kernel in the sandbox (refuses where it cannot be set up);
+    limits: a function assignment -> Limits (default: ``Limits.for_budget``);
+    limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``.
+    """
+    from ..sandbox import Limits, sandbox_problem
+
     jobs = find_jobs(course, assignments, students)
     missing = sorted({a for _, a in jobs if not gradebook.has_assignment(course, a)})
     if missing:
         raise GradeError(f"assignment(s) {missing} are not in the gradebook: run "
                          "`autograder release` first")
-    workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
-    results = []
-    bar = None
+    if sandbox and (problem := sandbox_problem()):
+        raise GradeError(f"cannot grade: {problem}.\nStudent code runs only in the sandbox; "
+                         "`autograder doctor` checks the set-up. For trusted submissions "
+                         "only, `autograder grade --no-sandbox` grades without it.")
+    journal = Journal(course, jobs)
+    pending = journal.pending()
+    workers = workers or max(1, min(len(pending), os.cpu_count() or 1))
+    limits = limits or (lambda a: Limits.for_budget(assignment_budget(a)))
+    options = {"sandbox": sandbox, "threads": max(1, (os.cpu_count() or 1) // workers),
+               "limits": (lambda a: dataclasses.replace(limits(a), notebook_seconds=limit))
+               if limit else limits}
+    slots = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+
+    def job(index, student, assignment):
+        slot = slots.get()
+        try:
+            return run_job(course, student, assignment, Path(workroot), index, slot, options)
+        finally:
+            slots.put(slot)
+
+    results, bar = [], None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), desc="grading", unit="submission")
-    with tempfile.TemporaryDirectory(prefix="autograder-jobs-") as workroot, \
+        bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), desc="grading",
+                   unit="submission")
+    with tempfile.TemporaryDirectory(prefix="ag-") as workroot, \
             ThreadPoolExecutor(max_workers=workers) as pool:
         write_student_kit(REPO, Path(workroot) / "kit")
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        futures = [pool.submit(run_job, course, s, a, Path(workroot), limit, threads)
-                   for s, a in jobs]
+        futures = [pool.submit(job, i, s, a) for i, (s, a) in enumerate(pending)]
         for future in as_completed(futures):
             result, jobdir = future.result()
-            finish_job(course, result, jobdir)   # only this thread writes the gradebook
+            finish_job(course, result, jobdir, sandbox)  # only this thread writes the gradebook
+            journal.mark_done(result.student, result.assignment)
             results.append(result)
             if bar:
                 bar.set_postfix_str(f"{result.student}/{result.assignment}: {result.status}")
                 bar.update()
     if bar:
         bar.close()
+    journal.finish()
     return sorted(results, key=lambda r: (r.student, r.assignment))

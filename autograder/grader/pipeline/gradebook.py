@@ -1,17 +1,21 @@
 """The one gradebook (nbgrader's database): job copies, merging, and reading scores.
 
-Only the coordinator writes the course gradebook. A grading job works on a copy from
-which the reference solutions are removed (the submission's kernel could read that copy;
-it needs only the test cells), and its grades are merged back here.
+Only the coordinator writes the course gradebook, one transaction per job. A grading job
+works on a copy from which the reference solutions are removed (the sandboxed kernel never
+sees it; nbgrader needs only the test cells), and its grades are merged back here.
 """
 from __future__ import annotations
 
-import shutil
 import sqlite3
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+
+# nbgrader's own session handling warns on every submission it reads back; it is noise to
+# an instructor watching the progress bar.
+warnings.filterwarnings("ignore", message=".*not in session.*")
 
 from .course import Course
 
@@ -31,12 +35,39 @@ def job_copy(course: Course, destination: Path) -> None:
         db.commit()
 
 
-def merge_job(course: Course, job_db: Path, assignment: str, student: str) -> None:
-    """Copy one submission's automatic scores and comments from a job's gradebook."""
-    with Gradebook(db_url(job_db), "dl-course") as job, \
-            Gradebook(db_url(course.gradebook), "dl-course") as main:
+def record_job(course: Course, assignment: str, student: str, job_db: Path | None,
+               verdicts: dict, note: str = "") -> None:
+    """Write one job's outcome into the course gradebook, in one transaction.
+
+    job_db: the job's gradebook, whose automatic scores and comments are copied; None for
+    a submission that could not be graded, which scores 0 on every autograded cell.
+    verdicts: {grade_id: verdict} of the trusted judge; a failed one scores its cell 0.
+    note: appended to every automatic comment (for example "graded without sandbox").
+    Either all of it is written or, if anything fails, none of it.
+    """
+    failed = {(v["notebook"], grade_id) for grade_id, v in verdicts.items() if not v["passed"]}
+    with Gradebook(db_url(course.gradebook), "dl-course") as main:
+        try:
+            main.update_or_create_student(student)
+            if job_db is not None:
+                _copy_scores(main, job_db, assignment, student)
+            else:
+                _zero_autograded(main, assignment, student)
+            for notebook, grade_id in failed:
+                main.find_grade(grade_id, notebook, assignment, student).auto_score = 0
+            if note:
+                for notebook in main.find_submission(assignment, student).notebooks:
+                    for comment in notebook.comments:
+                        comment.auto_comment = "\n".join(filter(None, [comment.auto_comment, note]))
+            main.db.commit()
+        except Exception:
+            main.db.rollback()
+            raise
+
+
+def _copy_scores(main: Gradebook, job_db: Path, assignment: str, student: str) -> None:
+    with Gradebook(db_url(job_db), "dl-course") as job:
         submitted = job.find_submission(assignment, student)
-        main.update_or_create_student(student)
         main.update_or_create_submission(assignment, student, timestamp=submitted.timestamp)
         for notebook in submitted.notebooks:
             for grade in notebook.grades:
@@ -46,31 +77,15 @@ def merge_job(course: Course, job_db: Path, assignment: str, student: str) -> No
             for comment in notebook.comments:
                 target = main.find_comment(comment.name, notebook.name, assignment, student)
                 target.auto_comment = comment.auto_comment
-        main.db.commit()
 
 
-def apply_verdicts(course: Course, assignment: str, student: str, verdicts: dict) -> None:
-    """A test cell whose trusted judge failed scores 0, whatever the kernel reported."""
-    failed = {(v["notebook"], grade_id) for grade_id, v in verdicts.items() if not v["passed"]}
-    if not failed:
-        return
-    with Gradebook(db_url(course.gradebook), "dl-course") as main:
-        for notebook, grade_id in failed:
-            main.find_grade(grade_id, notebook, assignment, student).auto_score = 0
-        main.db.commit()
-
-
-def record_failure(course: Course, assignment: str, student: str) -> None:
-    """A submission that could not be graded scores 0 on every autograded cell."""
-    with Gradebook(db_url(course.gradebook), "dl-course") as main:
-        main.update_or_create_student(student)
-        submission = main.update_or_create_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                if grade.cell.cell_type == "code" and not _is_solution(main, grade):
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-        main.db.commit()
+def _zero_autograded(main: Gradebook, assignment: str, student: str) -> None:
+    submission = main.update_or_create_submission(assignment, student)
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            if grade.cell.cell_type == "code" and not _is_solution(main, grade):
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
 
 
 def _is_solution(gb: Gradebook, grade) -> bool:
@@ -124,10 +139,3 @@ def has_assignment(course: Course, assignment: str) -> bool:
             return True
         except MissingEntry:
             return False
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    if dst.exists():
-        shutil.rmtree(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(src, dst)

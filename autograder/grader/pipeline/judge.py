@@ -40,6 +40,11 @@ def judge_specs(course: Course, assignment: str) -> list[tuple[str, str, dict]]:
     return specs
 
 
+def judged_files(course: Course, assignment: str) -> list[str]:
+    """The files the judge reads from a submission's folder."""
+    return [spec["path"] for _, _, spec in judge_specs(course, assignment)]
+
+
 def load_arrays(path: Path) -> dict[str, np.ndarray]:
     """Plain arrays from an untrusted .npz or torch state_dict file (no pickle code runs)."""
     if path.suffix == ".npz":

@@ -35,9 +35,47 @@ def autograded_notebooks(course: Course, student: str, assignment: str) -> list[
     return sorted((course.autograded / student / assignment).glob("*.ipynb"))
 
 
+FAILED, NOTES = "GRADING_FAILED.txt", "GRADING_NOTES.txt"
+# Marks of a limit in a cell's output: (what the output says, the note for the grader).
+LIMIT_MARKS = (("MemoryError", "the memory limit was reached (MemoryError)"),
+               ("[output limit:", "the output limit was reached: later output was dropped"),
+               ("File too large", "the file size limit was reached"),
+               ("Resource temporarily unavailable",
+                "the limit on processes was reached (a fork or thread failed)"),
+               ("KeyboardInterrupt", "a cell ran past its wall-clock limit and was interrupted"),
+               ("KernelDied", "the kernel died (it exited, or a sandbox limit stopped it); "
+                              "later cells did not run"))
+
+
 def failure_note(course: Course, student: str, assignment: str) -> str:
-    note = course.autograded / student / assignment / "GRADING_FAILED.txt"
-    return note.read_text().strip() if note.exists() else ""
+    """Why a submission could not be graded, and the notes of its grading."""
+    folder = course.autograded / student / assignment
+    return "\n".join(p.read_text().strip() for p in (folder / FAILED, folder / NOTES)
+                     if p.is_file()).strip()
+
+
+def write_notes(folder: Path, notes: list[str], failed: bool) -> None:
+    """Notes of a job, kept beside its autograded notebook for feedback and exports."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (FAILED, NOTES):
+        (folder / name).unlink(missing_ok=True)  # nothing a kernel left there counts
+    if notes:
+        (folder / (FAILED if failed else NOTES)).write_text("\n".join(notes) + "\n")
+
+
+def limit_notes(folder: Path) -> list[str]:
+    """Limits a submission ran into, from the outputs of its autograded notebooks."""
+    found = []
+    for path in sorted(folder.glob("*.ipynb")):
+        try:
+            cells = read_notebook(path).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        text = "\n".join(str(output.get(key, "")) for cell in cells if isinstance(cell, dict)
+                         for output in cell.get("outputs", []) if isinstance(output, dict)
+                         for key in ("text", "ename", "evalue"))
+        found += [note for mark, note in LIMIT_MARKS if mark in text and note not in found]
+    return found
 
 
 def all_messages(course: Course, student: str, assignment: str) -> dict[tuple[str, str], str]:

@@ -1,70 +1,131 @@
-"""One grading job, run as its own process: ``python -m autograder.grader.pipeline.worker``.
+"""One grading job, run as its own process: ``python -m autograder.grader.pipeline.worker JOB``.
 
-It autogrades one student's submission of one assignment inside a private copy of the
-course (see grade.py), so a crash, a timeout or a hostile notebook cannot touch the real
-gradebook or other submissions. The notebook runs in a kernel that can import only the
-student side of the kit (see ``write_kernelspec``). It prints one JSON line:
-{"success": bool, "error": str}.
+JOB is the job's spec (``job.json``, written by grade.py) in a private copy of the course:
+the submission, a gradebook without reference solutions, the released helper files. The
+worker runs nbgrader's autograde there; the notebook's kernel runs in the sandbox (or,
+with ``--no-sandbox``, as a plain process) and can import only the student side of the
+kit. The job's folders as the kernel sees them:
+
+    <job>/autograded/<student>/<assignment>/   the notebook's folder: writable
+    <job>/run/                                 connection file, sockets, evidence: writable
+    <job>/...                                  gradebook, submission, status: invisible
+
+It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended)}.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
+import signal
 import sys
 import sysconfig
+import threading
 from pathlib import Path
+
+from traitlets.config import Config
 
 from .course import Course
 
 KERNEL = "graded-python3"
 
 
-def write_student_kit(repo: Path, destination: Path) -> Path:
-    """A copy of the student side of the package (``autograder/__init__.py`` and
-    ``autograder/student``): all a grading kernel may import of the kit."""
-    package = destination / "autograder"
-    package.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(repo / "autograder" / "__init__.py", package / "__init__.py")
-    shutil.copytree(repo / "autograder" / "student", package / "student",
-                    ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
-    return destination
+def kernel_pythonpath(kit: Path) -> str:
+    """The kit's student side first, then site-packages (``python -S`` skips the ``.pth``
+    files, among them the editable install's finder that would resolve
+    ``autograder.grader`` from the repository)."""
+    return os.pathsep.join([str(kit), sysconfig.get_paths()["purelib"]])
 
 
-def write_kernelspec(jobdir: Path, kit: Path) -> Path:
-    """A kernelspec whose Python finds the kit only in ``kit``.
-
-    ``python -S`` skips site-packages' ``.pth`` files, among them the editable install's
-    finder that would resolve ``autograder.grader`` from the repository; site-packages
-    itself stays on the path through PYTHONPATH, after the kit.
-    Output: the folder to put on JUPYTER_PATH.
-    """
-    site_packages = sysconfig.get_paths()["purelib"]
-    folder = jobdir / "jupyter" / "kernels" / KERNEL
+def write_plain_kernelspec(kernels: Path, env: dict) -> None:
+    """The unsandboxed kernel of ``--no-sandbox``: it still dies with the worker."""
+    argv = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
+            sys.executable, "-S", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    folder = kernels / KERNEL
     folder.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-S", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "graded notebook (student side of the kit only)",
-            "language": "python",
-            "env": {"PYTHONPATH": os.pathsep.join([str(kit), site_packages])}}
-    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return jobdir / "jupyter"
+    (folder / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "graded notebook (not sandboxed)", "language": "python",
+         "env": env}, indent=1))
+
+
+def prepare_kernel(job: dict, jobdir: Path) -> Config:
+    """Write the job's kernelspec; returns the client configuration it needs."""
+    from ..sandbox import Limits, client_config, write_kernelspec
+
+    kernels = jobdir / "jupyter" / "kernels"
+    os.environ["JUPYTER_PATH"] = str(kernels.parent)  # read by the kernel manager
+    kit = Path(job["kit"])
+    env = {**job["kernel_env"], "PYTHONPATH": kernel_pythonpath(kit)}
+    if not job["sandbox"]:
+        write_plain_kernelspec(kernels, env)
+        return Config()
+    runtime = jobdir / "run"
+    notebook_folder = jobdir / "autograded" / job["student"] / job["assignment"]
+    write_kernelspec(kernels, KERNEL, runtime=runtime, writable=[notebook_folder],
+                     readonly=[kit, *job["readonly"]], env=env, limits=Limits(**job["limits"]),
+                     slot=job["slot"], status=jobdir / "sandbox-status.jsonl")
+    return client_config(runtime)
+
+
+def sandbox_endings(jobdir: Path) -> list[dict]:
+    """How each sandboxed kernel of the job ended, as its launcher recorded it."""
+    path = jobdir / "sandbox-status.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def child_pids() -> list[int]:
+    """This process's children (the kernel's launcher, or the kernel itself)."""
+    me, found = os.getpid(), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me:
+                found.append(int(pid))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def stop_kernel_at(seconds: float, stopped: list) -> threading.Timer:
+    """Past the notebook's wall clock, stop the kernel (the launcher takes the whole
+    sandbox with it): the cells left get an error, the tests that passed keep their
+    points. The coordinator's own limit, a minute later, is only the backstop."""
+    def stop():
+        stopped.append(seconds)
+        for pid in child_pids():  # bwrap's --die-with-parent takes the sandbox along
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("jobdir")
-    parser.add_argument("assignment")
-    parser.add_argument("student")
-    parser.add_argument("--cell-timeout", type=int, required=True)
-    parser.add_argument("--kit", required=True, help="folder holding the student-side kit")
-    args = parser.parse_args(argv)
-    jupyter_path = write_kernelspec(Path(args.jobdir), Path(args.kit).resolve())
-    os.environ["JUPYTER_PATH"] = str(jupyter_path)  # read by the kernel manager, not by us
-    api = Course(args.jobdir).api(kernel=KERNEL, cell=args.cell_timeout)
-    result = api.autograde(args.assignment, args.student, force=True, create=True)
-    error = "" if result["success"] else (result.get("error") or result.get("log") or "")
-    print(json.dumps({"success": bool(result["success"]), "error": error[-4000:]}))
+    from .execute import autograde, autograde_steps
+
+    spec_file = Path((argv or sys.argv[1:])[0]).resolve()
+    job = json.loads(spec_file.read_text())
+    jobdir = spec_file.parent
+    (jobdir / "run").mkdir(exist_ok=True)
+    config = Course(jobdir).config(kernel=KERNEL, cell=job["limits"]["cell_seconds"])
+    config.merge(prepare_kernel(job, jobdir))
+    config.Autograde.autograde_preprocessors = autograde_steps()
+    config.CappedExecute.output_limit = job["limits"]["output_bytes"]
+    api = Course(jobdir).api(config=config)
+    stopped = []
+    timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped)
+    result = autograde(api, job["assignment"], job["student"])
+    timer.cancel()
+    error = "" if result["success"] else "\n".join(
+        filter(None, [result.get("log"), result.get("error")]))
+    print(json.dumps({"success": bool(result["success"]), "error": error[-4000:],
+                      "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped)}))
     return 0 if result["success"] else 1
 
 

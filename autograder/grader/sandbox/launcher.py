@@ -1,0 +1,143 @@
+"""The sandbox launcher: ``python -I -S launcher.py SPEC -- COMMAND...`` (stdlib only).
+
+Runs on the host, just before the sandbox, the few steps that cannot be bwrap options:
+
+1. As root: give the writable folders to the job's slot uid, and, in a private mount
+   namespace, stage every bind source on a world-readable tmpfs (after dropping root,
+   bwrap could no longer reach sources such as /root/.pyenv, /root being 0700).
+2. Open the status file (a grader-owned folder the sandbox cannot see) while still
+   privileged, then drop to the slot uid: RLIMIT_NPROC does not apply to root, and a
+   sandbox escape lands on an unprivileged uid.
+3. Die with the grading process (PR_SET_PDEATHSIG, set after the uid change, which would
+   clear it), start bwrap, and watch the bytes the job writes; past the limit, kill the
+   sandbox. bwrap's --die-with-parent and the pid namespace take every process with it.
+4. Write one JSON line to the status file: how the sandbox ended and which limit, if any,
+   stopped it. The grader reads it; the student cannot forge it.
+"""
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 4096, 1 << 14, 1 << 18
+PR_SET_PDEATHSIG = 1
+STAGE = "/tmp/.autograder-sandbox-stage"
+POLL_SECONDS = 0.2
+
+
+def _check(ret, what):
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _lchown_tree(path, uid):
+    """chown -R without following symlinks (the folder holds student data)."""
+    os.lchown(path, uid, uid)
+    for top, dirs, files in os.walk(path, followlinks=False):
+        for name in dirs + files:
+            os.lchown(os.path.join(top, name), uid, uid)
+
+
+def _stage_binds(binds):
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make-rprivate /")
+    os.makedirs(STAGE, mode=0o755, exist_ok=True)
+    _check(_libc.mount(b"stage", STAGE.encode(), b"tmpfs", 0, b"mode=0755"), "mount stage")
+    staged = []
+    for i, (kind, src, dst) in enumerate(binds):
+        target = f"{STAGE}/{i}"
+        if os.path.isdir(src):
+            os.mkdir(target)
+        else:
+            open(target, "w").close()
+        _check(_libc.mount(src.encode(), target.encode(), None, MS_BIND | MS_REC, None),
+               f"bind {src}")
+        staged.append([kind, target, dst])
+    return staged
+
+
+def _data_fd(text):
+    """A pipe holding ``text``, for bwrap --ro-bind-data (small files only)."""
+    r, w = os.pipe()
+    os.write(w, text.encode())
+    os.close(w)
+    os.set_inheritable(r, True)
+    return r
+
+
+def folder_bytes(paths):
+    """Bytes allocated below ``paths``, symlinks not followed, each inode once."""
+    seen, total = set(), 0
+    for path in paths:
+        for top, dirs, files in os.walk(path, followlinks=False):
+            for name in dirs + files:
+                try:
+                    st = os.lstat(os.path.join(top, name))
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    total += st.st_blocks * 512
+    return total
+
+
+def _ended(status):
+    """A waitpid status in words: exit code, or the signal that stopped the sandbox."""
+    if os.WIFSIGNALED(status):
+        return {"signal": os.WTERMSIG(status)}
+    return {"exit": os.WEXITSTATUS(status)}
+
+
+def launch(spec, command):
+    binds, watched = spec["binds"], spec["writable"]
+    status_file = None
+    if spec.get("status"):
+        status_file = os.open(spec["status"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if spec["uid"] is not None:
+        uid = spec["uid"]
+        for path in spec["writable"]:
+            _lchown_tree(path, uid)
+        binds = _stage_binds(binds)
+        # the slot uid may not traverse the grader's folders: watch the staged copies
+        watched = [src for kind, src, dst in binds if kind == "rw"]
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
+    if os.getppid() != spec["grader_pid"]:
+        os._exit(1)  # the grader died before the death signal was armed
+    mounts = []
+    for kind, src, dst in binds:
+        mounts += ["--bind" if kind == "rw" else "--ro-bind", src, dst]
+    for text, target in spec["data_files"]:
+        mounts += ["--ro-bind-data", str(_data_fd(text)), target]
+    bwrap = spec["bwrap"]
+    pid = os.fork()
+    if pid == 0:
+        os.execv(bwrap, [bwrap, *spec["before"], *mounts, *spec["after"], "--",
+                         *spec["prefix"], *command])
+    # Forward the kernel manager's signals to the sandbox (a plain kill would leave it).
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda number, _frame: os.kill(pid, signal.SIGKILL))
+    limit, stopped_by = spec["total_write_bytes"], None
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if limit and folder_bytes(watched) > limit:
+            stopped_by = f"total bytes written (more than {limit // 2**20} MB)"
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            break
+        time.sleep(POLL_SECONDS)
+    if status_file is not None:
+        os.write(status_file, (json.dumps({**_ended(status), "limit": stopped_by}) + "\n").encode())
+    sys.exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+
+
+if __name__ == "__main__":
+    launch(json.loads(sys.argv[1]), sys.argv[3:])

@@ -1,0 +1,283 @@
+"""Hostile submissions (tests/hostile.py) graded in one sandboxed batch with two honest
+bystanders. Each attack gets exactly the points of its honest part, the bystanders keep
+exactly their scores, nothing the batch started is left running, and the course (source,
+release, submissions, gradebook definitions) is byte for byte what it was, but for grades.
+"""
+import hashlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from autograder.grader.pipeline import collect, feedback, gradebook, grade, outcomes, release
+from autograder.grader.pipeline.course import Course
+from autograder.grader.pipeline.sample import fill, reference_answers
+from autograder.grader.sandbox import GiB, Limits, MiB
+from tests import course_fixture as fx
+from tests import hostile
+from tests.conftest import REPO
+
+LIMITS = Limits(memory_bytes=2 * GiB, processes=64, file_size_bytes=64 * MiB,
+                total_write_bytes=256 * MiB, cpu_seconds=20, tmpfs_bytes=64 * MiB,
+                output_bytes=1 * MiB, open_files=256, cell_seconds=20, notebook_seconds=60)
+BYSTANDERS = {"reference": hostile.FULL, "wronggrad": {**hostile.FULL, "relu_test": 0}}
+ATTACKS = sorted(hostile.attacks("COURSE", "REPO", 0))
+SLOT_UIDS = range(60000, 60064)
+
+
+def notebook(course, answers=None):
+    released = json.loads((course.release / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb").read_text())
+    return fx.with_answers(fill(released, reference_answers(course.notebooks(fx.ASSIGNMENT)[0])),
+                           answers or {})
+
+
+def put(folder, nb):
+    folder.mkdir(parents=True, exist_ok=True)
+    text = nb if isinstance(nb, str) else json.dumps(nb)
+    (folder / f"{fx.ASSIGNMENT}.ipynb").write_text(text)
+
+
+def scores(course, student):
+    return {i.name: i.score for i in gradebook.submission_items(course, fx.ASSIGNMENT, student)
+            if i.kind == "autograded test"}
+
+
+def snapshot(course):
+    """Hashes of everything a batch must not change, and the gradebook's definitions."""
+    skip = ("gradebook.db", "autograded", "feedback", "exports", ".grading-journal.json")
+    files = {}
+    for path in sorted(course.root.rglob("*")):
+        parts = path.relative_to(course.root).parts
+        if parts[0] not in skip and path.is_file():
+            files[str(path.relative_to(course.root))] = (
+                hashlib.sha256(path.read_bytes()).hexdigest(), oct(path.stat().st_mode))
+    with sqlite3.connect(course.gradebook) as db:
+        cells = db.execute("SELECT base_cell.name, max_score FROM grade_cells JOIN base_cell "
+                           "ON grade_cells.id = base_cell.id ORDER BY base_cell.name").fetchall()
+        sources = db.execute("SELECT name, source, checksum FROM source_cell ORDER BY name").fetchall()
+    return {"files": files, "cells": cells, "sources": sources}
+
+
+def leftovers():
+    """Processes a grading batch may have left: slot uids, attack markers, kernels."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                uid = int(next(line for line in f if line.startswith("Uid:")).split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, StopIteration):
+            continue
+        ours = "/ag-" in cmdline and ("ipykernel" in cmdline or "launcher.py" in cmdline)
+        if uid in SLOT_UIDS or hostile.MARKER in cmdline or ours \
+                or "autograder.grader.pipeline.worker" in cmdline:
+            found.append(f"{pid} uid {uid}: {cmdline[:120]}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A loopback server on the host: an attack that reaches it has network."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.5)
+    received, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+                received.append(connection.recv(1024))
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield SimpleNamespace(port=server.getsockname()[1], received=received)
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, listener):
+    root = fx.make_course(tmp_path_factory.mktemp("hostile-course"))
+    course = Course(root)
+    release.release(course)
+    incoming = tmp_path_factory.mktemp("incoming")
+    put(incoming / "reference", notebook(course))
+    put(incoming / "wronggrad", notebook(course, {"relu_answer": fx.WRONG_RELU_GRAD}))
+    collect.collect(course, incoming)
+    # Graded once first: their results are what the weight-stealing attacks reach for.
+    grade.grade(course, students=list(BYSTANDERS), workers=2, progress=False,
+                limits=lambda a: LIMITS)
+    before = snapshot(course)
+    attacks = hostile.attacks(str(root), str(REPO), listener.port)
+    for student, attack in attacks.items():
+        put(incoming / student, notebook(course, {attack.cell: attack.code}))
+    retyped = notebook(course)
+    for cell in retyped["cells"]:
+        if cell["metadata"]["nbgrader"].get("grade_id") == "relu_test":
+            cell["cell_type"] = "markdown"
+            cell.pop("outputs", None), cell.pop("execution_count", None)
+    retyped["metadata"]["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+    put(incoming / "retyped", retyped)
+    collect.collect(course, incoming)
+    put(course.submitted / "malformed" / fx.ASSIGNMENT, "{ this is not a notebook")
+    before["files"] = {k: v for k, v in before["files"].items() if not k.startswith("submitted/")}
+    submitted_before = {str(p): p.read_bytes() for p in course.submitted.rglob("*") if p.is_file()}
+    results = grade.grade(course, workers=2, progress=False, limits=lambda a: LIMITS)
+    running = leftovers()
+    return SimpleNamespace(course=course, attacks=attacks, before=before, running=running,
+                           submitted_before=submitted_before,
+                           results={r.student: r for r in results},
+                           scores={r.student: scores(course, r.student) for r in results})
+
+
+@pytest.mark.parametrize("student", ATTACKS)
+def test_an_attack_gets_exactly_the_points_of_its_honest_part(batch, student):
+    attack, result = batch.attacks[student], batch.results[student]
+    assert result.status == attack.status, result.message
+    assert batch.scores[student] == attack.expected
+    notes = "\n".join(result.notes) + outcomes.failure_note(batch.course, student, fx.ASSIGNMENT)
+    assert attack.note in notes, notes
+
+
+def test_bystanders_in_the_batch_keep_exactly_their_scores(batch):
+    for student, expected in BYSTANDERS.items():
+        assert batch.results[student].status == "graded"
+        assert batch.scores[student] == expected
+
+
+def test_nothing_the_batch_started_is_left_running(batch):
+    assert batch.running == []
+
+
+def test_the_course_is_unchanged_but_for_the_grades(batch):
+    after = snapshot(batch.course)
+    after["files"] = {k: v for k, v in after["files"].items() if not k.startswith("submitted/")}
+    assert after == batch.before
+    assert {str(p): p.read_bytes() for p in batch.course.submitted.rglob("*") if p.is_file()} \
+        == batch.submitted_before
+    with sqlite3.connect(batch.course.gradebook) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_no_attack_reached_the_network(batch, listener):
+    assert listener.received == []
+
+
+def test_a_retyped_test_cell_and_a_foreign_kernelspec_change_nothing(batch):
+    assert batch.results["retyped"].status == "graded"
+    assert batch.scores["retyped"] == hostile.FULL
+
+
+def test_a_malformed_notebook_scores_zero_and_the_batch_goes_on(batch):
+    assert batch.results["malformed"].status == "error"
+    assert batch.scores["malformed"] == hostile.NONE
+    assert len(batch.results) == len(ATTACKS) + len(BYSTANDERS) + 2
+
+
+def test_flooded_output_is_cut_before_it_reaches_the_course(batch):
+    folder = batch.course.autograded / "output-flood" / fx.ASSIGNMENT
+    assert (folder / f"{fx.ASSIGNMENT}.ipynb").stat().st_size < 2 * LIMITS.output_bytes
+    page = feedback.feedback(batch.course, students=["output-flood"])[0]
+    assert page.stat().st_size < 2 * LIMITS.output_bytes
+
+
+def test_planted_verdicts_and_notes_are_replaced_by_the_graders(batch):
+    folder = batch.course.autograded / "planted-verdict" / fx.ASSIGNMENT
+    verdicts = json.loads((folder / "trusted_judge.json").read_text())
+    assert not verdicts["centroid_test"]["passed"]
+    assert "all good" not in outcomes.failure_note(batch.course, "planted-verdict", fx.ASSIGNMENT)
+
+
+def test_regrading_the_bystanders_after_the_batch_gives_the_same_scores(batch):
+    # Nothing an attack planted ($HOME, /tmp, startup files) reaches a later kernel.
+    grade.grade(batch.course, students=list(BYSTANDERS), workers=2, progress=False,
+                limits=lambda a: LIMITS)
+    assert {s: scores(batch.course, s) for s in BYSTANDERS} == BYSTANDERS
+
+
+# ------------------------------------------------------------------ the coordinator
+
+@pytest.fixture
+def small_class(tmp_path):
+    course = Course(fx.make_course(tmp_path / "course"))
+    release.release(course)
+    students = {"s1-ref": {}, "s2-wrong": {"relu_answer": fx.WRONG_RELU_GRAD},
+                "s3-ref": {}, "s4-shaped": {"double_answer": fx.SHAPED_TO_VISIBLE}}
+    for student, answers in students.items():
+        put(tmp_path / "in" / student, notebook(course, answers))
+    collect.collect(course, tmp_path / "in")
+    return course
+
+
+def cli(course, *args):
+    return [sys.executable, "-m", "autograder.grader.cli", "--course", str(course.root), *args]
+
+
+def test_a_killed_coordinator_leaves_nothing_running_and_the_next_run_resumes(small_class):
+    course = small_class
+    run = subprocess.Popen(cli(course, "grade", "--workers", "1"), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    journal = course.root / ".grading-journal.json"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (journal.exists() and json.loads(journal.read_text())["done"]):
+        time.sleep(0.2)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    done = json.loads(journal.read_text())["done"]
+    assert 1 <= len(done) < 4
+    time.sleep(1)
+    assert leftovers() == []
+    finished = subprocess.run(cli(course, "grade", "--workers", "2"), capture_output=True,
+                              text=True, timeout=300)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert finished.stdout.count("submission") >= 0 and not journal.exists()
+    resumed = {s: scores(course, s) for s in ("s1-ref", "s2-wrong", "s3-ref", "s4-shaped")}
+    assert resumed == {"s1-ref": hostile.FULL, "s2-wrong": {**hostile.FULL, "relu_test": 0},
+                       "s3-ref": hostile.FULL, "s4-shaped": {**hostile.FULL, "double_test": 0}}
+    again = subprocess.run(cli(course, "grade"), capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0
+    assert {s: scores(course, s) for s in resumed} == resumed
+
+
+def test_grading_refuses_without_a_sandbox_and_says_how_to_fix_it(small_class, monkeypatch):
+    from autograder.grader.sandbox import probe
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    probe.sandbox_problem.cache_clear()
+    try:
+        with pytest.raises(grade.GradeError) as refused:
+            grade.grade(small_class, progress=False)
+    finally:
+        probe.sandbox_problem.cache_clear()
+    message = str(refused.value)
+    assert "bubblewrap is not installed" in message and "apt-get install bubblewrap" in message
+    assert "--no-sandbox" in message
+    assert scores(small_class, "s1-ref") == {}
+
+
+def test_no_sandbox_grades_and_says_so_everywhere(small_class):
+    run = subprocess.run(cli(small_class, "grade", "--no-sandbox", "--student", "s1-ref"),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "NOT SANDBOXED" in run.stdout and "WITHOUT the sandbox" in run.stdout
+    assert scores(small_class, "s1-ref") == hostile.FULL
+    assert grade.NO_SANDBOX_NOTE in outcomes.failure_note(small_class, "s1-ref", fx.ASSIGNMENT)
+    with sqlite3.connect(small_class.gradebook) as db:
+        comments = [row[0] or "" for row in db.execute("SELECT auto_comment FROM comment")]
+    assert comments and all(grade.NO_SANDBOX_NOTE in c for c in comments)
+    page = feedback.feedback(small_class, students=["s1-ref"])[0].read_text()
+    assert "WITHOUT the sandbox" in page

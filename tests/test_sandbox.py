@@ -1,0 +1,349 @@
+"""The kernel sandbox on its own: every test runs real code in a real bwrap sandbox.
+
+As root, test_everything_works_for_an_unprivileged_grader re-runs the tests marked
+@unprivileged as uid 1500 (an instructor without root). A machine where no sandbox can be
+set up fails these tests with the reason and the fix; it never skips them.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.grader import sandbox
+from autograder.grader.sandbox import GiB, Limits, MiB
+from autograder.grader.sandbox.launcher import folder_bytes
+
+PY = sys.executable
+UNPRIVILEGED = []   # names of the tests that are re-run as a non-root grader
+
+
+def unprivileged(test):
+    UNPRIVILEGED.append(test.__name__)
+    return test
+
+
+@pytest.fixture
+def job_dir(tmp_path):
+    problem = sandbox.sandbox_problem()
+    assert problem is None, problem
+    d = tmp_path / "job"
+    d.mkdir()
+    return str(d)
+
+
+def run_in_sandbox(code, job_dir, limits=None, timeout=90, **kw):
+    """Run python `code` in the sandbox; return the CompletedProcess."""
+    cmd = sandbox.wrap([PY, "-c", textwrap.dedent(code)], writable=[job_dir],
+                       limits=limits or Limits.for_budget(60), **kw)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def host_pids_with(marker):
+    """Host pids whose command line contains `marker`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def wait_until(pred, timeout=10.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+# A daemon: double fork, new session, ignore SIGTERM, heartbeat in job_dir.
+DAEMON = """
+import os, signal, time, sys
+marker = sys.argv[1] if len(sys.argv) > 1 else ''
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        open('ready', 'w').close()
+        while True:
+            open('beat', 'a').write('.'); time.sleep(0.05)
+    os._exit(0)
+while not os.path.exists('ready'): time.sleep(0.01)
+"""
+
+
+# ------------------------------------------------------------------ tests --
+def test_torch_trains_under_default_limits(job_dir):
+    r = run_in_sandbox("""
+        import numpy, torch
+        m = torch.nn.Linear(8, 1); opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        x = torch.randn(32, 8); y = x.sum(1, keepdim=True)
+        for _ in range(50):
+            opt.zero_grad(); loss = ((m(x) - y) ** 2).mean(); loss.backward(); opt.step()
+        print("trained", loss.item() < 1.0)
+    """, job_dir)
+    assert r.returncode == 0, r.stderr
+    assert "trained True" in r.stdout
+
+
+@unprivileged
+def test_student_uid_differs_from_grader_and_has_no_capabilities(job_dir):
+    r = run_in_sandbox("""
+        import os
+        print(os.getuid(), os.getgid())
+        print([l for l in open('/proc/self/status') if l.startswith('CapEff')][0])
+    """, job_dir)
+    uid, gid = map(int, r.stdout.split()[:2])
+    assert uid == sandbox.SANDBOX_UID != os.getuid()
+    assert "0000000000000000" in r.stdout
+
+
+@unprivileged
+def test_no_network_not_even_host_loopback(job_dir):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(srv.accept()), daemon=True).start()
+    r = run_in_sandbox(f"""
+        import socket
+        print("ifaces", [n for _, n in socket.if_nameindex()])
+        for host in ("127.0.0.1", "1.1.1.1", "10.0.0.1"):
+            try:
+                socket.create_connection((host, {port}), timeout=2); print("CONNECTED", host)
+            except OSError as e:
+                print("refused", host, e.errno)
+    """, job_dir)
+    srv.close()
+    assert r.returncode == 0, r.stderr
+    assert "CONNECTED" not in r.stdout and not accepted
+    assert "ifaces ['lo']" in r.stdout   # bwrap's private loopback, nothing else
+    assert r.stdout.count("refused") == 3
+
+
+@unprivileged
+def test_host_paths_are_invisible(tmp_path, job_dir):
+    secret = tmp_path / "other-job" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("hunter2")
+    r = run_in_sandbox(f"""
+        import os, sys
+        for p in [{str(secret)!r}, {str(secret.parent)!r}, "/etc/shadow", "/etc/hostname",
+                  "/work/main/autograder", "/root/.bashrc", "/var", "/opt", "/home/student/x"]:
+            print("VISIBLE" if os.path.lexists(p) else "hidden", p)
+        print("root", sorted(os.listdir("/root")), sorted(os.listdir("/root/.pyenv")))
+        print("job", sorted(os.listdir(os.path.dirname(os.getcwd()))))
+    """, job_dir)
+    assert r.returncode == 0, r.stderr
+    assert "VISIBLE" not in r.stdout and "hunter2" not in r.stdout
+    if os.path.isdir("/root/.pyenv"):
+        assert "root ['.pyenv'] ['versions']" in r.stdout
+    assert "job ['job']" in r.stdout      # no sibling job folders
+
+
+@unprivileged
+def test_writes_succeed_only_inside_job_dir(job_dir):
+    marker = f"/tmp/sbx-{uuid.uuid4().hex}"
+    r = run_in_sandbox(f"""
+        import os, sys
+        open("result.txt", "w").write("inside")
+        for p in ["/usr/x", "/etc/x", sys.prefix + "/x", sys.base_prefix + "/x", "/x"]:
+            try:
+                open(p, "w"); print("WROTE", p)
+            except OSError as e:
+                print("denied", p)
+        open({marker!r}, "w").write("private tmp")   # the sandbox's own /tmp
+    """, job_dir)
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" not in r.stdout and r.stdout.count("denied") == 5
+    assert open(os.path.join(job_dir, "result.txt")).read() == "inside"
+    assert not os.path.exists(marker)
+
+
+@unprivileged
+def test_proc_shows_no_host_processes(job_dir):
+    grader_cmdline = open("/proc/self/cmdline", "rb").read()
+    r = run_in_sandbox(f"""
+        import os
+        pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())
+        cmds = [open(f'/proc/{{p}}/cmdline', 'rb').read() for p in pids]
+        print(pids); print(bytes.fromhex({grader_cmdline.hex()!r}) in cmds)
+    """, job_dir)
+    assert r.returncode == 0, r.stderr
+    pids = eval(r.stdout.splitlines()[0])
+    assert max(pids) < 10 and os.getpid() not in pids
+    assert r.stdout.splitlines()[1] == "False"
+
+
+def test_sigterm_ignoring_daemon_does_not_survive_the_job(job_dir):
+    marker = f"daemon-{uuid.uuid4().hex}"
+    r = subprocess.run(sandbox.wrap([PY, "-c", DAEMON, marker], writable=[job_dir],
+                                    limits=Limits.for_budget(60)),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(os.path.join(job_dir, "ready"))
+    assert wait_until(lambda: not host_pids_with(marker), 3)
+    beat = os.path.join(job_dir, "beat")
+    size = os.path.getsize(beat) if os.path.exists(beat) else 0
+    time.sleep(0.3)
+    assert (os.path.getsize(beat) if os.path.exists(beat) else 0) == size
+
+
+def test_daemon_dies_when_grader_is_sigkilled(job_dir):
+    marker = f"daemon-{uuid.uuid4().hex}"
+    grader = subprocess.Popen([PY, "-c", textwrap.dedent(f"""
+        import subprocess, sys, time
+        from autograder.grader import sandbox
+        cmd = sandbox.wrap([{PY!r}, "-c", {DAEMON!r} + "\\ntime.sleep(600)", {marker!r}],
+                           writable=[{job_dir!r}])
+        subprocess.Popen(cmd).wait()
+    """)])
+    try:
+        assert wait_until(lambda: os.path.exists(os.path.join(job_dir, "ready")), 30)
+        assert len(host_pids_with(marker)) >= 2       # sleeper + daemon alive
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+        assert wait_until(lambda: not host_pids_with(marker), 5), host_pids_with(marker)
+    finally:
+        grader.kill()
+
+
+def test_memory_bomb_is_stopped(job_dir):
+    r = run_in_sandbox("""
+        try:
+            bomb = bytearray(6 * 2**30); print("ALLOCATED 6GB")
+        except MemoryError:
+            print("MemoryError big")
+        chunks = []
+        try:
+            while True:
+                chunks.append(bytearray(64 * 2**20))   # touched: bytearray zero-fills
+        except MemoryError:
+            print("MemoryError at", len(chunks) * 64, "MiB")
+    """, job_dir, limits=Limits(memory_bytes=1 * GiB))
+    assert r.returncode == 0, r.stderr
+    assert "MemoryError big" in r.stdout
+    reached = int(r.stdout.split("at")[1].split()[0])
+    assert 512 <= reached <= 1024
+
+
+@unprivileged
+def test_fork_bomb_is_bounded(job_dir):
+    r = run_in_sandbox("""
+        import os, time
+        n = 0
+        try:
+            for _ in range(200):
+                if os.fork() == 0:
+                    time.sleep(30); os._exit(0)
+                n += 1
+        except OSError as e:
+            print("fork failed", e.errno)
+        print("forked", n)
+    """, job_dir, limits=Limits(processes=64))
+    assert r.returncode == 0, r.stderr
+    assert "fork failed 11" in r.stdout            # EAGAIN
+    # 64 tasks in the sandbox's user namespace: bwrap's pid 1 + python + 62
+    assert "forked 62" in r.stdout
+
+
+def test_file_size_limit(job_dir):
+    r = run_in_sandbox("""
+        try:
+            with open("big.bin", "wb") as f:
+                f.write(b"x" * (2 * 2**20))
+            print("WROTE")
+        except OSError as e:
+            print("errno", e.errno)
+    """, job_dir, limits=Limits(file_size_bytes=1 * MiB))
+    assert "errno 27" in r.stdout, r.stdout + r.stderr   # EFBIG
+    assert os.path.getsize(os.path.join(job_dir, "big.bin")) <= MiB
+
+
+def test_home_is_private_and_fresh_each_run(job_dir):
+    plant = """
+        import os
+        print("home", os.environ["HOME"], sorted(os.listdir(os.environ["HOME"])))
+        d = os.path.expanduser("~/.ipython/profile_default/startup"); os.makedirs(d)
+        open(d + "/00-evil.py", "w").write("print('pwned')")
+    """
+    first = run_in_sandbox(plant, job_dir)
+    second = run_in_sandbox(plant, job_dir)
+    assert first.returncode == second.returncode == 0, second.stderr
+    assert "home /home/student []" in first.stdout
+    assert "home /home/student []" in second.stdout
+
+
+def test_folder_bytes_counts_files_but_not_symlink_targets(tmp_path):
+    (tmp_path / "a").write_bytes(b"x" * 100_000)
+    (tmp_path / "link").symlink_to("/usr")
+    assert 100_000 <= folder_bytes([str(tmp_path)]) < 200_000
+
+
+@unprivileged
+def test_notebook_runs_through_nbclient(tmp_path, job_dir, monkeypatch):
+    kernels = tmp_path / "share" / "kernels"
+    monkeypatch.setenv("JUPYTER_PATH", str(kernels.parent))
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    name = sandbox.write_kernelspec(kernels, "sandboxed", runtime=runtime, writable=[job_dir],
+                                    limits=Limits.for_budget(60), python_flags=())
+    marker = f"nbdaemon-{uuid.uuid4().hex}"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 6 * 7\nprint(x)"),
+        nbformat.v4.new_code_cell("import os, sys, subprocess\n"
+                                  f"subprocess.Popen([sys.executable, '-c', {DAEMON!r}, {marker!r}])\n"
+                                  "os.getuid()"),
+        nbformat.v4.new_code_cell("open('answer.txt', 'w').write(str(x))"),
+    ])
+    NotebookClient(nb, kernel_name=name, config=sandbox.client_config(runtime),
+                   timeout=60, resources={"metadata": {"path": job_dir}}).execute()
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+    assert nb.cells[1].outputs[0]["data"]["text/plain"] == str(sandbox.SANDBOX_UID)
+    assert open(os.path.join(job_dir, "answer.txt")).read() == "42"
+    assert wait_until(lambda: not host_pids_with(marker), 5)   # daemon gone too
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an ordinary uid")
+def test_everything_works_for_an_unprivileged_grader():
+    """Re-run the @unprivileged tests as uid 1500.  /root is 0700 here, so the
+    instructor could not even start this venv's python; a private mount ns
+    exposes just /root/.pyenv, as on a machine with a world-readable Python."""
+    # pytest's own tmp folder is 0700 root: use a fresh one the uid can reach
+    home = tempfile.mkdtemp(prefix="sbx-instructor-")
+    os.chmod(home, 0o755)
+    os.chown(home, 1500, 1500)
+    stage = tempfile.mkdtemp(prefix="sbx-pyenv-")
+    script = f"""
+        set -e
+        mount --bind /root/.pyenv {stage}
+        mount -t tmpfs -o mode=755 none /root && mkdir /root/.pyenv
+        mount --bind {stage} /root/.pyenv
+        exec setpriv --reuid=1500 --regid=1500 --clear-groups env HOME={home} \
+            {PY} -m pytest -q -p no:cacheprovider -k "{' or '.join(UNPRIVILEGED)}" \
+            --basetemp={home}/pt {os.path.abspath(__file__)}
+    """
+    try:
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        os.rmdir(stage)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert f"{len(UNPRIVILEGED)} passed" in r.stdout, r.stdout[-1000:]
