@@ -77,7 +77,7 @@ def _died(message: str):
 
 
 def remove_special_files(folder: str) -> list[str]:
-    """Delete links, FIFOs, sockets and devices below ``folder``; returns their names."""
+    """Delete links, FIFOs, sockets and devices below ``folder``; returns a note on each."""
     removed = []
     for top, dirs, files in os.walk(folder, followlinks=False):
         for name in dirs + files:
@@ -85,7 +85,8 @@ def remove_special_files(folder: str) -> list[str]:
             mode = os.lstat(path).st_mode
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 os.unlink(path)
-                removed.append(os.path.relpath(path, folder))
+                what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                removed.append(f"{os.path.relpath(path, folder)}: not kept ({what})")
         dirs[:] = [d for d in dirs if os.path.isdir(os.path.join(top, d))
                    and not os.path.islink(os.path.join(top, d))]
     return removed
@@ -97,8 +98,7 @@ class SafeAutograde(Autograde):
     def write_single_notebook(self, output, resources):
         folder = self._format_dest(resources["nbgrader"]["assignment"],
                                    resources["nbgrader"]["student"])
-        for name in remove_special_files(folder):
-            self.log.warning("removed %s from the graded folder: not a plain file", name)
+        self.removed = remove_special_files(folder)
         super().write_single_notebook(output, resources)
 
     def set_permissions(self, assignment_id, student_id):
@@ -113,13 +113,13 @@ class SafeAutograde(Autograde):
 
 
 def autograde(api, assignment: str, student: str) -> dict:
-    """``api.autograde`` with ``SafeAutograde``: {"success", "error", "log"}."""
+    """``api.autograde`` with ``SafeAutograde``: {"success", "error", "log", "removed"}."""
     from nbgrader.utils import capture_log, temp_attrs
 
     with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
         app = SafeAutograde(coursedir=api.coursedir, parent=api)
-        app.force, app.create_student = True, True
-        return capture_log(app)
+        app.force, app.create_student, app.removed = True, True, []
+        return {**capture_log(app), "removed": app.removed}
 
 
 def autograde_steps() -> list:

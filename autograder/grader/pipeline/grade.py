@@ -106,6 +106,7 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path, index
         return JobResult(student, assignment, "error", seconds,
                          f"the grading process failed: {err.strip()[-500:]}", nonce), jobdir
     notes = sandbox_notes(outcome.get("sandbox", []), limits)
+    notes += outcome.get("removed", [])
     if outcome.get("wall_clock"):
         notes.insert(0, f"stopped by the notebook's wall-clock limit ({limits.notebook_seconds} s)")
     if not outcome["success"]:

@@ -10,7 +10,9 @@ kit. The job's folders as the kernel sees them:
     <job>/run/                                 connection file, sockets, evidence: writable
     <job>/...                                  gradebook, submission, status: invisible
 
-It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended)}.
+It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended),
+"wall_clock" (whether the notebook's wall clock stopped the kernel), "removed" (links and
+special files the kernel left, deleted before nbgrader wrote there)}.
 """
 from __future__ import annotations
 
@@ -125,7 +127,8 @@ def main(argv=None) -> int:
     error = "" if result["success"] else "\n".join(
         filter(None, [result.get("log"), result.get("error")]))
     print(json.dumps({"success": bool(result["success"]), "error": error[-4000:],
-                      "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped)}))
+                      "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped),
+                      "removed": result["removed"][:20]}))
     return 0 if result["success"] else 1
 
 
