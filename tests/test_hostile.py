@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -27,7 +28,7 @@ from tests.conftest import REPO
 
 LIMITS = Limits(memory_bytes=2 * GiB, processes=64, file_size_bytes=64 * MiB,
                 total_write_bytes=256 * MiB, cpu_seconds=20, tmpfs_bytes=64 * MiB,
-                output_bytes=1 * MiB, open_files=256, cell_seconds=20, notebook_seconds=60)
+                output_bytes=1 * MiB, open_files=256, cell_seconds=45, notebook_seconds=120)
 BYSTANDERS = {"reference": hostile.FULL, "wronggrad": {**hostile.FULL, "relu_test": 0}}
 ATTACKS = sorted(hostile.attacks("COURSE", "REPO", 0))
 SLOT_UIDS = range(60000, 60064)
@@ -291,3 +292,58 @@ def test_no_sandbox_grades_and_says_so_everywhere(small_class):
     assert comments and all(grade.NO_SANDBOX_NOTE in c for c in comments)
     page = feedback.feedback(small_class, students=["s1-ref"])[0].read_text()
     assert "WITHOUT the sandbox" in page
+
+
+INSTRUCTOR_RUN = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from tests import course_fixture as fx
+from tests.test_hostile import notebook, put, scores
+from autograder.grader.pipeline import collect, grade, release
+from autograder.grader.pipeline.course import Course
+course = Course(fx.make_course(Path(os.environ["HOME"]) / "course"))
+release.release(course)
+put(course.root / "in" / "reference", notebook(course))
+put(course.root / "in" / "wronggrad", notebook(course, {{"relu_answer": fx.WRONG_RELU_GRAD}}))
+collect.collect(course, course.root / "in")
+results = grade.grade(course, workers=2, progress=False)
+print("RESULT", os.getuid(), {{r.student: (r.status, scores(course, r.student)) for r in results}})
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an ordinary uid")
+def test_an_instructor_without_root_grades_in_the_sandbox():
+    """The whole pipeline as uid 1500 (user namespaces, no root). /root is 0700 here, so a
+    private mount namespace exposes just the Python installation under it."""
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="ag-instructor-"))  # pytest's own tmp is root-only
+    home, stage = top / "home", top / "stage"
+    home.mkdir()
+    stage.mkdir()
+    os.chmod(top, 0o755)
+    os.chown(home, 1500, 1500)
+    (home / "run.py").write_text(INSTRUCTOR_RUN.format(repo=str(REPO)))
+    from autograder.student import data
+
+    script = f"""
+        set -e
+        mount --bind /root/.pyenv {stage}
+        mount -t tmpfs -o mode=755 none /root && mkdir /root/.pyenv
+        mount --bind {stage} /root/.pyenv
+        exec setpriv --reuid=1500 --regid=1500 --clear-groups env HOME={home} \\
+            AUTOGRADER_DATA={data.data_root()} AUTOGRADER_OFFLINE=1 {sys.executable} {home}/run.py
+    """
+    try:
+        run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    line = next(l for l in run.stdout.splitlines() if l.startswith("RESULT"))
+    assert line.startswith("RESULT 1500 ")
+    assert eval(line.split(" ", 2)[2]) == {
+        "reference": ("graded", hostile.FULL),
+        "wronggrad": ("graded", {**hostile.FULL, "relu_test": 0})}

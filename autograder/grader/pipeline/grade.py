@@ -28,8 +28,8 @@ from pathlib import Path
 from . import gradebook, judge, outcomes
 from .course import Course
 from .harvest import harvest
-from .jobs import (EVIDENCE, assignment_budget, find_jobs, job_nonce, prepare_job,
-                   write_job_spec, write_student_kit)
+from .jobs import (EVIDENCE, assignment_budget, course_secret, find_jobs, job_nonce,
+                   prepare_job, write_job_spec, write_student_kit)
 from .journal import Journal
 
 REPO = Path(__file__).resolve().parents[3]  # the kit's own code, whatever the course
@@ -156,6 +156,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
         raise GradeError(f"cannot grade: {problem}.\nStudent code runs only in the sandbox; "
                          "`autograder doctor` checks the set-up. For trusted submissions "
                          "only, `autograder grade --no-sandbox` grades without it.")
+    course_secret(course)  # once, before the workers need it
     journal = Journal(course, jobs)
     pending = journal.pending()
     workers = workers or max(1, min(len(pending), os.cpu_count() or 1))

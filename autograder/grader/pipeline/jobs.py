@@ -60,9 +60,16 @@ def course_secret(course: Course) -> bytes:
     """The course's grading secret (created once, readable by the instructor only)."""
     path = course.root / SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f"{SECRET_FILE}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic, and the first secret written wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip().encode()
 
 
