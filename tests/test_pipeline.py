@@ -198,11 +198,11 @@ def test_deleted_or_emptied_test_cells_still_run(course, graded):
     assert autograded_scores(course, "tamperer") == {**FULL, "relu_test": 0}
 
 
-def test_endless_loop_is_stopped_and_scores_zero(course, graded):
-    assert graded["looper"].status == "timeout"
-    assert autograded_scores(course, "looper") == NONE
-    note = course.autograded / "looper" / fx.ASSIGNMENT / "GRADING_FAILED.txt"
-    assert "timeout" in note.read_text()
+def test_endless_loop_is_stopped_and_keeps_the_points_before_it(course, graded):
+    # The notebook's wall clock stops the kernel; the tests before the loop keep their points.
+    assert graded["looper"].status == "graded"
+    assert autograded_scores(course, "looper") == {**NONE, "relu_test": 2}
+    assert any("wall-clock limit (40 s)" in note for note in graded["looper"].notes)
 
 
 def test_submission_cannot_touch_the_real_gradebook_or_solutions(course, graded):
