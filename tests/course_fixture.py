@@ -71,7 +71,9 @@ def source_notebook() -> nbformat.NotebookNode:
         new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
                       metadata=_meta("double_answer", solution=True)),
         new_code_cell("assert double(2) == 4, 'double(2) should be 4'\n"
-                      "### BEGIN HIDDEN TESTS\nassert double(-3.5) == -7.0, 'double fails on negatives'\n"
+                      "checks.check_values(double, 'double', shape=(4,))\n"
+                      "### BEGIN HIDDEN TESTS\n"
+                      "checks.check_values(double, 'double', shape=(3, 5), seed=12)\n"
                       "### END HIDDEN TESTS", metadata=_meta("double_test", grade=True, locked=True,
                                                              points=1)),
         new_markdown_cell("YOUR ANSWER HERE\n\n=== BEGIN MARK SCHEME ===\n"
@@ -109,7 +111,15 @@ def make_course(root: Path) -> Path:
     folder = root / "source" / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(source_notebook(), folder / f"{ASSIGNMENT}.ipynb")
+    (root / "source" / "grader_references.py").write_text(GRADER_REFERENCES)
     return root
+
+
+# The course's own grader-side references (never released): the answer to `double`.
+GRADER_REFERENCES = """from autograder.student.checks.core import register_reference
+
+register_reference("values:double", lambda x: 2 * x)
+"""
 
 
 # Answer cells of buggy students: grade id -> replacement source.

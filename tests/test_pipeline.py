@@ -174,7 +174,7 @@ def test_patching_the_checks_in_the_kernel_gains_nothing(course, graded):
     assert autograded_scores(course, "patcher") == {**FULL, "centroid_test": 0}
     feedback.feedback(course, students=["patcher"])
     page = (course.feedback / "patcher" / fx.ASSIGNMENT / "feedback.html").read_text()
-    assert "trusted grader" in page and "below the threshold" in page
+    assert "trusted re-check of tiny_weights.npz" in page and "below the threshold" in page
 
 
 def test_a_loop_only_the_judge_can_check_is_replayed_outside_the_kernel(course, graded):

@@ -78,6 +78,13 @@ class Course:
     def notebooks(self, assignment: str) -> list[Path]:
         return sorted((self.source / assignment).glob("*.ipynb"))
 
+    def from_scratch(self, assignment: str) -> bool:
+        """True when a source notebook says ``"autograder": {"from_scratch": true}`` in its
+        metadata: the students differentiate by hand, so grading kernels get no autodiff
+        library (see sandbox.autodiff_paths)."""
+        return any(read_notebook(p).get("metadata", {}).get("autograder", {})
+                   .get("from_scratch") for p in self.notebooks(assignment))
+
     def config(self, release_directory: str = "assignments", kernel: str = "python3",
                **timeouts) -> Config:
         """nbgrader configuration for this course (the repo's nbgrader_config.py, re-rooted).

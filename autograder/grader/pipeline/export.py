@@ -7,6 +7,8 @@ from pathlib import Path
 
 from . import gradebook, outcomes
 from .course import Course
+from .redact import redact
+from .replay import hidden_lines
 
 
 def _score(item) -> float:
@@ -51,16 +53,19 @@ def export(course: Course, assignments=None) -> tuple[Path, list[Path]]:
 
 
 def gradescope_results(course: Course, student: str, assignment: str, items) -> Path:
-    """Gradescope's results.json: one test per graded cell, with its message."""
-    messages = outcomes.all_messages(course, student, assignment)
-    failure = outcomes.failure_note(course, student, assignment)
+    """Gradescope's results.json: one test per graded cell, with the judge's verdict on
+    each of its checks."""
+    verdicts = outcomes.verdicts(course, student, assignment)
+    failure = redact(outcomes.failure_note(course, student, assignment),
+                     hidden_lines(course, assignment), 4000)
     tests = []
     for item in items:
         if item.needs_manual_grade:
             output = "Graded by hand (written answer); not scored yet."
         else:
-            message = messages.get((item.notebook, item.name), "")
-            output = message or ("passed" if _score(item) == item.max_score else failure)
+            lines = outcomes.check_lines(verdicts.get((item.notebook, item.name)))
+            output = "\n".join(lines) or ("passed" if _score(item) == item.max_score
+                                          else failure)
         tests.append({"name": f"{item.notebook}: {item.name}", "score": _score(item),
                       "max_score": item.max_score, "output": output, "visibility": "visible"})
     result = {"score": sum(t["score"] for t in tests), "tests": tests,

@@ -1,8 +1,10 @@
 """Feedback: one HTML page per student and assignment.
 
-It shows the score of every graded cell, the message of every failing test, the
-student's own answers and plots, and nothing of the test code or the solutions.
-(nbgrader's own feedback renders the autograded notebook, hidden tests included.)
+It shows the score of every graded cell with the trusted judge's verdict on each of its
+checks, the student's own answers and plots, and nothing of the test code or the
+solutions. What the kernel printed is shown only as the student's own output, with any
+hidden-test text removed. (nbgrader's own feedback renders the autograded notebook,
+hidden tests included.)
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from pathlib import Path
 
 from . import gradebook, outcomes
 from .course import Course, nbgrader_meta, read_notebook
+from .redact import redact
+from .replay import hidden_lines
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
@@ -36,56 +40,67 @@ def _markdown(text: str) -> str:
         return f"<pre>{html.escape(text)}</pre>"
 
 
-def _outputs(cell) -> str:
+def _text(value, hidden) -> str:
+    return html.escape(redact(_source({"source": value}), hidden, 20_000))
+
+
+def _outputs(cell, hidden) -> str:
     parts = []
     for output in cell.get("outputs", []):
         kind = output.get("output_type")
         data = output.get("data", {})
         if kind == "stream":
-            parts.append(f"<pre>{html.escape(_source({'source': output.get('text', '')}))}</pre>")
+            parts.append(f"<pre>{_text(output.get('text', ''), hidden)}</pre>")
         elif "image/png" in data:
             png = data["image/png"]
             png = "".join(png) if isinstance(png, list) else png
             parts.append(f'<img alt="figure" src="data:image/png;base64,{png.strip()}">')
         elif "text/plain" in data:
-            parts.append(f"<pre>{html.escape(_source({'source': data['text/plain']}))}</pre>")
+            parts.append(f"<pre>{_text(data['text/plain'], hidden)}</pre>")
         elif kind == "error":
-            parts.append(f"<pre class='fail'>{html.escape(output.get('ename', ''))}: "
-                         f"{html.escape(outcomes.ANSI.sub('', output.get('evalue', '')))}</pre>")
+            error = outcomes.ANSI.sub("", f"{output.get('ename', '')}: {output.get('evalue', '')}")
+            parts.append(f"<pre class='fail'>{_text(error, hidden)}</pre>")
     return "".join(parts)
 
 
-def _rubric(items, messages, failure) -> str:
+def _rubric(items, verdicts, failure) -> str:
     rows = []
     for item in items:
+        lines = outcomes.check_lines(verdicts.get((item.notebook, item.name)))
         if item.needs_manual_grade:
             status, css, note = "to be graded by hand", "pending", ""
         else:
-            full = (item.score or 0) == item.max_score
-            status, css = ("passed", "pass") if full else ("failed", "fail")
-            note = messages.get((item.notebook, item.name), "") or ("" if full else failure)
+            score = item.score or 0
+            status, css = (("passed", "pass") if score == item.max_score else
+                           ("partly passed", "fail") if score > 0 else ("failed", "fail"))
+            note = "" if lines or score == item.max_score else failure
+        checks = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
         rows.append(f"<tr><td>{html.escape(item.name)}</td><td>{item.kind}</td>"
                     f"<td>{(item.score or 0):g} / {item.max_score:g}</td>"
-                    f"<td class='{css}'>{status}</td><td>{html.escape(note)}</td></tr>")
+                    f"<td class='{css}'>{status}</td><td>{html.escape(note)}"
+                    f"{f'<ul>{checks}</ul>' if checks else ''}</td></tr>")
     return ("<table><tr><th>item</th><th>kind</th><th>score</th><th>status</th>"
             "<th>message</th></tr>" + "".join(rows) + "</table>")
 
 
-def _notebook_body(path: Path) -> str:
+def _notebook_body(path: Path, verdicts: dict, hidden: list[str]) -> str:
     parts = []
     for cell in read_notebook(path).get("cells", []):
         meta = nbgrader_meta(cell)
         if meta.get("grade") and not meta.get("solution") and cell.get("cell_type") == "code":
-            # A test cell: its result only, never its code.
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            verdict = "<span class='fail'>failed</span>" if errors else "<span class='pass'>passed</span>"
+            # A test cell: the judge's verdict only, never its code or what the kernel said.
+            verdict = verdicts.get((path.stem, meta.get("grade_id", "")))
+            lines = outcomes.check_lines(verdict) or ["not graded"]
+            score = (f"{verdict['score']:g} / {verdict['max_score']:g}" if verdict else "")
             parts.append(f"<div class='cell test'><b>Test {html.escape(meta.get('grade_id', ''))}"
-                         f"</b>: {verdict}{_outputs({'outputs': errors})}</div>")
+                         f"</b> {score}<ul>"
+                         + "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+                         + "</ul></div>")
         elif cell.get("cell_type") == "markdown":
             parts.append(f"<div class='cell'>{_markdown(_source(cell))}</div>")
         elif cell.get("cell_type") == "code":
-            parts.append(f"<div class='cell'><pre>{html.escape(_source(cell))}</pre>"
-                         f"{_outputs(cell)}</div>")
+            parts.append(f"<div class='cell'><pre>{_text(cell.get('source', ''), hidden)}</pre>"
+                         f"{_outputs(cell, hidden)}</div>")
     return "".join(parts)
 
 
@@ -94,8 +109,9 @@ def feedback_page(course: Course, student: str, assignment: str) -> Path | None:
     items = gradebook.submission_items(course, assignment, student)
     if not items:
         return None
-    messages = outcomes.all_messages(course, student, assignment)
-    failure = outcomes.failure_note(course, student, assignment)
+    verdicts = outcomes.verdicts(course, student, assignment)
+    hidden = hidden_lines(course, assignment)
+    failure = redact(outcomes.failure_note(course, student, assignment), hidden, 4000)
     auto = [i for i in items if not i.needs_manual_grade]
     pending = [i for i in items if i.needs_manual_grade]
     score = sum((i.score or 0) for i in auto)
@@ -105,9 +121,9 @@ def feedback_page(course: Course, student: str, assignment: str) -> Path | None:
                if pending else "") + "</p>"]
     if failure:
         body.append(f"<p class='fail'><b>Grading problem:</b> {html.escape(failure)}</p>")
-    body.append(_rubric(items, messages, failure))
+    body.append(_rubric(items, verdicts, failure))
     for path in outcomes.autograded_notebooks(course, student, assignment):
-        body.append(f"<h2>{html.escape(path.name)}</h2>{_notebook_body(path)}")
+        body.append(f"<h2>{html.escape(path.name)}</h2>{_notebook_body(path, verdicts, hidden)}")
     out = course.feedback / student / assignment / "feedback.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}"

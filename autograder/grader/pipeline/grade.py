@@ -85,7 +85,7 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path, index
     limits = options["limits"](assignment)
     spec = write_job_spec(jobdir, student, assignment, kit=workroot / "kit", nonce=nonce,
                           threads=options["threads"], sandbox=options["sandbox"], slot=slot,
-                          limits=limits)
+                          limits=limits, hide=options["hide"](assignment))
     limit = limits.notebook_seconds + 60  # the worker stops the kernel at notebook_seconds
     process = subprocess.Popen(worker_command(spec), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -126,8 +126,10 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
     if not sandboxed:
         result.notes.insert(0, NO_SANDBOX_NOTE)
     graded = result.status == "graded"
+    out.mkdir(parents=True, exist_ok=True)
+    # Even a job that stopped early keeps the points its evidence earns before the stop.
     verdicts = judge.judge_submission(course, result.assignment, out,
-                                      jobdir / "run" / EVIDENCE, result.nonce) if graded else {}
+                                      jobdir / "run" / EVIDENCE, result.nonce)
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
     outcomes.write_notes(out, notes, failed=not graded)
     gradebook.record_job(course, result.assignment, result.student,
@@ -161,7 +163,11 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     pending = journal.pending()
     workers = workers or max(1, min(len(pending), os.cpu_count() or 1))
     limits = limits or (lambda a: Limits.for_budget(assignment_budget(a)))
+    from ..sandbox import autodiff_paths
+
+    hidden = {a: autodiff_paths() if course.from_scratch(a) else [] for _, a in jobs}
     options = {"sandbox": sandbox, "threads": max(1, (os.cpu_count() or 1) // workers),
+               "hide": hidden.get,
                "limits": (lambda a: dataclasses.replace(limits(a), notebook_seconds=limit))
                if limit else limits}
     slots = queue.Queue()

@@ -39,22 +39,22 @@ def record_job(course: Course, assignment: str, student: str, job_db: Path | Non
                verdicts: dict, note: str = "") -> None:
     """Write one job's outcome into the course gradebook, in one transaction.
 
-    job_db: the job's gradebook, whose automatic scores and comments are copied; None for
-    a submission that could not be graded, which scores 0 on every autograded cell.
-    verdicts: {grade_id: verdict} of the trusted judge; a failed one scores its cell 0.
+    job_db: the job's gradebook, for the submission's timestamp and what nbgrader decided
+    about answer cells; None for a submission that could not be run to the end.
+    verdicts: {grade_id: verdict} of the trusted judge: the only source of the score of an
+    autograded test cell (a cell without a verdict scores 0).
     note: appended to every automatic comment (for example "graded without sandbox").
     Either all of it is written or, if anything fails, none of it.
     """
-    failed = {(v["notebook"], grade_id) for grade_id, v in verdicts.items() if not v["passed"]}
     with Gradebook(db_url(course.gradebook), "dl-course") as main:
         try:
             main.update_or_create_student(student)
             if job_db is not None:
                 _copy_scores(main, job_db, assignment, student)
-            else:
-                _zero_autograded(main, assignment, student)
-            for notebook, grade_id in failed:
-                main.find_grade(grade_id, notebook, assignment, student).auto_score = 0
+            _zero_autograded(main, assignment, student)
+            for grade_id, verdict in verdicts.items():
+                grade = main.find_grade(grade_id, verdict["notebook"], assignment, student)
+                grade.auto_score = float(verdict["score"])
             if note:
                 for notebook in main.find_submission(assignment, student).notebooks:
                     for comment in notebook.comments:

@@ -121,10 +121,11 @@ def kernel_env(nonce: str, jobdir: Path, threads: int) -> dict:
 
 
 def write_job_spec(jobdir: Path, student: str, assignment: str, *, kit: Path, nonce: str,
-                   threads: int, sandbox: bool, slot: int, limits) -> Path:
-    """``job.json``: what the worker needs to grade the job."""
+                   threads: int, sandbox: bool, slot: int, limits, hide=()) -> Path:
+    """``job.json``: what the worker needs to grade the job (``hide``: folders the sandbox
+    shows empty, such as the autodiff libraries of a from-scratch assignment)."""
     spec = {"student": student, "assignment": assignment, "kit": str(kit),
-            "sandbox": sandbox, "slot": slot,
+            "sandbox": sandbox, "slot": slot, "hide": list(hide),
             "limits": limits.__dict__, "readonly": data_paths(),
             "kernel_env": kernel_env(nonce, jobdir, threads)}
     path = jobdir / "job.json"

@@ -1,18 +1,21 @@
-"""The trusted judge: re-score accuracy from the files a submission saved, outside the
-student's kernel.
+"""The trusted judge: every point of every autograded test cell, decided outside the kernel.
 
-A test cell in the source notebook may carry a judge spec in its metadata::
+For each test cell of the teacher's notebook (replay.py rebuilds its checks from
+``source/``) the judge looks up the evidence the grading kernel recorded for each check,
+gives the check the job's nonce (so it re-derives the kernel's inputs) and judges it with
+its own references. A cell scores its points times the weighted share of passing checks
+(``points=`` of each call, default 1). Nothing the kernel concluded, printed or raised
+decides a point; missing or malformed evidence fails its check with a message.
+
+A test cell may instead carry a judge spec in its metadata, for work judged from a file
+the notebook saved (weights, a model archive)::
 
     "autograder": {"judge": {"check": "saved_network_accuracy", "path": "a1_weights.npz",
-                             "layers": [...], "dataset": "mnist", "threshold": 0.97,
-                             "preprocess": "flat"}}
+                             "layers": [...], "dataset": "mnist", "threshold": 0.97}}
 
-After nbgrader has run the submission, the coordinator loads the saved parameters as
-plain arrays (``np.load(allow_pickle=False)`` or ``torch.load(weights_only=True)``) and
-evaluates them with the kit's own forward pass and data. If the judge fails, the cell
-scores 0 whatever the kernel reported: a student who patches ``autograder.student.checks`` in
-their kernel, or prints a fake accuracy, gains nothing. The spec comes from source/,
-never from the submission.
+The judge loads the file as plain arrays (``np.load(allow_pickle=False)``,
+``torch.load(weights_only=True)``) and evaluates it with the kit's forward pass and data.
+The judge never imports, unpickles or executes anything from the submission.
 """
 from __future__ import annotations
 
@@ -21,28 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ...student.checks.accuracy import SavedNetworkCheck
 from ...student.checks.core import StudentError
+from ...student.checks.evidence import decode
 from ...student.checks.result import CheckResult
-from .course import Course, nbgrader_meta, read_notebook
+from .. import references  # registers the grader's references with the checks
+from .evidence import read_records
+from .redact import redact, student_error
+from .replay import TestCell, hidden_lines, test_cells
 
 VERDICTS = "trusted_judge.json"
 
 
-def judge_specs(course: Course, assignment: str) -> list[tuple[str, str, dict]]:
-    """(notebook name, grade id, spec) for every judged test cell of an assignment."""
-    specs = []
-    for notebook in course.notebooks(assignment):
-        for cell in read_notebook(notebook)["cells"]:
-            spec = cell.get("metadata", {}).get("autograder", {}).get("judge")
-            if spec:
-                specs.append((notebook.stem, nbgrader_meta(cell)["grade_id"], spec))
-    return specs
-
-
-def judged_files(course: Course, assignment: str) -> list[str]:
+def judged_files(course, assignment: str) -> list[str]:
     """The files the judge reads from a submission's folder."""
-    return [spec["path"] for _, _, spec in judge_specs(course, assignment)]
+    return [cell.judge_spec["path"] for cell in test_cells(course, assignment)
+            if cell.judge_spec]
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -58,7 +54,14 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
     return {str(k): v.detach().cpu().numpy() for k, v in state.items() if hasattr(v, "detach")}
 
 
-def run_judge(folder: Path, spec: dict) -> CheckResult:
+def judge_saved_file(folder: Path, spec: dict) -> CheckResult:
+    """A judge spec's verdict on the file the notebook saved."""
+    from ...student.checks.accuracy import SavedNetworkCheck
+
+    if spec.get("check") == "archive_accuracy":
+        from .archive import judge_archive
+
+        return judge_archive(folder, spec)
     name = f"trusted re-check of {spec['path']}"
     check = SavedNetworkCheck(spec["path"], spec["layers"], spec["dataset"], spec["threshold"],
                               spec.get("split", "test"), spec.get("preprocess", "flat"), name)
@@ -66,39 +69,83 @@ def run_judge(folder: Path, spec: dict) -> CheckResult:
     if folder.resolve() not in target.parents:
         return check.failed(f"the judge spec's path {spec['path']!r} leaves the submission")
     if not target.is_file():
-        return check.failed(f"{spec['path']} was not saved by the notebook")
+        return check.failed(f"{spec['path']} was not saved by the notebook (did the training "
+                            "cell run to the end?)")
     try:
         return check.judge({"arrays": load_arrays(target)})
     except StudentError as err:
         return check.failed(str(err))
     except Exception as err:  # noqa: BLE001 (any unreadable file is the submission's fault)
-        return check.failed(f"{spec['path']} cannot be read ({type(err).__name__}: {err})")
+        return check.failed(f"{spec['path']} cannot be read as plain arrays "
+                            f"({type(err).__name__})")
 
 
-def judge_submission(course: Course, assignment: str, folder: Path,
-                     evidence: Path | None = None, nonce: str = "") -> dict[str, dict]:
-    """Run every judge on an autograded folder; write and return the verdicts by grade id.
+def judge_check(check, record: dict | None, nonce: str, hidden: list[str]) -> CheckResult:
+    """One check's verdict from the evidence the kernel filed for it."""
+    if record is None:
+        return check.failed("no result was recorded for this check: the test cell did not "
+                            "reach it (did an earlier line of the cell, or an earlier cell, "
+                            "fail or stop the notebook?)")
+    check.nonce = nonce
+    try:
+        evidence = decode(record["evidence"])
+        if "error" in evidence:
+            return check.failed(student_error(evidence, hidden))
+        result = check.judge(evidence)
+    except StudentError as err:
+        return check.failed(redact(str(err), hidden, 600))
+    except Exception as err:  # noqa: BLE001 (forged or malformed evidence is the submission's)
+        return check.failed(f"the recorded result is malformed ({type(err).__name__}); it was "
+                            "not produced by this check on the grader's inputs")
+    if result.details.get("deferred"):
+        return check.failed("the grader could not compare the values (its reference for "
+                            f"{check.kind!r} is missing); tell the course staff")
+    return result
 
-    Accuracy is judged from the saved weights; checks whose reference is grader-only are
-    replayed from the kernel's ``evidence`` with the job's ``nonce`` (replay.py).
-    """
-    from .replay import replay_submission
 
+def cell_verdict(cell: TestCell, results: list[CheckResult]) -> dict:
+    """A test cell's score: its points times the weighted share of passing checks."""
+    weights = [max(0.0, float(r.max_points)) for r in results]
+    total = sum(weights) or 1.0
+    share = sum(w for w, r in zip(weights, results) if r.passed) / total
+    failures = [r for r in results if not r.passed]
+    message = "; ".join(f"{r.name}: {r.message}" for r in failures)
+    return {"notebook": cell.notebook, "passed": not failures,
+            "score": round(cell.points * share, 6), "max_score": cell.points,
+            "message": message, "checks": [r.to_dict() for r in results]}
+
+
+def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
+                     nonce: str = "") -> dict[str, dict]:
+    """{grade_id: verdict} for every autograded test cell; also written to ``folder``."""
     (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
-    verdicts = {}
-    for notebook, grade_id, spec in judge_specs(course, assignment):
-        result = run_judge(folder, spec)
-        verdicts[grade_id] = {"notebook": notebook, **result.to_dict()}
-    if evidence is not None:
-        for grade_id, verdict in replay_submission(course, assignment, evidence, nonce).items():
-            if grade_id in verdicts and not verdicts[grade_id]["passed"]:
-                continue  # the accuracy judge's failure already explains the cell
-            verdicts[grade_id] = verdict
-    if verdicts:
-        (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
+    references.load_course_references(course.source)
+    hidden = hidden_lines(course, assignment)
+    records, note = read_records(evidence) if evidence is not None else ({}, "")
+    verdicts, seen = {}, {}
+    for cell in test_cells(course, assignment):
+        if cell.judge_spec:
+            results = [judge_saved_file(folder, cell.judge_spec)]
+        else:
+            results = []
+            for check in cell.checks:
+                identity = check.identity()
+                k = seen[identity] = seen.get(identity, -1) + 1
+                filed = records.get(identity, [])
+                results.append(judge_check(check, filed[k] if k < len(filed) else None,
+                                           nonce, hidden))
+        for result in results:
+            result.message = redact(result.message, hidden, 2000)
+        verdict = cell_verdict(cell, results)
+        if note and not verdict["passed"]:
+            verdict["message"] += f" ({note})"
+        verdicts[cell.grade_id] = verdict
+    (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
     return verdicts
 
 
 def read_verdicts(folder: Path) -> dict[str, dict]:
     path = folder / VERDICTS
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.is_file() or path.is_symlink():
+        return {}
+    return json.loads(path.read_text())

@@ -1,8 +1,8 @@
-"""What each test cell of an autograded notebook said, without its code.
+"""What a submission's grading said, for the feedback pages and the exports.
 
-Shared by the feedback pages and the exports: only the error name and message of a
-failing test cell are shown, never its source or traceback (which would reveal hidden
-tests).
+The result of a test cell is the trusted judge's verdict (judge.py): its message and the
+list of its checks. Nothing the student's kernel printed or raised is shown as a test
+result; the notes of a job (limits, failures) come from the coordinator.
 """
 from __future__ import annotations
 
@@ -12,23 +12,6 @@ from pathlib import Path
 from .course import Course, nbgrader_meta, read_notebook
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def test_messages(notebook: Path) -> dict[str, str]:
-    """{grade_id: "" if the cell ran cleanly else "ErrorName: message"} for graded code cells."""
-    messages = {}
-    for cell in read_notebook(notebook).get("cells", []):
-        meta = nbgrader_meta(cell)
-        if not meta.get("grade") or cell.get("cell_type") != "code":
-            continue
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if errors:
-            error = errors[-1]
-            text = ANSI.sub("", f"{error.get('ename', 'Error')}: {error.get('evalue', '')}")
-            messages[meta["grade_id"]] = text.strip().rstrip(":")
-        else:
-            messages[meta["grade_id"]] = ""
-    return messages
 
 
 def autograded_notebooks(course: Course, student: str, assignment: str) -> list[Path]:
@@ -78,18 +61,25 @@ def limit_notes(folder: Path) -> list[str]:
     return found
 
 
-def all_messages(course: Course, student: str, assignment: str) -> dict[tuple[str, str], str]:
-    """{(notebook name, grade_id): message} over a submission's autograded notebooks.
-
-    A failed trusted-judge verdict replaces whatever the kernel said for that cell.
-    """
+def verdicts(course: Course, student: str, assignment: str) -> dict[tuple[str, str], dict]:
+    """{(notebook name, grade_id): the judge's verdict} of a submission's test cells."""
     from .judge import read_verdicts
 
-    found = {}
-    for path in autograded_notebooks(course, student, assignment):
-        for grade_id, message in test_messages(path).items():
-            found[(path.stem, grade_id)] = message
-    for grade_id, verdict in read_verdicts(course.autograded / student / assignment).items():
-        if not verdict["passed"]:
-            found[(verdict["notebook"], grade_id)] = f"trusted grader: {verdict['message']}"
-    return found
+    return {(v["notebook"], grade_id): v for grade_id, v
+            in read_verdicts(course.autograded / student / assignment).items()}
+
+
+def all_messages(course: Course, student: str, assignment: str) -> dict[tuple[str, str], str]:
+    """{(notebook name, grade_id): the judge's message} ("" for a cell that passed)."""
+    return {key: v.get("message", "") for key, v in verdicts(course, student, assignment).items()}
+
+
+def check_lines(verdict: dict | None) -> list[str]:
+    """One line per check of a verdict: ``✓ name`` or ``✗ name (-x): message``."""
+    lines = []
+    for check in (verdict or {}).get("checks", []):
+        if check["passed"]:
+            lines.append(f"✓ {check['name']}")
+        else:
+            lines.append(f"✗ {check['name']}: {check['message']}")
+    return lines

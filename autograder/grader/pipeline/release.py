@@ -1,4 +1,5 @@
-"""Release: nbgrader generate_assignment for each assignment, then the leak check.
+"""Release: check that the judge can replay every test cell, run nbgrader
+generate_assignment for each assignment, then the leak check.
 
 nbgrader writes into a staging folder; only when the leak check has passed do the
 student versions replace ``assignments/<id>/``. A release that leaks leaves nothing
@@ -11,6 +12,7 @@ import shutil
 
 from .course import Course
 from .leakcheck import check_release, raise_on_leaks
+from .replay import ReplayError, test_cells
 
 STAGING = ".release-staging"
 
@@ -31,6 +33,11 @@ def release(course: Course, assignments: list[str] | None = None) -> list[str]:
     if unknown:
         raise ReleaseError(f"no such assignment(s) in {course.source}: {unknown}; "
                            f"available: {known}")
+    for assignment in assignments:
+        try:
+            test_cells(course, assignment)  # the judge must be able to replay every point
+        except ReplayError as err:
+            raise ReleaseError(f"{assignment}: {err}") from None
     staging = course.root / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     try:

@@ -1,34 +1,26 @@
-"""Replay: the trusted judge re-scores check calls whose reference is grader-only.
+"""Replay: rebuild, from ``source/``, every check a test cell calls.
 
-Some checks can only be judged with a reference that answers the exercise (a training
-loop, an evaluation loop). Those references never reach a grading kernel, where the check
-only decides what needs no answer and records its evidence. Here, outside the kernel, the
-judge reads the check calls of each test cell from ``source/`` (never from the
-submission), rebuilds each check with the job's nonce, finds the evidence the kernel
-recorded for it and judges it with the grader's reference.
+The judge never reads a test cell from the submission. For each autograded test cell of
+the teacher's notebook it finds the ``checks.check_*(...)`` calls, evaluates their
+parameters (Python literals, or names the same cell assigns a literal) and calls the same
+``check_*`` function inside :func:`building`, with a :class:`StudentObject` placeholder
+for every other argument (the student's function, model or loader). What comes back is
+exactly the Check the grading kernel ran, and its :meth:`Check.identity` finds the
+evidence the kernel recorded for it.
 
-Evidence is hostile data: read with a size cap, JSON only (no pickle), and anything
-missing or malformed fails that check with a message.
+A check call the judge cannot rebuild (inside a function or loop, a parameter that is not
+a literal) is the teacher's to fix: :class:`ReplayError` names it, at release and in
+tests, before any student is graded.
 """
 from __future__ import annotations
 
 import ast
-import json
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from ...student.checks.evidence import decode
-from ...student.checks.result import CheckResult
-from ...student.checks.training import TestEpochCheck, TrainEpochCheck
-from .. import references  # noqa: F401 (registers the grader's references with the judges)
+from ...student import checks as check_library
+from ...student.checks.core import StudentObject, building
 from .course import Course, nbgrader_meta, read_notebook
 
-EVIDENCE_LIMIT_BYTES = 64 * 1024 * 1024
-# check function -> (Check class, its parameters after the student's object, in order)
-REPLAYED = {
-    "check_train_one_epoch": (TrainEpochCheck, ("log_interval", "seed", "name", "points")),
-    "check_test_one_epoch": (TestEpochCheck, ("seed", "name", "points")),
-}
 NOT_PARAMETERS = ("raise_on_fail",)
 
 
@@ -37,107 +29,158 @@ class ReplayError(RuntimeError):
 
 
 @dataclass
-class ReplayedCall:
+class TestCell:
+    """One autograded test cell of the teacher's notebook and the checks it calls."""
+
     notebook: str
     grade_id: str
-    check: object
+    points: float
+    checks: list = field(default_factory=list)
+    judge_spec: dict | None = None
 
 
-def _parameters(call: ast.Call, names: tuple, where: str) -> dict:
-    """Literal keyword and positional parameters of a check call (the student's object,
-    the first argument, is not a parameter)."""
-    found = {}
+def cell_source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _parse(source: str, where: str) -> ast.Module:
+    # IPython magics and shell lines are not Python; they never hold a check call.
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line
+             for line in source.splitlines()]
     try:
-        for name, node in zip(names, call.args[1:]):
-            found[name] = ast.literal_eval(node)
-        for keyword in call.keywords:
-            if keyword.arg not in NOT_PARAMETERS:
-                found[keyword.arg] = ast.literal_eval(keyword.value)
-    except ValueError:
-        raise ReplayError(f"{where}: {ast.unparse(call)} has a parameter that is not a "
-                          "literal; the judge needs literal parameters to replay it") from None
+        return ast.parse("\n".join(lines))
+    except SyntaxError as err:
+        raise ReplayError(f"{where}: the test cell is not valid Python ({err})") from None
+
+
+def _is_check_call(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "checks"
+            and node.func.attr.startswith("check_"))
+
+
+def _top_level_call(statement):
+    """The check call a top-level statement makes (``checks.check_x(...)``, ``_ = ...``)."""
+    value = getattr(statement, "value", None)
+    if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign)) and _is_check_call(value):
+        return value
+    return None
+
+
+def _literals(tree: ast.Module, known: dict | None = None) -> dict:
+    """``known`` updated with the names ``tree`` assigns a literal at top level
+    (``LAYERS = [...]``, ``LR = 0.01``), in order."""
+    found = dict(known or {})
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name):
+            try:
+                found[statement.targets[0].id] = ast.literal_eval(statement.value)
+            except ValueError:
+                found.pop(statement.targets[0].id, None)
     return found
 
 
-def replayed_calls(course: Course, assignment: str) -> list[ReplayedCall]:
-    """Every replayed check call of the assignment's test cells, in notebook order."""
-    calls = []
+def _argument(node, literals: dict):
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        pass
+    if isinstance(node, ast.Name) and node.id in literals:
+        return literals[node.id]
+    return StudentObject(ast.unparse(node))
+
+
+def build_check(call: ast.Call, literals: dict, where: str):
+    """The Check that ``call`` (a ``checks.check_*`` call) runs, built without running it."""
+    name = call.func.attr
+    function = getattr(check_library, name, None)
+    if function is None:
+        raise ReplayError(f"{where}: checks.{name} is not a check of the library")
+    args = [_argument(node, literals) for node in call.args]
+    kwargs = {k.arg: _argument(k.value, literals) for k in call.keywords
+              if k.arg and k.arg not in NOT_PARAMETERS}
+    if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred)
+                                                        for a in call.args):
+        raise ReplayError(f"{where}: {ast.unparse(call)} unpacks arguments; the judge needs "
+                          "every parameter written out")
+    with building() as built:
+        try:
+            function(*args, **kwargs, raise_on_fail=False)
+        except Exception as err:  # noqa: BLE001 (a broken call in source/ is the teacher's)
+            raise ReplayError(f"{where}: {ast.unparse(call)} cannot be rebuilt "
+                              f"({type(err).__name__}: {err})") from None
+    if len(built) != 1:
+        raise ReplayError(f"{where}: {ast.unparse(call)} ran {len(built)} checks, expected 1")
+    check = built[0]
+    try:
+        check.identity()
+    except TypeError:
+        raise ReplayError(f"{where}: {ast.unparse(call)} has a parameter that is not a "
+                          "literal; write it out (or assign it a literal in the same cell) "
+                          "so the judge can rebuild the check") from None
+    return check
+
+
+def cell_checks(source: str, where: str, known: dict | None = None) -> list:
+    """The checks a test cell's source calls, in order; nested calls are refused.
+
+    known: literals that the notebook's earlier given cells assign (``LR = 0.01``).
+    """
+    tree = _parse(source, where)
+    literals = _literals(tree, known)
+    top = {id(call) for call in map(_top_level_call, tree.body) if call is not None}
+    for node in ast.walk(tree):
+        if _is_check_call(node) and id(node) not in top:
+            raise ReplayError(f"{where}: {ast.unparse(node)[:120]} is inside a function, "
+                              "loop or expression; call checks at the top level of the "
+                              "test cell so the judge can replay them")
+    return [build_check(call, literals, where) for call in map(_top_level_call, tree.body)
+            if call is not None]
+
+
+def test_cells(course: Course, assignment: str) -> list[TestCell]:
+    """Every autograded test cell of the assignment's source notebooks, with its checks."""
+    cells = []
     for notebook in course.notebooks(assignment):
+        known = {}  # literals of the teacher's given cells, which students cannot change here
         for cell in read_notebook(notebook)["cells"]:
             meta = nbgrader_meta(cell)
-            if not meta.get("grade") or meta.get("solution") or cell.get("cell_type") != "code":
+            if cell.get("cell_type") != "code" or meta.get("solution"):
                 continue
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-            try:
-                tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                                           for line in source.splitlines()))
-            except SyntaxError:
+            if not meta.get("grade"):
+                try:
+                    known = _literals(_parse(cell_source(cell), notebook.name), known)
+                except ReplayError:
+                    pass
                 continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                        and node.func.attr in REPLAYED:
-                    cls, names = REPLAYED[node.func.attr]
-                    where = f"{notebook.name} cell {meta['grade_id']}"
-                    calls.append(ReplayedCall(notebook.stem, meta["grade_id"],
-                                              cls(**_parameters(node, names, where))))
-    return calls
+            where = f"{notebook.name} cell {meta['grade_id']}"
+            spec = cell.get("metadata", {}).get("autograder", {}).get("judge")
+            found = TestCell(notebook.stem, meta["grade_id"], float(meta.get("points", 0)),
+                             judge_spec=spec)
+            if not spec:
+                found.checks = cell_checks(cell_source(cell), where, known)
+                if not found.checks:
+                    raise ReplayError(f"{where} calls no check of the library: its points "
+                                      "could only come from plain asserts, which count for "
+                                      "nothing at grading")
+            cells.append(found)
+    return cells
 
 
-def read_evidence(path: Path) -> tuple[list[dict], str]:
-    """(records, note) from a kernel's evidence file; malformed lines are skipped."""
-    if not path.is_file() or path.is_symlink():
-        return [], "no evidence was recorded"
-    if path.stat().st_size > EVIDENCE_LIMIT_BYTES:
-        return [], f"the evidence file is larger than {EVIDENCE_LIMIT_BYTES // 2**20} MB"
-    records, skipped = [], 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-                if isinstance(record, dict) and isinstance(record.get("evidence"), dict):
-                    records.append(record)
-                else:
-                    skipped += 1
-            except (json.JSONDecodeError, RecursionError):
-                skipped += 1
-    return records, f"{skipped} malformed evidence line(s) ignored" if skipped else ""
+def hidden_lines(course: Course, assignment: str, shortest: int = 12) -> list[str]:
+    """The lines of the assignment's hidden tests (for redacting leaks), whitespace-collapsed."""
+    lines = []
+    for notebook in course.notebooks(assignment):
+        for cell in read_notebook(notebook)["cells"]:
+            hidden = False
+            for line in cell_source(cell).splitlines():
+                if "BEGIN HIDDEN TESTS" in line:
+                    hidden = True
+                elif "END HIDDEN TESTS" in line:
+                    hidden = False
+                elif hidden and len(" ".join(line.split())) >= shortest:
+                    lines.append(" ".join(line.split()))
+    return lines
 
-
-def judge_call(check, records: list[dict], nonce: str) -> CheckResult:
-    """The verdict on one replayed check from the last evidence recorded for it."""
-    mine = [r for r in records if r.get("kind") == check.kind and r.get("name") == check.name
-            and r.get("seed") == check.seed]
-    if not mine:
-        return check.failed("no result was recorded for this check: the test cell did not "
-                            "reach it (did an earlier cell fail?)")
-    check.nonce = nonce
-    try:
-        evidence = decode(mine[-1]["evidence"])
-        if "error" in evidence:
-            return check.failed(str(evidence["error"])[:2000])
-        return check.judge(evidence)
-    except Exception as err:  # noqa: BLE001 (forged or malformed evidence is the submission's)
-        return check.failed(f"the recorded result is malformed ({type(err).__name__}); it was "
-                            "not produced by this check on the grader's inputs")
-
-
-def replay_submission(course: Course, assignment: str, evidence_file: Path,
-                      nonce: str) -> dict[str, dict]:
-    """{grade_id: verdict} for every test cell with replayed checks.
-
-    A cell passes when all its replayed checks pass; its message is the first failure's.
-    """
-    calls = replayed_calls(course, assignment)
-    if not calls:
-        return {}
-    records, note = read_evidence(evidence_file)
-    verdicts = {}
-    for call in calls:
-        result = judge_call(call.check, records, nonce)
-        verdict = verdicts.setdefault(call.grade_id, {"notebook": call.notebook, "passed": True,
-                                                      "message": "", "checks": []})
-        verdict["checks"].append(result.to_dict())
-        if not result.passed and verdict["passed"]:
-            verdict["passed"] = False
-            verdict["message"] = f"{result.name}: {result.message}" + (f" ({note})" if note else "")
-    return verdicts

@@ -64,7 +64,8 @@ def prepare_kernel(job: dict, jobdir: Path) -> Config:
     notebook_folder = jobdir / "autograded" / job["student"] / job["assignment"]
     write_kernelspec(kernels, KERNEL, runtime=runtime, writable=[notebook_folder],
                      readonly=[kit, *job["readonly"]], env=env, limits=Limits(**job["limits"]),
-                     slot=job["slot"], status=jobdir / "sandbox-status.jsonl")
+                     slot=job["slot"], status=jobdir / "sandbox-status.jsonl",
+                     hide=job.get("hide", []))
     return client_config(runtime)
 
 

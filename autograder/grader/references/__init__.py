@@ -11,3 +11,21 @@ from .training import reference_test_epoch, reference_train_epoch
 register_reference("adam", adam_mistakes)
 register_reference("train_one_epoch", reference_train_epoch)
 register_reference("test_one_epoch", reference_test_epoch)
+
+COURSE_REFERENCES = "grader_references.py"  # in a course's source/, beside the assignments
+
+
+def load_course_references(source) -> None:
+    """Run the course's own ``source/grader_references.py`` (teacher code, never released:
+    nbgrader releases only the assignment folders), which registers references for the
+    course's exercises with ``register_reference``. Loaded once per path."""
+    from pathlib import Path
+    import runpy
+
+    path = Path(source) / COURSE_REFERENCES
+    if path.is_file() and str(path) not in _LOADED:
+        runpy.run_path(str(path), run_name="course_references")
+        _LOADED.add(str(path))
+
+
+_LOADED: set = set()

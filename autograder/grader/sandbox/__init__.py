@@ -11,10 +11,10 @@ the kit read-only, the job's own folders the only writable places, resource limi
     kernel      a sandboxed Jupyter kernelspec and the client's ipc settings
     probe       sandbox_problem(): what is missing here, and how to fix it
 """
-from .command import SANDBOX_UID, wrap
+from .command import SANDBOX_UID, autodiff_paths, wrap
 from .kernel import client_config, write_kernelspec
 from .limits import GiB, Limits, MiB
 from .probe import sandbox_problem
 
-__all__ = ["Limits", "GiB", "MiB", "SANDBOX_UID", "wrap", "write_kernelspec", "client_config",
+__all__ = ["Limits", "GiB", "MiB", "SANDBOX_UID", "autodiff_paths", "wrap", "write_kernelspec", "client_config",
            "sandbox_problem"]

@@ -58,12 +58,35 @@ def namespaces(limits: Limits) -> list[str]:
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64"]
 
 
+# Libraries that differentiate for you. A from-scratch assignment's kernel does without
+# them: its gradients must come from the student's own backpropagation.
+AUTODIFF_PACKAGES = ("torch", "torchvision", "torchaudio", "torchgen", "functorch", "jax",
+                     "jaxlib", "autograd", "tensorflow", "keras", "mxnet", "tinygrad",
+                     "micrograd", "sympy", "casadi")
+
+
+def autodiff_paths() -> list[str]:
+    """The installed folders of AUTODIFF_PACKAGES (found without importing them)."""
+    from importlib.util import find_spec
+
+    found = []
+    for name in AUTODIFF_PACKAGES:
+        try:
+            spec = find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            found.append(os.path.realpath(folder))
+    return sorted(set(found))
+
+
 def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limits | None = None,
-         slot: int = 0, status: Path | None = None, cwd=None) -> list[str]:
+         slot: int = 0, status: Path | None = None, cwd=None, hide=()) -> list[str]:
     """The command that runs ``argv`` in a sandbox.
 
     writable: the only host folders the sandbox may change (bound at the same paths);
-    readonly: more host paths it may read; env: added to ``default_env()``; slot: one per
+    readonly: more host paths it may read; hide: folders that appear empty (and read-only)
+    inside, for example ``autodiff_paths()``; env: added to ``default_env()``; slot: one per
     concurrent job (the uid outside, when the grader is root); status: a file, outside
     everything the sandbox sees, where the launcher records how the sandbox ended.
     """
@@ -74,7 +97,10 @@ def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limi
     binds += [["ro", os.path.abspath(p), os.path.abspath(p)] for p in readonly]
     binds += [["rw", p, p] for p in writable]
     # bwrap's root is a tmpfs: read-only, or / would be scratch space outside every limit
-    after = ["--remount-ro", "/", "--chdir", str(cwd or writable[0]), "--clearenv"]
+    after = []
+    for path in hide:
+        after += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
+    after += ["--remount-ro", "/", "--chdir", str(cwd or writable[0]), "--clearenv"]
     for key, value in {**default_env(), **(env or {})}.items():
         after += ["--setenv", key, str(value)]
     passwd = f"student:x:{SANDBOX_UID}:{SANDBOX_UID}:student:{HOME}:/bin/sh\n"

@@ -16,6 +16,7 @@ from .layers import check_layer, check_layers_agree
 from .network import check_adam, check_mlp_gradients, check_torch_backward
 from .params import check_count_function, check_parameter_cap, check_parameter_count
 from .result import CheckResult, rubric
+from .values import check_values
 
 __all__ = [
     "Check", "CheckResult", "StudentError", "run", "rubric",
@@ -24,7 +25,7 @@ __all__ = [
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
     "check_mlp_gradients", "check_adam", "check_torch_backward",
-    "evaluate", "check_accuracy", "check_saved_network_accuracy", "check_eval_deterministic",
+    "check_values", "evaluate", "check_accuracy", "check_saved_network_accuracy", "check_eval_deterministic",
 ]
 
 from importlib.util import find_spec as _find_spec

@@ -12,7 +12,9 @@ A check is a small class:
 
 ``run(check, student)`` does both in one process (the notebook case). Any exception in
 the student's code, and anything odd it returns, becomes a failed result with a message,
-never a crash inside the check.
+never a crash inside the check. In a grading kernel it only collects: the evidence goes
+to ``$AUTOGRADER_EVIDENCE`` under the check's :meth:`Check.identity`, and the trusted
+judge, which rebuilds the same check from ``source/``, decides (grader/pipeline/replay.py).
 
 Some judges need a reference that is itself an answer to an exercise (a training loop, a
 NumPy Adam). Those references live on the grader side (``autograder.grader.references``)
@@ -22,7 +24,9 @@ the trusted judge re-scores the recorded evidence at grading.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import traceback
 
@@ -32,7 +36,12 @@ from .result import CheckResult
 
 
 class StudentError(Exception):
-    """The student's code raised; carries a short description for the message."""
+    """The student's code raised, or returned something unusable; carries a short
+    description for the message and, when it raised, what it raised where (``raised``)."""
+
+    def __init__(self, message: str, raised: dict | None = None):
+        super().__init__(message)
+        self.raised = raised
 
 
 class Check:
@@ -56,6 +65,15 @@ class Check:
     def judge(self, evidence: dict) -> CheckResult:
         raise NotImplementedError
 
+    def identity(self) -> str:
+        """What the check is, from its parameters alone (never from the student's objects):
+        the kernel files its evidence under it and the judge, having rebuilt the check from
+        source/, looks the evidence up by it."""
+        state = {k: v for k, v in sorted(vars(self).items()) if k != "nonce"}
+        text = json.dumps([type(self).__name__, self.kind, state], sort_keys=True,
+                          default=_plain)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
     # -- helpers for subclasses ------------------------------------------------
     def rng(self, salt: str = "") -> np.random.Generator:
         """A generator seeded by the check's kind, name, seed and the run's nonce."""
@@ -67,6 +85,17 @@ class Check:
 
     def failed(self, message: str, **details) -> CheckResult:
         return CheckResult(self.name, False, message, 0.0, self.points, details)
+
+
+def _plain(value):
+    """JSON for the parameters a check keeps; anything else makes the check unreplayable."""
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        return {"array": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a check parameter of type {type(value).__name__} is not plain data")
 
 
 def derive_seed(*parts, nonce: str | None = None) -> int:
@@ -108,16 +137,72 @@ def call_student(function, *args, what: str = "your code"):
     except Exception as err:  # noqa: BLE001 (any student bug must become a message)
         frames = traceback.extract_tb(err.__traceback__)[-1:]
         where = f" (line {frames[0].lineno} of {frames[0].name})" if frames else ""
-        raise StudentError(f"{what} raised {type(err).__name__}: {err}{where}") from None
+        raised = {"what": what, "type": type(err).__name__,
+                  "line": frames[0].lineno if frames else None,
+                  "function": frames[0].name if frames else None}
+        raise StudentError(f"{what} raised {type(err).__name__}: {err}{where}",
+                           raised) from None
+
+
+class StudentObject:
+    """Stands for an argument the judge does not have: the student's function, model or
+    loader in a check call. Any attribute of it, or call on it, is another placeholder, so
+    a check function can build its Check unchanged (``relu.gradient`` works)."""
+
+    def __init__(self, source: str = "student object"):
+        self._source = source
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return StudentObject(f"{self._source}.{name}")
+
+    def __call__(self, *args, **kwargs):
+        return StudentObject(f"{self._source}(...)")
+
+    def __repr__(self):
+        return f"<student object {self._source}>"
+
+
+_BUILT: list | None = None  # set while the judge rebuilds checks (see ``building``)
+
+
+@contextlib.contextmanager
+def building():
+    """Within this block ``run`` runs nothing: it keeps the check it was given.
+
+    The judge calls a test cell's ``check_*`` functions here, with placeholders for the
+    student's objects, to get exactly the Check objects that the kernel ran.
+    """
+    global _BUILT
+    outer, _BUILT = _BUILT, []
+    try:
+        yield _BUILT
+    finally:
+        _BUILT = outer
 
 
 def run(check: Check, student, raise_on_fail: bool = True) -> CheckResult:
-    """Collect and judge in this process; assert-style unless ``raise_on_fail=False``."""
+    """Collect and judge in this process; assert-style unless ``raise_on_fail=False``.
+
+    In a grading kernel only collect: the judge decides, and what this process would
+    conclude counts for nothing (it may be running next to hostile code).
+    """
+    if _BUILT is not None:
+        _BUILT.append(check)
+        return CheckResult(check.name, True, "built for the judge", 0.0, check.points)
+    identity = _identity_or_none(check)  # before collect, which may cache state on the check
     try:
         evidence = check.collect(student)
     except StudentError as err:
-        evidence = {"error": str(err)}
-    record_evidence(check, evidence)
+        evidence = {"error": str(err), **({"raised": err.raised} if err.raised else {})}
+    except Exception as err:  # noqa: BLE001 (odd return values surface here as errors)
+        evidence = {"error": f"the check could not use what your code returned "
+                             f"({type(err).__name__}: {err})"}
+    record_evidence(check, evidence, identity)
+    if grading():
+        return CheckResult(check.name, True, "recorded: the grader decides", 0.0, check.points,
+                           {"recorded": True})
     if "error" in evidence:
         result = check.failed(evidence["error"])
     else:
@@ -141,11 +226,18 @@ def record_result(result: CheckResult) -> None:
             f.write(json.dumps(result.to_dict(), default=float) + "\n")
 
 
-def record_evidence(check: Check, evidence: dict) -> None:
-    """Hook for the hardened pipeline: append the evidence to ``$AUTOGRADER_EVIDENCE``."""
+def _identity_or_none(check: Check) -> str | None:
+    try:
+        return check.identity()
+    except TypeError:  # a parameter that is not plain data: the judge could not replay it
+        return None
+
+
+def record_evidence(check: Check, evidence: dict, identity: str | None) -> None:
+    """In a grading kernel: append the evidence to ``$AUTOGRADER_EVIDENCE``."""
     path = os.environ.get("AUTOGRADER_EVIDENCE")
-    if not path:
+    if not path or identity is None:
         return
     from .evidence import append_evidence  # only the grader needs it
 
-    append_evidence(path, check, evidence)
+    append_evidence(path, check, evidence, identity)

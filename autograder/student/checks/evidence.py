@@ -36,9 +36,9 @@ def decode(value):
     return value
 
 
-def append_evidence(path: str, check, evidence: dict) -> None:
+def append_evidence(path: str, check, evidence: dict, identity: str) -> None:
     record = {"kind": check.kind, "name": check.name, "seed": check.seed,
-              "evidence": encode(evidence)}
+              "identity": identity, "evidence": encode(evidence)}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 

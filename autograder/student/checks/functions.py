@@ -1,6 +1,7 @@
 """Checks for NumPy functions: activations, softmax, losses, weight penalties.
 
-Oracle: torch autograd in float64. Every check also catches the usual mistakes by
+Oracle: torch autograd in float64, imported only where a judge needs it (a from-scratch
+assignment's grading kernel has no torch, and collects without it). Every check also catches the usual mistakes by
 comparing against what the known wrong implementation would return.
 """
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
 
 from . import tolerances
 from .arrays import finite_or_fail, to_array
@@ -16,15 +16,16 @@ from .compare import compare, numerical_floor
 from .core import Check, StudentError, call_student, run
 
 ACTIVATIONS = {
-    "relu": torch.relu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
+    "relu": lambda t: t.relu(),
+    "sigmoid": lambda t: t.sigmoid(),
+    "tanh": lambda t: t.tanh(),
     "linear": lambda t: t * 1.0,
 }
 
 
 def torch_value_and_grad(fn, x: np.ndarray, upstream: np.ndarray | None = None):
     """Value of ``fn`` at x and the vector-Jacobian product with ``upstream`` (ones)."""
+    import torch
     t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     out = fn(t)
     g = torch.ones_like(out) if upstream is None else torch.tensor(upstream, dtype=torch.float64)
@@ -165,6 +166,7 @@ class SoftmaxCheck(Check):
                 "warnings": warned}
 
     def judge(self, ev):
+        import torch
         inp = self.inputs()
         z = inp["z"]
         expected = torch.softmax(torch.tensor(z), dim=1).numpy()
@@ -208,6 +210,7 @@ class SoftmaxVJPCheck(Check):
         return {"dz": to_array(dz, "vjp(z, upstream)")}
 
     def judge(self, ev):
+        import torch
         z, g = self.inputs()["z"], self.inputs()["g"]
         p, dz = torch_value_and_grad(lambda t: torch.softmax(t, dim=1), z, g)
         problem = compare("vjp(z, upstream)", ev["dz"], dz, tolerances.FUNCTION, mistakes={
@@ -227,6 +230,7 @@ def check_softmax_vjp(vjp, shape=(5, 7), seed=0, name=None, points=1.0, raise_on
 
 def _reference_loss(reference: str, y: np.ndarray, p: np.ndarray):
     """Oracle value and gradient w.r.t. the prediction (torch autograd)."""
+    import torch
     n = y.shape[0]
     if reference == "cross_entropy":
         fn = lambda t: -(torch.tensor(y) * torch.log(t)).sum() / n  # noqa: E731
@@ -301,6 +305,7 @@ def check_loss(loss, gradient, reference, shape=(8, 10), seed=0, name=None, poin
     cross_entropy: loss(y, p) = -sum(y * log p) / N for one-hot y and probabilities p (N, C).
     mse: loss(y, y_hat) = mean((y_hat - y)**2) over all entries.
     """
+    import torch
     return run(LossCheck(reference, shape, seed, name, points), (loss, gradient), raise_on_fail)
 
 
@@ -380,6 +385,7 @@ class SoftmaxCrossEntropyCheck(Check):
                 "warnings": warned}
 
     def judge(self, ev):
+        import torch
         inp = self.inputs()
         n = self.shape[0]
         y = torch.tensor(inp["y"])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import tolerances
 from .arrays import to_array
@@ -17,6 +16,7 @@ def mlp_loss(params: dict, X, Y, activation: str, penalty=None, alpha=0.0):
     Input: params {"W1": (D, H1), "b1": (H1,), ...} as torch tensors, X (N, D), Y one-hot (N, C).
     Output: scalar loss tensor, with an optional l1/l2 penalty on the W's.
     """
+    import torch
     depth = len([k for k in params if k.startswith("W")])
     h = X
     for i in range(1, depth + 1):
@@ -67,6 +67,7 @@ class MLPGradientCheck(Check):
         return {"grads": {k: to_array(grads[k], f"gradient of {k}") for k in inp["params"]}}
 
     def judge(self, ev):
+        import torch
         inp = self.inputs()
         tensors = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
         loss = mlp_loss(tensors, torch.tensor(inp["X"]), torch.tensor(inp["Y"]),
@@ -121,6 +122,7 @@ class AdamCheck(Check):
         return {"params": {k: to_array(result.get(k), f"updated {k}") for k in inp["params"]}}
 
     def judge(self, ev):
+        import torch
         inp = self.inputs()
         tensors = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
         optimizer = torch.optim.Adam(tensors.values(), lr=self.lr, betas=(0.9, 0.999), eps=1e-8)
@@ -145,6 +147,7 @@ class AdamCheck(Check):
 
 def check_adam(run_adam, lr=1e-3, steps=3, seed=0, name=None, points=1.0, raise_on_fail=True):
     """run_adam(params, grads_per_step, lr) -> params after the steps, vs torch.optim.Adam."""
+    import torch
     return run(AdamCheck(lr, steps, seed, name, points), run_adam, raise_on_fail)
 
 
@@ -160,6 +163,7 @@ class TorchBackwardCheck(Check):
         return {"inputs": [rng.normal(0, 1, s) for s in self.input_shapes]}
 
     def collect(self, student):
+        import torch
         fn, reference = student
         results = []
         for function, what in ((fn, "your function"), (reference, "the reference")):
