@@ -129,7 +129,10 @@ def attacks(course: str, repo: str, port: int) -> dict[str, Attack]:
         "evidence-symlink": Attack("train_answer", (
             "import os\npath = os.environ['AUTOGRADER_EVIDENCE']\n"
             "try:\n    os.remove(path)\nexcept OSError:\n    pass\n"
-            "os.symlink('/etc/passwd', path)\n" + fx.TRAIN_ANSWER), {**FULL, "train_test": 0}),
+            "os.symlink('/etc/passwd', path)\n" + fx.TRAIN_ANSWER),
+            # Removing the evidence file deletes the record of the earlier checks too: the
+            # judge has nothing to score them with (the saved weights are judged from file).
+            {**FULL, "relu_test": 0, "double_test": 0, "train_test": 0}),
         "forged-evidence": Attack("train_answer", (
             "import json, os\n"
             "record = {'kind': 'train_one_epoch', 'name': 'train_one_epoch', 'seed': 0,"
