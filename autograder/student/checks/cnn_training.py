@@ -76,12 +76,11 @@ class TrainStepCheck(SafeCheck):
         first = float(torch.nn.functional.cross_entropy(torch.tensor(scores),
                                                         torch.tensor(inp["y"])))
         if abs(losses[0] - first) > 1e-6 * max(1.0, first):
-            cause = ""
+            cause = ": return the loss computed in the forward pass of this step"
             if abs(losses[0] - self.batch * first) <= 1e-6 * self.batch * first:
                 cause = ": that is the sum over the batch; return the mean"
             return self.failed(f"the first step returned {losses[0]:.6g}, but the batch's "
-                               f"cross-entropy before the update is {first:.6g}{cause}: return "
-                               "the loss computed in the forward pass of this step")
+                               f"cross-entropy before the update is {first:.6g}{cause}")
         moved = {k: bool(v) for k, v in ev["moved"].items()}
         if not any(moved.values()):
             return self.failed("the parameters never changed: call optimizer.step(model.parameters()) "

@@ -142,6 +142,20 @@ class Col2imCheck(_Im2colBase):
         return F.fold(per_image, self.x_shape[2:], self.kernel, padding=self.pad,
                       stride=self.stride).numpy()
 
+    def overwritten(self, g, last_offset_wins: bool) -> np.ndarray:
+        """What col2im gives when each kernel offset (u, v) overwrites instead of adding."""
+        C, HH, WW, N, Ho, Wo = self.dims()
+        result = np.zeros(self.x_shape)
+        offsets = [(u, v) for u in range(HH) for v in range(WW)]
+        for u, v in offsets if last_offset_wins else offsets[::-1]:
+            only = np.zeros((C, HH, WW, N * Ho * Wo))
+            only[:, u, v] = g.reshape(C, HH, WW, -1)[:, u, v]
+            covered = np.zeros_like(only)
+            covered[:, u, v] = 1.0
+            mask = self.fold(covered.reshape(g.shape)) > 0  # one offset: windows never overlap
+            result = np.where(mask, self.fold(only.reshape(g.shape)), result)
+        return result
+
     def verdict(self, ev):
         g = self.inputs()["g"]
         dx = evidence_array(ev["dx"], "dx")
@@ -156,7 +170,9 @@ class Col2imCheck(_Im2colBase):
         if same(dx, want, 1e-9):
             return self.passed()
         shared = self.fold(np.ones_like(g)) > 1
-        if shared.any() and same(dx[~shared], want[~shared], 1e-9):
+        if shared.any() and ((~shared).any() and same(dx[~shared], want[~shared], 1e-9)
+                             or any(same(dx, self.overwritten(g, last), 1e-9)
+                                    for last in (True, False))):
             return self.failed("col2im is right where a pixel lies in one window only and wrong "
                                "where windows overlap: add (+=) every contribution, do not "
                                "overwrite")
@@ -217,9 +233,13 @@ class NetworkGradientCheck(SafeCheck):
         for layer, key in self.NAMES:
             by_name[layer].params[key] = inp["params"][f"{layer}_{key}"].copy()
         net = call_student(Network, layers, what="Network(layers)")
-        scores = call_student(net.forward, inp["x"].copy(), what="Network.forward(x)")
-        dx = call_student(net.backward, inp["G"].copy(), what="Network.backward(dscores)")
-        pairs = call_student(net.parameters, what="Network.parameters()")
+        scores = array(call_student(net.forward, inp["x"].copy(), what="Network.forward(x)"),
+                       "the scores", np.float64)
+        try:  # a wrong forward pass is the first thing to report, even if backward crashes
+            dx = call_student(net.backward, inp["G"].copy(), what="Network.backward(dscores)")
+            pairs = call_student(net.parameters, what="Network.parameters()")
+        except StudentError as err:
+            return {"scores": scores, "backward_error": str(err)}
         listed = []
         for k, pair in enumerate(pairs if isinstance(pairs, (list, tuple)) else []):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
@@ -229,8 +249,7 @@ class NetworkGradientCheck(SafeCheck):
             swapped = any(grad is by_name[l].params[key] for l, key in self.NAMES)
             listed.append({"param": owner[0] if owner else "", "swapped": swapped,
                            "grad": array(grad, f"the gradient of pair {k}", np.float64)})
-        return {"scores": array(scores, "the scores", np.float64),
-                "dx": array(dx, "dx", np.float64), "pairs": listed}
+        return {"scores": scores, "dx": array(dx, "dx", np.float64), "pairs": listed}
 
     def reference(self):
         torch = lazy_torch()
@@ -252,18 +271,20 @@ class NetworkGradientCheck(SafeCheck):
         if got.shape != scores.shape or not same(got, scores, 1e-9):
             return self.failed("Network.forward's scores differ from running the layers in order "
                                f"(conv, relu, pool, flatten, fc){layers_hint}")
+        if "backward_error" in ev:
+            return self.failed(str(ev["backward_error"])[:2000])
         pairs = ev["pairs"]
         if any(bool(p["swapped"]) for p in pairs):
             return self.failed("parameters() lists (grad, param): return (param, grad) pairs")
         names = [str(p["param"]) for p in pairs]
+        if not all(names):
+            return self.failed("parameters() lists arrays that are not the layers' params (copies?): "
+                               "Adam updates them in place, so the update would never reach the "
+                               "layers; list layer.params[key] itself")
         if len(pairs) != 4 or sorted(names) != sorted(grads):
             missing = sorted(set(grads) - set(names))
-            copies = "" if all(names) else (": some listed arrays are not the layers' params "
-                                            "(copies?) and Adam's in-place update would not reach "
-                                            "the layers; list layer.params[key] itself")
-            return self.failed(f"parameters() lists {len(pairs)} pairs, expected the 4 parameters "
-                               f"of this network{copies}"
-                               + (f"; missing: {missing}" if missing and not copies else ""))
+            return self.failed(f"parameters() lists {len(pairs)} pairs ({names}), expected the 4 "
+                               f"parameters of this network" + (f"; missing: {missing}" if missing else ""))
         for pair in sorted(pairs, key=lambda p: not str(p["param"]).startswith("fc")):
             key = str(pair["param"])
             problem = compare(f"the gradient of {key}", evidence_array(pair["grad"], key),

@@ -94,6 +94,11 @@ class TrainCheck(SafeCheck):
             figures[f"{split}_loss"] = float(-np.mean(np.log(np.clip(P[Y[rows] == 1], 1e-12, 1))))
             figures[f"{split}_acc"] = float(np.mean(P.argmax(axis=1) == y[rows]))
         val_loss, val_acc = history["val_loss"][-1], history["val_acc"][-1]
+        train_loss = history["train_loss"]
+        if abs(train_loss[-1] - figures["val_loss"]) <= 1e-6 * max(1, figures["val_loss"]):
+            return self.failed("history['train_loss'] holds the validation loss: train and "
+                               "validation are swapped; train_loss is the mean of the epoch's "
+                               "batch losses, val_loss the loss on X_val, Y_val")
         if abs(val_loss - figures["val_loss"]) > 1e-6 * max(1, figures["val_loss"]):
             if abs(val_loss - figures["train_loss"]) <= 1e-6 * max(1, figures["train_loss"]):
                 return self.failed("history['val_loss'] holds the loss on the training set: train "
@@ -112,10 +117,6 @@ class TrainCheck(SafeCheck):
             return self.failed(f"history['val_acc'][-1] = {val_acc:.6g}, but the final "
                                f"parameters have a validation accuracy of "
                                f"{figures['val_acc']:.6g}{cause}")
-        train_loss = history["train_loss"]
-        if abs(train_loss[-1] - figures["val_loss"]) <= 1e-9 * max(1, figures["val_loss"]):
-            return self.failed("history['train_loss'] holds the validation loss: record the mean "
-                               "of the epoch's batch losses")
         if not train_loss[-1] < train_loss[0]:
             return self.failed(f"the training loss did not go down on an easy problem: "
                                f"{np.round(train_loss, 4).tolist()}")
