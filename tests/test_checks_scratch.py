@@ -544,3 +544,14 @@ def test_the_collect_halves_run_without_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_without_torch_a_grading_kernel_defers_and_a_notebook_says_so(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    check = Im2colCheck((2, 3, 5, 5), 3, 1, 1)
+    evidence = check.collect(A4["im2col"])
+    result = check.judge(evidence)
+    assert not result.passed and "needs torch" in result.message
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(tmp_path / "evidence.jsonl"))
+    result = check.judge(evidence)
+    assert result.passed and result.details["deferred"]

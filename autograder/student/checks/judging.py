@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Check, StudentError
+from .core import Check, StudentError, grading
 
 
 class Malformed(Exception):
@@ -28,6 +28,12 @@ class SafeCheck(Check):
             return self.verdict(evidence)
         except StudentError as err:
             return self.failed(str(err))
+        except ImportError:
+            # No torch in a from-scratch grading kernel: there the verdict counts for nothing
+            # and the trusted judge, which has torch, decides from the recorded evidence.
+            if grading():
+                return self.passed("recorded; judged when your work is graded", deferred=True)
+            return self.failed("this check's judge needs torch, which is not installed here")
         except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
             return self.failed(f"the recorded result is malformed ({type(err).__name__}: "
                                f"{str(err)[:200]}); it was not produced by this check on its "
