@@ -538,7 +538,7 @@ def test_the_collect_halves_run_without_torch(tmp_path):
         "mlp.ForwardCheck([3, 4, 2]).collect(A1['forward'])\n"
         "mlp_training.TrainCheck().collect((A1['train'], A1['Adam'](lr=1e-2)))\n"
         "convolution.Im2colCheck((2, 3, 5, 5)).collect(A4['im2col'])\n"
-        "convolution.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
+        "cnn_training.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
         "cnn_training.TrainStepCheck(steps=2).collect((A4['train_step'], A4['build_model'], A4['Adam']))\n"
         "print('ok')\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,

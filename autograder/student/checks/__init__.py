@@ -18,8 +18,8 @@ from .params import check_count_function, check_parameter_cap, check_parameter_c
 from .result import CheckResult, rubric
 
 # Checks on the NumPy exercises of A1 and A4 (no torch at import: their kernels have none).
-from .cnn_training import check_train_step  # noqa: E402
-from .convolution import check_col2im, check_im2col, check_network_gradients  # noqa: E402
+from .cnn_training import check_network_gradients, check_train_step  # noqa: E402
+from .convolution import check_col2im, check_im2col  # noqa: E402
 from .evaluation import (check_confusion_matrix, check_most_confused_pairs,  # noqa: E402
                          check_per_class_accuracy)
 from .mlp import check_forward, check_init_params, check_predict  # noqa: E402

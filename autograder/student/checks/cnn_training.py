@@ -1,6 +1,8 @@
-"""A4's ``train_step`` judged on one batch that a correct step overfits.
+"""A4's whole network: the gradients of a ``Network`` of the student's layers against
+torch autograd (float64), and ``train_step`` judged on one batch that a correct step
+overfits.
 
-The kernel builds the student's float64 network, records its initial parameters and runs
+For train_step the kernel builds the student's float64 network, records its initial parameters and runs
 ``steps`` training steps on one random batch; the judge recomputes the first loss with
 torch (float64, the architecture of A4's table) and checks that the parameters moved and
 the loss fell.
@@ -9,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tolerances
+from .compare import compare
 from .core import StudentError, call_student, run
-from .judging import SafeCheck, array, evidence_array, lazy_torch, number
+from .judging import SafeCheck, array, evidence_array, lazy_torch, number, same
 
 ARCHITECTURE = ("conv1_W", "conv1_b", "conv2_W", "conv2_b", "fc_W", "fc_b")
 
@@ -103,3 +107,117 @@ def check_train_step(train_step, build_model, Adam, steps=15, batch=8, lr=1e-3, 
     random batch (batch, 3, 32, 32) must halve the loss."""
     return run(TrainStepCheck(steps, batch, lr, seed, name, points), (train_step, build_model, Adam),
                raise_on_fail)
+
+
+# ----------------------------------------------------------------------------- network
+class NetworkGradientCheck(SafeCheck):
+    """conv(3 filters, 3x3, pad 1) - relu - maxpool 2 - flatten - linear, in float64."""
+
+    kind = "network_gradients"
+    NAMES = (("conv", "W"), ("conv", "b"), ("fc", "W"), ("fc", "b"))
+
+    def __init__(self, x_shape, n_classes=4, seed=0, name=None, points=1.0):
+        super().__init__(name or f"Network gradients, input {tuple(x_shape)}", points, seed)
+        self.x_shape, self.n_classes = tuple(int(s) for s in x_shape), int(n_classes)
+
+    def inputs(self):
+        rng = self.rng()
+        N, C, H, W = self.x_shape
+        shapes = {"conv_W": (3, C, 3, 3), "conv_b": (3,), "fc_W": (3 * (H // 2) * (W // 2),
+                                                                   self.n_classes),
+                  "fc_b": (self.n_classes,)}
+        return {"params": {k: rng.normal(0, 0.5, s) for k, s in shapes.items()},
+                "x": rng.normal(size=self.x_shape), "G": rng.normal(size=(N, self.n_classes))}
+
+    def collect(self, student):
+        Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear = student
+        inp = self.inputs()
+        N, C, H, W = self.x_shape
+        rng = np.random.default_rng(0)
+        layers = [("conv", call_student(lambda: Conv2D(C, 3, 3, stride=1, pad=1, rng=rng),
+                                        what="Conv2D(C, 3, 3, stride=1, pad=1)")),
+                  ("relu", call_student(ReLU, what="ReLU()")),
+                  ("pool", call_student(MaxPool2D, 2, 2, what="MaxPool2D(2, 2)")),
+                  ("flat", call_student(Flatten, what="Flatten()")),
+                  ("fc", call_student(lambda: Linear(3 * (H // 2) * (W // 2), self.n_classes,
+                                                     rng=rng), what="Linear(D, K)"))]
+        by_name = dict(layers)
+        for layer, key in self.NAMES:
+            by_name[layer].params[key] = inp["params"][f"{layer}_{key}"].copy()
+        net = call_student(Network, layers, what="Network(layers)")
+        scores = array(call_student(net.forward, inp["x"].copy(), what="Network.forward(x)"),
+                       "the scores", np.float64)
+        try:  # a wrong forward pass is the first thing to report, even if backward crashes
+            dx = call_student(net.backward, inp["G"].copy(), what="Network.backward(dscores)")
+            pairs = call_student(net.parameters, what="Network.parameters()")
+        except StudentError as err:
+            return {"scores": scores, "backward_error": str(err)}
+        listed = []
+        for k, pair in enumerate(pairs if isinstance(pairs, (list, tuple)) else []):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise StudentError(f"parameters()[{k}] is not a (param, grad) pair")
+            param, grad = pair
+            owner = [f"{l}_{key}" for l, key in self.NAMES if param is by_name[l].params[key]]
+            swapped = any(grad is by_name[l].params[key] for l, key in self.NAMES)
+            listed.append({"param": owner[0] if owner else "", "swapped": swapped,
+                           "grad": array(grad, f"the gradient of pair {k}", np.float64)})
+        return {"scores": scores, "dx": array(dx, "dx", np.float64), "pairs": listed}
+
+    def reference(self):
+        torch = lazy_torch()
+        F = torch.nn.functional
+        inp = self.inputs()
+        t = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
+        x = torch.tensor(inp["x"], requires_grad=True)
+        h = F.max_pool2d(torch.relu(F.conv2d(x, t["conv_W"], t["conv_b"], padding=1)), 2)
+        scores = h.reshape(len(h), -1) @ t["fc_W"] + t["fc_b"]
+        (scores * torch.tensor(inp["G"])).sum().backward()
+        grads = {k: v.grad.numpy() for k, v in t.items()}
+        return scores.detach().numpy(), x.grad.numpy(), grads
+
+    def verdict(self, ev):
+        scores, dx_ref, grads = self.reference()
+        got = evidence_array(ev["scores"], "scores")
+        layers_hint = ("; this test uses your Conv2D, ReLU, MaxPool2D, Flatten and Linear: if "
+                       "one of their tests failed, fix it first")
+        if got.shape != scores.shape or not same(got, scores, 1e-9):
+            return self.failed("Network.forward's scores differ from running the layers in order "
+                               f"(conv, relu, pool, flatten, fc){layers_hint}")
+        if "backward_error" in ev:
+            return self.failed(str(ev["backward_error"])[:2000])
+        pairs = ev["pairs"]
+        if any(bool(p["swapped"]) for p in pairs):
+            return self.failed("parameters() lists (grad, param): return (param, grad) pairs")
+        names = [str(p["param"]) for p in pairs]
+        if not all(names):
+            return self.failed("parameters() lists arrays that are not the layers' params (copies?): "
+                               "Adam updates them in place, so the update would never reach the "
+                               "layers; list layer.params[key] itself")
+        if len(pairs) != 4 or sorted(names) != sorted(grads):
+            missing = sorted(set(grads) - set(names))
+            return self.failed(f"parameters() lists {len(pairs)} pairs ({names}), expected the 4 "
+                               f"parameters of this network" + (f"; missing: {missing}" if missing else ""))
+        for pair in sorted(pairs, key=lambda p: not str(p["param"]).startswith("fc")):
+            key = str(pair["param"])
+            problem = compare(f"the gradient of {key}", evidence_array(pair["grad"], key),
+                              grads[key], tolerances.NETWORK)
+            if problem:
+                cause = ""
+                if key.startswith("conv"):
+                    cause = ("; the fc gradients are right, so the gradient passed back to the "
+                             "earlier layers is not: backward runs the layers in reverse, each "
+                             "layer's dx feeding the layer before" + layers_hint)
+                return self.failed(problem + cause)
+        problem = compare("dx", evidence_array(ev["dx"], "dx"), dx_ref, tolerances.NETWORK)
+        if problem:
+            return self.failed(problem + ": Network.backward must return the first layer's dx")
+        return self.passed()
+
+
+def check_network_gradients(Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear, x_shape,
+                            n_classes=4, seed=0, name=None, points=1.0, raise_on_fail=True):
+    """A float64 Network(conv 3x3 pad 1 - relu - maxpool 2 - flatten - linear) of the
+    student's layers: the scores, every parameter gradient listed by ``parameters()`` and
+    dx of ``backward(G)`` for a random upstream G (N, n_classes), against torch autograd."""
+    check = NetworkGradientCheck(x_shape, n_classes, seed, name, points)
+    return run(check, (Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear), raise_on_fail)
