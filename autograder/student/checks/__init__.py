@@ -18,6 +18,18 @@ from .params import check_count_function, check_parameter_cap, check_parameter_c
 from .result import CheckResult, rubric
 from .values import check_values
 
+# Checks on the NumPy exercises of A1 and A4 (no torch at import: their kernels have none).
+from .cnn_training import check_network_gradients, check_train_step  # noqa: E402
+from .convolution import check_col2im, check_im2col  # noqa: E402
+from .evaluation import (check_confusion_matrix, check_most_confused_pairs,  # noqa: E402
+                         check_per_class_accuracy)
+from .mlp import check_forward, check_init_params, check_predict  # noqa: E402
+from .mlp_training import check_train  # noqa: E402
+from .preprocessing import (check_flat_preprocess, check_image_preprocess,  # noqa: E402
+                            check_pixel_statistics)
+from .utilities import (check_accuracy_function, check_minibatches, check_one_hot,  # noqa: E402
+                        check_weights_round_trip)
+
 __all__ = [
     "Check", "CheckResult", "StudentError", "run", "rubric",
     "check_parameter_count", "check_parameter_cap", "check_count_function",
@@ -25,7 +37,13 @@ __all__ = [
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
     "check_mlp_gradients", "check_adam", "check_torch_backward",
-    "check_values", "evaluate", "check_accuracy", "check_saved_network_accuracy", "check_eval_deterministic",
+    "check_values", "evaluate", "check_accuracy", "check_saved_network_accuracy",
+    "check_eval_deterministic",
+    "check_init_params", "check_forward", "check_predict", "check_one_hot",
+    "check_accuracy_function", "check_minibatches", "check_weights_round_trip", "check_train",
+    "check_pixel_statistics", "check_flat_preprocess", "check_image_preprocess",
+    "check_confusion_matrix", "check_most_confused_pairs", "check_per_class_accuracy",
+    "check_im2col", "check_col2im", "check_network_gradients", "check_train_step",
 ]
 
 from importlib.util import find_spec as _find_spec

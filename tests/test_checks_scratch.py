@@ -1,0 +1,557 @@
+"""The checks on A1's and A4's NumPy exercises: the teacher's solutions pass, each typical
+mistake fails with its own message, malformed evidence fails without an exception, and the
+collect halves run without torch.
+"""
+import inspect
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autograder.student import checks, data
+from autograder.student.checks import evidence as evidence_file
+from autograder.student.checks.convolution import Im2colCheck
+from autograder.student.checks.mlp_training import TrainCheck
+from tests.conftest import REPO
+
+A1_CELLS = ["activations", "softmax", "penalties", "loss_base", "losses", "init", "network",
+            "optimisers", "utils", "train", "preprocess", "confusion"]
+A4_CELLS = ["simple_layers", "conv_base", "conv_loop", "im2col", "conv_fast", "maxpool",
+            "softmax_ce", "adam", "network", "preprocess", "train_step", "per_class"]
+
+
+def solutions(assignment: str, grade_ids: list) -> dict:
+    """The namespace of the teacher notebook's solution and given cells ``grade_ids``."""
+    from tqdm import tqdm
+
+    cells = json.loads((REPO / "source" / assignment / f"{assignment}.ipynb").read_text())["cells"]
+    namespace = {"np": np, "tqdm": tqdm, "data": data, "checks": checks}
+    for cell in cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in grade_ids:
+            exec("".join(cell["source"]), namespace)  # noqa: S102 (the teacher's own code)
+    return namespace
+
+
+A1 = solutions("a1_numpy_mlp", A1_CELLS)
+A4 = solutions("a4_numpy_cnn", A4_CELLS)
+A4_LAYERS = (A4["Network"], A4["Conv2D"], A4["ReLU"], A4["MaxPool2D"], A4["Flatten"], A4["Linear"])
+
+
+def quiet(check, *args, **kw):
+    return check(*args, **kw, raise_on_fail=False)
+
+
+# ---------------------------------------------------------------- the solutions pass
+
+CORRECT = {
+    "init_params": lambda s: quiet(checks.check_init_params, A1["init_params"], [3, 6, 5, 4, 2], seed=s),
+    "forward": lambda s: quiet(checks.check_forward, A1["forward"], [3, 8, 8, 8, 2], "tanh", 7, seed=s),
+    "predict": lambda s: quiet(checks.check_predict, A1["predict"], [4, 6, 3], "sigmoid", seed=s),
+    "one_hot": lambda s: quiet(checks.check_one_hot, A1["one_hot"], 37, 10, seed=s),
+    "accuracy": lambda s: quiet(checks.check_accuracy_function, A1["accuracy"], 37, 10, seed=s),
+    "minibatches": lambda s: quiet(checks.check_minibatches, A1["iterate_minibatches"], 37, 8, seed=s),
+    "minibatches_one_batch": lambda s: quiet(checks.check_minibatches, A1["iterate_minibatches"], 5, 5,
+                                             seed=s),
+    "round_trip": lambda s: quiet(checks.check_weights_round_trip, A1["save_weights"],
+                                  A1["load_weights"], seed=s),
+    "train_adam": lambda s: quiet(checks.check_train, A1["train"], A1["Adam"](lr=1e-2), seed=s),
+    "train_sgd": lambda s: quiet(checks.check_train, A1["train"], A1["SGD"](lr=0.2), "tanh", seed=s),
+    "pixel_statistics": lambda s: quiet(checks.check_pixel_statistics, A1["pixel_statistics"], seed=s),
+    "flat_preprocess": lambda s: quiet(checks.check_flat_preprocess, A1["preprocess"], seed=s),
+    "confusion": lambda s: quiet(checks.check_confusion_matrix, A1["confusion_matrix"], seed=s),
+    "pairs": lambda s: quiet(checks.check_most_confused_pairs, A1["most_confused_pairs"], seed=s),
+    "image_preprocess": lambda s: quiet(checks.check_image_preprocess, A4["preprocess"], seed=s),
+    "per_class": lambda s: quiet(checks.check_per_class_accuracy, A4["per_class_accuracy"], seed=s),
+    "im2col": lambda s: quiet(checks.check_im2col, A4["im2col"], (2, 4, 9, 7), 3, 2, 1, seed=s),
+    "im2col_rect": lambda s: quiet(checks.check_im2col, A4["im2col"], (1, 2, 7, 6), (3, 2), 2, 0, seed=s),
+    "col2im": lambda s: quiet(checks.check_col2im, A4["col2im"], (2, 4, 9, 7), 3, 2, 1, seed=s),
+    "network": lambda s: quiet(checks.check_network_gradients, *A4_LAYERS, (3, 2, 6, 6), 4, seed=s),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_the_teacher_solution_passes_on_several_seeds_and_nonces(name, monkeypatch):
+    for seed, nonce in ((0, ""), (1, "job-a"), (2, "job-b")):
+        monkeypatch.setenv("AUTOGRADER_NONCE", nonce)
+        result = CORRECT[name](seed)
+        assert result.passed, f"{name}, seed {seed}: {result.message}"
+
+
+def test_the_teacher_train_step_passes():
+    result = quiet(checks.check_train_step, A4["train_step"], A4["build_model"], A4["Adam"])
+    assert result.passed, result.message
+    assert "->" in result.message
+
+
+# ---------------------------------------------------------------- A1 mistakes
+
+def init_with(**replace):
+    """A1's init_params with some initialisers replaced."""
+    table = dict(A1["INITIALISERS"], **replace)
+
+    def init_params(sizes, method="glorot", rng=None):
+        params = {}
+        for l in range(1, len(sizes)):
+            params[f"W{l}"] = table[method](sizes[l - 1], sizes[l], rng)
+            params[f"b{l}"] = np.zeros(sizes[l])
+        return params
+    return init_params
+
+
+def init_transposed(sizes, method="glorot", rng=None):
+    params = A1["init_params"](sizes, method, rng)
+    return {k: v.T if k.startswith("W") else v for k, v in params.items()}
+
+
+def init_bias_ones(sizes, method="glorot", rng=None):
+    return {k: v if k.startswith("W") else v + 1 for k, v in A1["init_params"](sizes, method, rng).items()}
+
+
+def init_ignores_method(sizes, method="glorot", rng=None):
+    return A1["init_params"](sizes, "glorot", rng)
+
+
+def forward_no_softmax(params, X, activation="relu"):
+    P, cache = A1["forward"](params, X, activation)
+    L = A1["n_layers"](params)
+    Z = cache[f"H{L - 1}"] @ params[f"W{L}"] + params[f"b{L}"]
+    return Z, dict(cache, P=Z)
+
+
+def forward_swapped_cache(params, X, activation="relu"):
+    P, cache = A1["forward"](params, X, activation)
+    return P, dict(cache, A1=cache["H1"], H1=cache["A1"])
+
+
+def forward_short_cache(params, X, activation="relu"):
+    P, cache = A1["forward"](params, X, activation)
+    return P, {"H0": X, "P": P}
+
+
+def minibatches_drop_last(X, Y, batch_size, rng, shuffle=True):
+    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    for start in range(0, len(X) - batch_size + 1, batch_size):
+        yield X[order[start:start + batch_size]], Y[order[start:start + batch_size]]
+
+
+def minibatches_unpaired(X, Y, batch_size, rng, shuffle=True):
+    ox = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    oy = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    for start in range(0, len(X), batch_size):
+        yield X[ox[start:start + batch_size]], Y[oy[start:start + batch_size]]
+
+
+def minibatches_with_replacement(X, Y, batch_size, rng, shuffle=True):
+    order = rng.integers(0, len(X), len(X)) if shuffle else np.arange(len(X))
+    for start in range(0, len(X), batch_size):
+        yield X[order[start:start + batch_size]], Y[order[start:start + batch_size]]
+
+
+def minibatches_global(X, Y, batch_size, rng, shuffle=True):
+    return A1["iterate_minibatches"](X, Y, batch_size, np.random.default_rng(np.random.randint(1 << 30)),
+                                     shuffle)
+
+
+def minibatches_always_shuffle(X, Y, batch_size, rng, shuffle=True):
+    return A1["iterate_minibatches"](X, Y, batch_size, rng, True)
+
+
+def minibatches_never_shuffle(X, Y, batch_size, rng, shuffle=True):
+    return A1["iterate_minibatches"](X, Y, batch_size, rng, False)
+
+
+def save_whole_dict(path, params):
+    np.savez(path, params)
+
+
+def save_elsewhere(path, params):
+    np.savez(os.path.join(os.path.dirname(path), "my_weights.npz"), **params)
+
+
+def load_elsewhere(path):
+    return A1["load_weights"](os.path.join(os.path.dirname(path), "my_weights.npz"))
+
+
+def save_float32(path, params):
+    np.savez(path, **{k: v.astype(np.float32) for k, v in params.items()})
+
+
+def train_swapped(*args, **kw):
+    history = A1["train"](*args, **kw)
+    return {"train_loss": history["val_loss"], "val_loss": history["train_loss"],
+            "val_acc": history["val_acc"]}
+
+
+def train_per_batch(params, X_train, Y_train, X_val, Y_val, optimizer, epochs=5, batch_size=64,
+                    **kw):
+    history = {"train_loss": [], "val_loss": [], "val_acc": []}
+    for _ in range(epochs):
+        for X, Y in A1["iterate_minibatches"](X_train, Y_train, batch_size, kw["rng"]):
+            history["train_loss"] += A1["train"](params, X, Y, X_val, Y_val, optimizer, 1, batch_size,
+                                                 rng=kw["rng"], progress=False)["train_loss"]
+    history["val_loss"] = history["val_acc"] = list(history["train_loss"])
+    return history
+
+
+def train_copy(params, *args, **kw):
+    return A1["train"]({k: v.copy() for k, v in params.items()}, *args, **kw)
+
+
+def train_percent(*args, **kw):
+    history = A1["train"](*args, **kw)
+    return dict(history, val_acc=[100 * a for a in history["val_acc"]])
+
+
+def pairs_one_way(M, k=2):
+    C = len(M)
+    scores = {}
+    for i in range(C):
+        for j in range(C):
+            if i != j:
+                key = (min(i, j), max(i, j))
+                scores[key] = max(scores.get(key, 0), M[i, j])
+    return [p for p, _ in sorted(scores.items(), key=lambda t: -t[1])[:k]]
+
+
+def pairs_diagonal(M, k=2):
+    C = len(M)
+    pairs = [(M[i, j] + M[j, i], (i, j)) for i in range(C) for j in range(i, C)]
+    return [p for _, p in sorted(pairs, key=lambda t: -t[0])[:k]]
+
+
+def confusion_fancy(y_true, y_pred, num_classes=10):
+    M = np.zeros((num_classes, num_classes), dtype=int)
+    M[y_true, y_pred] += 1
+    return M
+
+
+def q(fn, *args, **kw):
+    return lambda: quiet(fn, *args, **kw)
+
+
+A1_MISTAKES = {
+    "glorot_fan_in": (q(checks.check_init_params, init_with(glorot=lambda a, b, r: r.uniform(
+        -np.sqrt(6 / a), np.sqrt(6 / a), (a, b))), [5, 4, 3]), "sqrt(6/fan_in)"),
+    "glorot_normal": (q(checks.check_init_params, init_with(glorot=lambda a, b, r: r.normal(
+        0, np.sqrt(2 / (a + b)), (a, b))), [5, 4, 3]), "Glorot *normal*"),
+    "gaussian_variance": (q(checks.check_init_params, init_with(gaussian=lambda a, b, r: r.normal(
+        0, 0.01, (a, b))), [5, 4, 3]), "the variance"),
+    "uniform_0_1": (q(checks.check_init_params, init_with(uniform=lambda a, b, r: r.random((a, b))),
+                      [5, 4, 3]), "rng.random draws from [0, 1)"),
+    "init_transposed": (q(checks.check_init_params, init_transposed, [5, 4, 3]), "transposed"),
+    "init_global_rng": (q(checks.check_init_params, init_with(glorot=lambda a, b, r: np.random.uniform(
+        -np.sqrt(6 / (a + b)), np.sqrt(6 / (a + b)), (a, b))), [5, 4, 3]), "not np.random"),
+    "init_bias": (q(checks.check_init_params, init_bias_ones, [5, 4, 3]), "biases start at zero"),
+    "init_method_ignored": (q(checks.check_init_params, init_ignores_method, [5, 4, 3]),
+                            "method argument is ignored"),
+    "forward_no_softmax": (q(checks.check_forward, forward_no_softmax, [6, 5, 4]), "apply softmax"),
+    "forward_relu_only": (q(checks.check_forward, lambda p, X, a="relu": A1["forward"](p, X, "relu"),
+                            [3, 8, 8, 2], "tanh"), "pass activation='tanh'"),
+    "forward_cache_swapped": (q(checks.check_forward, forward_swapped_cache, [6, 5, 4]),
+                              "cache['A1'] holds H1"),
+    "forward_cache_short": (q(checks.check_forward, forward_short_cache, [6, 5, 4]), "cache is missing"),
+    "predict_probabilities": (q(checks.check_predict, lambda p, X, a="relu": A1["forward"](p, X, a)[0],
+                                [4, 5, 3]), "return the class labels"),
+    "predict_axis0": (q(checks.check_predict, lambda p, X, a="relu": A1["forward"](p, X, a)[0].argmax(0),
+                        [4, 5, 3]), "axis 0"),
+    "predict_ignores_activation": (q(checks.check_predict, lambda p, X, a="relu": A1["predict"](p, X),
+                                     [4, 5, 3], "tanh", 200), "ignores activation='tanh'"),
+    "one_hot_width": (q(checks.check_one_hot, lambda y, c=10: np.eye(y.max() + 1)[y], 30, 6),
+                      "use num_classes"),
+    "one_hot_off_by_one": (q(checks.check_one_hot, lambda y, c=10: np.eye(c)[(y + 1) % c], 30, 6),
+                           "off by one"),
+    "accuracy_count": (q(checks.check_accuracy_function, lambda P, y: A1["accuracy"](P, y) * len(P)),
+                       "number of correct rows"),
+    "accuracy_percent": (q(checks.check_accuracy_function, lambda P, y: 100 * A1["accuracy"](P, y)),
+                         "percentage"),
+    "accuracy_one_hot": (q(checks.check_accuracy_function,
+                           lambda P, y: float(np.mean(P.argmax(1) == (y if y.ndim == 1 else y[:, 0])))),
+                         "y.argmax(axis=1)"),
+    "minibatch_drop_last": (q(checks.check_minibatches, minibatches_drop_last, 10, 4),
+                            "last, partial batch of 2 rows is missing"),
+    "minibatch_unpaired": (q(checks.check_minibatches, minibatches_unpaired), "not paired"),
+    "minibatch_replacement": (q(checks.check_minibatches, minibatches_with_replacement, 30, 8),
+                              "not indices with replacement"),
+    "minibatch_global_rng": (q(checks.check_minibatches, minibatches_global), "not np.random"),
+    "minibatch_shuffle_false": (q(checks.check_minibatches, minibatches_always_shuffle),
+                                "shuffle=False must keep"),
+    "minibatch_no_shuffle": (q(checks.check_minibatches, minibatches_never_shuffle),
+                             "kept the original order"),
+    "save_whole_dict": (q(checks.check_weights_round_trip, save_whole_dict,
+                          lambda path: dict(np.load(path, allow_pickle=True)["arr_0"].item())),
+                        "one pickled object"),
+    "save_elsewhere": (q(checks.check_weights_round_trip, save_elsewhere, load_elsewhere),
+                       "did not write the file it was given"),
+    "save_float32": (q(checks.check_weights_round_trip, save_float32, A1["load_weights"]),
+                     "came back different"),
+    "train_swapped": (lambda: quiet(checks.check_train, train_swapped, A1["Adam"](lr=1e-2)), "swapped"),
+    "train_per_batch": (lambda: quiet(checks.check_train, train_per_batch, A1["Adam"](lr=1e-2)),
+                        "one value per batch"),
+    "train_copy": (lambda: quiet(checks.check_train, train_copy, A1["Adam"](lr=1e-2)), "in place"),
+    "train_percent": (lambda: quiet(checks.check_train, train_percent, A1["Adam"](lr=1e-2)),
+                      "percentage"),
+    "pixels_unscaled": (q(checks.check_pixel_statistics, lambda im: (float(im.mean()), float(im.std()))),
+                        "divide by 255"),
+    "pixels_ddof": (q(checks.check_pixel_statistics,
+                      lambda im: (float((im / 255).mean()), float((im / 255).std(ddof=1)))), "ddof=1"),
+    "preprocess_not_flat": (q(checks.check_flat_preprocess, lambda im, m, s: (im / 255 - m) / s),
+                            "flatten every image"),
+    "preprocess_parentheses": (q(checks.check_flat_preprocess,
+                                 lambda im, m, s: im.reshape(len(im), -1) / 255 - m / s), "parentheses"),
+    "confusion_transposed": (q(checks.check_confusion_matrix,
+                               lambda t, p, c=10: A1["confusion_matrix"](p, t, c)), "transposed"),
+    "confusion_fancy_index": (q(checks.check_confusion_matrix, confusion_fancy), "np.add.at"),
+    "confusion_size_from_labels": (q(checks.check_confusion_matrix,
+                                     lambda t, p, c=10: A1["confusion_matrix"](t, np.minimum(p, t.max()),
+                                                                               t.max() + 1)),
+                                   "use num_classes"),
+    "pairs_one_way": (q(checks.check_most_confused_pairs, pairs_one_way, 6, 2, seed=3), "one direction"),
+    "pairs_ascending": (q(checks.check_most_confused_pairs,
+                          lambda M, k=2: A1["most_confused_pairs"](M, len(M) * (len(M) - 1) // 2)[::-1][:k]),
+                        "most confused pairs come first"),
+    "pairs_diagonal": (q(checks.check_most_confused_pairs, pairs_diagonal), "diagonal"),
+    "pairs_unordered": (q(checks.check_most_confused_pairs,
+                          lambda M, k=2: [(j, i) for i, j in A1["most_confused_pairs"](M, k)]), "i < j"),
+}
+
+
+# ---------------------------------------------------------------- A4 mistakes
+
+def im2col_layout(rows, cols):
+    def im2col(x, HH, WW, stride, pad):
+        N, C, H, W = x.shape
+        Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+        six = A4["im2col"](x, HH, WW, stride, pad).reshape(C, HH, WW, N, Ho, Wo)
+        return np.ascontiguousarray(six.transpose(rows + cols)).reshape(C * HH * WW, -1)
+    return im2col
+
+
+def col2im_overwrite(cols, x_shape, HH, WW, stride, pad):
+    N, C, H, W = x_shape
+    Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    cols = cols.reshape(C, HH, WW, N, Ho, Wo)
+    dx = np.zeros((C, N, H + 2 * pad, W + 2 * pad))
+    for u in range(HH):
+        for v in range(WW):
+            dx[:, :, u:u + stride * Ho:stride, v:v + stride * Wo:stride] = cols[:, u, v]
+    return dx[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
+
+
+def col2im_padded(cols, x_shape, HH, WW, stride, pad):
+    N, C, H, W = x_shape
+    out = A4["col2im"](cols, (N, C, H + 2 * pad, W + 2 * pad), HH, WW, stride, 0)
+    return out
+
+
+def col2im_layout(cols, x_shape, HH, WW, stride, pad):
+    N, C, H, W = x_shape
+    Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    canonical = cols.reshape(C, HH, WW, Ho, Wo, N).transpose(0, 1, 2, 5, 3, 4)  # read as (i, j, n)
+    return A4["col2im"](canonical.reshape(cols.shape), x_shape, HH, WW, stride, pad)
+
+
+class NetworkCopies(A4["Network"]):
+    def parameters(self):
+        return [(p.copy(), g) for p, g in super().parameters()]
+
+
+class NetworkSwapped(A4["Network"]):
+    def parameters(self):
+        return [(g, p) for p, g in super().parameters()]
+
+
+class NetworkNoRelu(A4["Network"]):
+    def forward(self, x):
+        for name, layer in self.layers:
+            if name != "relu":
+                x = layer.forward(x)
+        return x
+
+
+class ConvWrongWeightGrad(A4["Conv2D"]):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["W"] = 2 * self.grads["W"]
+        return dx
+
+
+def train_step_no_update(model, optimizer, X, y):
+    loss, d = A4["softmax_cross_entropy"](model.forward(X), y)
+    model.backward(d)
+    return loss
+
+
+def train_step_tuple(model, optimizer, X, y):
+    loss, d = A4["softmax_cross_entropy"](model.forward(X), y)
+    model.backward(d)
+    optimizer.step(model.parameters())
+    return loss, d
+
+
+def train_step_sum(model, optimizer, X, y):
+    return A4["train_step"](model, optimizer, X, y) * len(y)
+
+
+def preprocess_channels_last(images):
+    x = images.astype(np.float32) / 255
+    return (x - np.array(data.CIFAR10_MEAN, np.float32)) / np.array(data.CIFAR10_STD, np.float32)
+
+
+def preprocess_reshape(images):
+    x = images.astype(np.float32).reshape(len(images), 3, 32, 32) / 255
+    return (x - np.array(data.CIFAR10_MEAN, np.float32)[:, None, None]) / \
+        np.array(data.CIFAR10_STD, np.float32)[:, None, None]
+
+
+def preprocess_reversed_stats(images):
+    x = images.astype(np.float32).transpose(0, 3, 1, 2) / 255
+    return (x - np.array(data.CIFAR10_MEAN[::-1], np.float32)[:, None, None]) / \
+        np.array(data.CIFAR10_STD[::-1], np.float32)[:, None, None]
+
+
+def per_class_by_prediction(y_true, y_pred, num_classes=10):
+    return A4["per_class_accuracy"](y_pred, y_true, num_classes)
+
+
+def per_class_zero(y_true, y_pred, num_classes=10):
+    return np.nan_to_num(A4["per_class_accuracy"](y_true, y_pred, num_classes))
+
+
+def network_with(Network=A4["Network"], Conv2D=A4["Conv2D"]):
+    return (Network, Conv2D) + A4_LAYERS[2:]
+
+
+A4_MISTAKES = {
+    "im2col_transposed": (q(checks.check_im2col, lambda *a: A4["im2col"](*a).T, (2, 3, 5, 5), 3, 1, 1),
+                          "rows and columns are swapped"),
+    "im2col_columns_ijn": (q(checks.check_im2col, im2col_layout((0, 1, 2), (4, 5, 3)), (2, 3, 5, 5), 3, 1,
+                             1), "columns ordered (i, j, n)"),
+    "im2col_rows_uvc": (q(checks.check_im2col, im2col_layout((1, 2, 0), (3, 4, 5)), (2, 3, 5, 5), 3, 1, 1),
+                        "rows ordered (u, v, c)"),
+    "im2col_no_padding": (q(checks.check_im2col, lambda x, HH, WW, s, p: A4["im2col"](x, HH, WW, s, 0),
+                            (2, 3, 5, 5), 3, 1, 1), "padding is missing"),
+    "col2im_overwrite": (q(checks.check_col2im, col2im_overwrite, (2, 3, 5, 5), 3, 1, 1),
+                         "do not overwrite"),
+    "col2im_padded": (q(checks.check_col2im, col2im_padded, (2, 3, 5, 5), 3, 1, 1), "cut the padding off"),
+    "col2im_layout": (q(checks.check_col2im, col2im_layout, (2, 3, 5, 5), 3, 1, 1), "another layout"),
+    "network_copies": (q(checks.check_network_gradients, *network_with(NetworkCopies), (3, 2, 6, 6)),
+                       "(copies?)"),
+    "network_swapped_pairs": (q(checks.check_network_gradients, *network_with(NetworkSwapped),
+                                (3, 2, 6, 6)), "(grad, param)"),
+    "network_skips_layer": (q(checks.check_network_gradients, *network_with(NetworkNoRelu), (3, 2, 6, 6)),
+                            "running the layers in order"),
+    "network_broken_conv": (q(checks.check_network_gradients, *network_with(Conv2D=ConvWrongWeightGrad),
+                              (3, 2, 6, 6)), "fix it first"),
+    "train_step_no_update": (q(checks.check_train_step, train_step_no_update, A4["build_model"],
+                               A4["Adam"], steps=3), "never changed"),
+    "train_step_tuple": (q(checks.check_train_step, train_step_tuple, A4["build_model"], A4["Adam"],
+                           steps=3), "a tuple of 2 items"),
+    "train_step_sum": (q(checks.check_train_step, train_step_sum, A4["build_model"], A4["Adam"], steps=3),
+                       "sum over the batch"),
+    "preprocess_channels_last": (q(checks.check_image_preprocess, preprocess_channels_last),
+                                 "channels last"),
+    "preprocess_reshape": (q(checks.check_image_preprocess, preprocess_reshape), "reshape does not move"),
+    "preprocess_reversed_stats": (q(checks.check_image_preprocess, preprocess_reversed_stats),
+                                  "another channel's statistics"),
+    "preprocess_float64": (q(checks.check_image_preprocess, lambda im: A4["preprocess"](im).astype(float)),
+                           "return float32"),
+    "per_class_by_prediction": (q(checks.check_per_class_accuracy, per_class_by_prediction, 10, 300, False),
+                                "PREDICTED"),
+    "per_class_zero_for_missing": (q(checks.check_per_class_accuracy, per_class_zero), "NaN"),
+}
+
+MISTAKES = {**A1_MISTAKES, **A4_MISTAKES}
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_each_typical_mistake_fails_with_its_own_message(mistake):
+    run, words = MISTAKES[mistake]
+    result = run()
+    assert not result.passed, f"{mistake} was not caught"
+    assert words in result.message, f"{mistake}: {result.message!r} lacks {words!r}"
+
+
+def test_the_messages_of_different_mistakes_differ():
+    messages = {}
+    for mistake, (run, _) in MISTAKES.items():
+        messages.setdefault(run().message, []).append(mistake)
+    assert [m for m in messages.values() if len(m) > 1] == []
+
+
+# ---------------------------------------------------------------- the two halves
+
+def test_the_judge_decides_from_an_evidence_file_alone(tmp_path, monkeypatch):
+    path = tmp_path / "evidence.jsonl"
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(path))
+    checks.check_im2col(A4["im2col"], (2, 3, 5, 5), 3, 1, 1, seed=7)
+    quiet(checks.check_train, train_swapped, A1["Adam"](lr=1e-2), seed=8)
+    records = evidence_file.read_evidence(str(path))
+    assert [r["kind"] for r in records] == ["im2col", "mlp_train"]
+    assert Im2colCheck((2, 3, 5, 5), 3, 1, 1, seed=7).judge(records[0]["evidence"]).passed
+    verdict = TrainCheck(seed=8).judge(records[1]["evidence"])
+    assert not verdict.passed and "swapped" in verdict.message
+
+
+@pytest.mark.parametrize("forged", [{}, {"cols": "not an array"}, {"cols": [[1, 2], [3]]},
+                                    {"cols": {"__array__": 1}}])
+def test_malformed_evidence_fails_with_a_message_not_an_exception(forged):
+    result = Im2colCheck((2, 3, 5, 5), 3, 1, 1).judge(forged)
+    assert not result.passed and result.message
+
+
+def test_evidence_for_other_inputs_fails_under_the_graders_nonce(monkeypatch):
+    record = {}
+    check = Im2colCheck((2, 3, 5, 5), 3, 1, 1, seed=0)
+    record.update(check.collect(A4["im2col"]))  # visible inputs, no nonce
+    check.nonce = "grading-job"
+    assert not check.judge(record).passed
+
+
+def test_the_collect_halves_run_without_torch(tmp_path):
+    """A1 and A4 kernels have no torch: the checks' modules import and collect without it."""
+    # The package's __init__ still imports the torch-based checks of A2/A3; these modules
+    # must not need it, so they are loaded here without running that __init__.
+    script = (
+        "import sys, types; sys.modules['torch'] = None\n"
+        "import autograder.student\n"
+        "package = types.ModuleType('autograder.student.checks')\n"
+        "package.__path__ = [autograder.student.__path__[0] + '/checks']\n"
+        "sys.modules['autograder.student.checks'] = autograder.student.checks = package\n"
+        "import numpy as np\n"
+        "from autograder.student.checks import (mlp, utilities, mlp_training, preprocessing,\n"
+        "    evaluation, convolution, cnn_training)\n"
+        "import json\n"
+        "from autograder.student import data\n"
+        "checks = None\n"
+        f"A1_CELLS, A4_CELLS = {A1_CELLS!r}, {A4_CELLS!r}\n"
+        f"from pathlib import Path; REPO = Path({str(REPO)!r})\n"
+        + inspect.getsource(solutions) +
+        "A1 = solutions('a1_numpy_mlp', A1_CELLS)\n"
+        "A4 = solutions('a4_numpy_cnn', A4_CELLS)\n"
+        "A4_LAYERS = tuple(A4[k] for k in ('Network', 'Conv2D', 'ReLU', 'MaxPool2D', 'Flatten', "
+        "'Linear'))\n"
+
+        "mlp.InitParamsCheck([3, 4, 2]).collect(A1['init_params'])\n"
+        "mlp.ForwardCheck([3, 4, 2]).collect(A1['forward'])\n"
+        "mlp_training.TrainCheck().collect((A1['train'], A1['Adam'](lr=1e-2)))\n"
+        "convolution.Im2colCheck((2, 3, 5, 5)).collect(A4['im2col'])\n"
+        "cnn_training.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
+        "cnn_training.TrainStepCheck(steps=2).collect((A4['train_step'], A4['build_model'], A4['Adam']))\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_without_torch_a_grading_kernel_defers_and_a_notebook_says_so(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    check = Im2colCheck((2, 3, 5, 5), 3, 1, 1)
+    evidence = check.collect(A4["im2col"])
+    result = check.judge(evidence)
+    assert not result.passed and "needs torch" in result.message
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(tmp_path / "evidence.jsonl"))
+    result = check.judge(evidence)
+    assert result.passed and result.details["deferred"]
