@@ -48,7 +48,7 @@ def _variants(layers: list) -> list[tuple[str, list]]:
 
 
 class ForwardCheck(Check):
-    kind = "forward"
+    kind = "model_forward"
 
     def __init__(self, layers, input_shape=(6, 1, 28, 28), dropout=None,
                  dropout_type="Dropout2d", seed=0, name=None, points=1.0):
