@@ -34,3 +34,11 @@ if _find_spec(f"{__name__}.training"):  # checks on loaders, optimisers, schedul
     from .training import __all__ as _training_all  # noqa: E402
 
     __all__ += list(_training_all)
+
+    # Checks of A2/A3's PyTorch parts (they import torch lazily, like training).
+    from . import batches, checkpoints, epochs, metrics, models, transforms  # noqa: E402
+
+    for _module in (transforms, batches, epochs, checkpoints, metrics, models):
+        for _name in _module.__all__:
+            globals()[_name] = getattr(_module, _name)
+        __all__ += list(_module.__all__)
