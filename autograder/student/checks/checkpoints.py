@@ -20,7 +20,7 @@ import numpy as np
 from .accuracy import labels, network_forward, preprocessed
 from .core import Check, StudentError, call_student, run
 from .evidence_tools import numeric
-from .training import _loss_values, preserved_rng
+from .torch_helpers import _loss_values, preserved_rng
 
 __all__ = ["check_history_checkpoint", "check_best_checkpoint"]
 

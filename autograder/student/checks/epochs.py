@@ -16,8 +16,8 @@ import numpy as np
 
 from .core import Check, grader_reference, run
 from .evidence_tools import field, numeric
-from .training import (_call_recording_modes, _number, _require_pair, _tiny_inputs, deferred,
-                       preserved_rng, state_arrays, tiny_problem)
+from .torch_helpers import (_call_recording_modes, _number, _require_pair, _tiny_inputs, deferred,
+                            preserved_rng, state_arrays, tiny_problem)
 
 __all__ = ["check_train_epoch", "check_evaluate"]
 

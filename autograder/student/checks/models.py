@@ -13,7 +13,7 @@ import numpy as np
 from .accuracy import network_forward
 from .core import Check, StudentError, call_student, run
 from .evidence_tools import numeric, returned, tensor_evidence
-from .training import _record_modes, preserved_rng, state_arrays
+from .torch_helpers import _record_modes, preserved_rng, state_arrays
 
 __all__ = ["check_forward", "check_evaluation_repeatable"]
 

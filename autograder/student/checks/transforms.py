@@ -12,7 +12,7 @@ import numpy as np
 
 from .core import Check, StudentError, call_student, run
 from .evidence_tools import numeric, returned, tensor_evidence
-from .training import preserved_rng
+from .torch_helpers import preserved_rng
 
 __all__ = ["check_random_crop", "check_random_rotation"]
 
