@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...student.checks.training import preserved_rng, state_arrays, tiny_problem
+from ...student.checks.torch_helpers import preserved_rng, state_arrays, tiny_problem
 
 
 def reference_train_epoch(params, log_interval, variant="correct"):
@@ -57,3 +57,27 @@ def reference_test_epoch(params) -> dict:
                 correct += int((logits.argmax(1) == y).sum())
     return {"mean_loss": sum(sums) / sum(counts), "batch_sums": sums, "batch_means": means,
             "n_correct": correct}
+
+
+def _batch_sizes(params) -> np.ndarray:
+    n, size = len(params["y"]), params["batch_size"]
+    return np.array([min(size, n - start) for start in range(0, n, size)], dtype=np.float64)
+
+
+def reference_train_epoch_means(params) -> dict:
+    """A2's ``train_epoch`` on the tiny problem: per-batch losses and sizes, the per-example
+    mean loss, the accuracy, the final state, and the state a loop without zero_grad reaches."""
+    means, correct, state = reference_train_epoch(params, 1)
+    _, _, accumulated = reference_train_epoch(params, 1, "no_zero_grad")
+    sizes = _batch_sizes(params)
+    return {"batch_means": means, "batch_sizes": sizes,
+            "mean_loss": float((means * sizes).sum() / sizes.sum()), "n_correct": correct,
+            "accuracy": correct / sizes.sum(), "state": state, "state_no_zero_grad": accumulated}
+
+
+def reference_evaluate(params) -> dict:
+    """A2's ``evaluate`` on the tiny problem with dropout: test_one_epoch's figures plus the
+    batch sizes and the accuracy."""
+    figures = reference_test_epoch(params)
+    sizes = _batch_sizes(params)
+    return dict(figures, batch_sizes=sizes, accuracy=figures["n_correct"] / sizes.sum())

@@ -23,7 +23,7 @@ from .cnn_training import check_network_gradients, check_train_step  # noqa: E40
 from .convolution import check_col2im, check_im2col  # noqa: E402
 from .evaluation import (check_confusion_matrix, check_most_confused_pairs,  # noqa: E402
                          check_per_class_accuracy)
-from .mlp import check_forward, check_init_params, check_predict  # noqa: E402
+from .mlp import check_mlp_forward, check_init_params, check_predict  # noqa: E402
 from .mlp_training import check_train  # noqa: E402
 from .preprocessing import (check_flat_preprocess, check_image_preprocess,  # noqa: E402
                             check_pixel_statistics)
@@ -39,7 +39,7 @@ __all__ = [
     "check_mlp_gradients", "check_adam", "check_torch_backward",
     "check_values", "evaluate", "check_accuracy", "check_saved_network_accuracy",
     "check_eval_deterministic",
-    "check_init_params", "check_forward", "check_predict", "check_one_hot",
+    "check_init_params", "check_mlp_forward", "check_predict", "check_one_hot",
     "check_accuracy_function", "check_minibatches", "check_weights_round_trip", "check_train",
     "check_pixel_statistics", "check_flat_preprocess", "check_image_preprocess",
     "check_confusion_matrix", "check_most_confused_pairs", "check_per_class_accuracy",
@@ -53,3 +53,11 @@ if _find_spec(f"{__name__}.training"):  # checks on loaders, optimisers, schedul
     from .training import __all__ as _training_all  # noqa: E402
 
     __all__ += list(_training_all)
+
+    # Checks of A2/A3's PyTorch parts (they import torch lazily, like training).
+    from . import batches, checkpoints, epochs, metrics, models, transforms  # noqa: E402
+
+    for _module in (transforms, batches, epochs, checkpoints, metrics, models):
+        for _name in _module.__all__:
+            globals()[_name] = getattr(_module, _name)
+        __all__ += list(_module.__all__)

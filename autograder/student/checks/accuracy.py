@@ -156,6 +156,10 @@ def network_forward(arrays: dict, layers: list, x):
                              stride=spec.get("stride", 1), padding=spec.get("pad", 0))
             elif kind == "maxpool2d":
                 h = F.max_pool2d(h, spec.get("kernel", 2), spec.get("stride", 2))
+            elif kind == "avgpool2d":
+                h = F.avg_pool2d(h, spec.get("kernel", 2), spec.get("stride", 2))
+            elif kind in ("softmax", "log_softmax"):
+                h = getattr(F, kind)(h, dim=1)
             elif kind == "flatten":
                 h = h.reshape(len(h), -1)
             elif kind in ("relu", "sigmoid", "tanh"):

@@ -241,7 +241,7 @@ class ForwardCheck(SafeCheck):
         return self.passed()
 
 
-def check_forward(forward, sizes, activation="relu", batch=5, seed=0, name=None, points=1.0,
+def check_mlp_forward(forward, sizes, activation="relu", batch=5, seed=0, name=None, points=1.0,
                   raise_on_fail=True):
     """``forward(params, X, activation)`` -> (P, cache): P against torch's softmax MLP, and
     the cache's H0, A_l, H_l (1 <= l < L) and P keys with their values."""
