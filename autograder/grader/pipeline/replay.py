@@ -68,6 +68,34 @@ def _top_level_call(statement):
     return None
 
 
+ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+              ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+              ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,
+              ast.Pow: lambda a, b: a ** b}
+
+
+def _constant(node, literals: dict):
+    """The value of a literal written in the teacher's cell: Python literals, names bound
+    to literals, and arithmetic on them (``30 * 7 + 7``). Raises ValueError otherwise."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        items = [_constant(e, literals) for e in node.elts]
+        return {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)](items)
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_constant(k, literals): _constant(v, literals)
+                for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.Name) and node.id in literals:
+        return literals[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _constant(node.operand, literals)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+        return ARITHMETIC[type(node.op)](_constant(node.left, literals),
+                                         _constant(node.right, literals))
+    raise ValueError(f"not a literal: {ast.unparse(node)}")
+
+
 def _literals(tree: ast.Module, known: dict | None = None) -> dict:
     """``known`` updated with the names ``tree`` assigns a literal at top level
     (``LAYERS = [...]``, ``LR = 0.01``), in order."""
@@ -76,20 +104,17 @@ def _literals(tree: ast.Module, known: dict | None = None) -> dict:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
                 and isinstance(statement.targets[0], ast.Name):
             try:
-                found[statement.targets[0].id] = ast.literal_eval(statement.value)
-            except ValueError:
+                found[statement.targets[0].id] = _constant(statement.value, found)
+            except (ValueError, TypeError, ArithmeticError):
                 found.pop(statement.targets[0].id, None)
     return found
 
 
 def _argument(node, literals: dict):
     try:
-        return ast.literal_eval(node)
-    except ValueError:
-        pass
-    if isinstance(node, ast.Name) and node.id in literals:
-        return literals[node.id]
-    return StudentObject(ast.unparse(node))
+        return _constant(node, literals)
+    except (ValueError, TypeError, ArithmeticError):
+        return StudentObject(ast.unparse(node))
 
 
 def build_check(call: ast.Call, literals: dict, where: str):
