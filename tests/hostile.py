@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tests import course_fixture as fx
+from tests.judge_attacks import judge_attacks
 
 FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
 NONE = {name: 0 for name in FULL}
@@ -206,4 +207,5 @@ def attacks(course: str, repo: str, port: int) -> dict[str, Attack]:
             "    except Exception:\n        pass\n"
             "try:\n    os.setuid(0)\nexcept OSError:\n    pass\n" + _gain_if("os.getuid() == 0")),
             {**FULL, "double_test": 0}),
+        **judge_attacks(Attack),
     }

@@ -18,12 +18,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder.grader.pipeline import collect, feedback, gradebook, grade, outcomes, release
+from autograder.grader.pipeline import (collect, export, feedback, gradebook, grade, judge,
+                                         outcomes, redact, release, replay)
 from autograder.grader.pipeline.course import Course
 from autograder.grader.pipeline.sample import fill, reference_answers
 from autograder.grader.sandbox import GiB, Limits, MiB
 from tests import course_fixture as fx
-from tests import hostile
+from tests import hostile, judge_attacks
 from tests.conftest import REPO
 
 LIMITS = Limits(memory_bytes=2 * GiB, processes=64, file_size_bytes=64 * MiB,
@@ -163,6 +164,23 @@ def test_an_attack_gets_exactly_the_points_of_its_honest_part(batch, student):
     assert batch.scores[student] == attack.expected
     notes = "\n".join(result.notes) + outcomes.failure_note(batch.course, student, fx.ASSIGNMENT)
     assert attack.note in notes, notes
+
+
+def test_no_hidden_test_line_reaches_feedback_or_exports(batch):
+    leakers = ["leak-hidden-test", "leak-in-later-output"]
+    pages = feedback.feedback(batch.course, students=leakers)
+    csv_path, results = export.export(batch.course)
+    shown = "\n".join(p.read_text() for p in [*pages, csv_path, *results])
+    assert "hidden test text removed" in shown  # the leak was there, and was cut out
+    for line in replay.hidden_lines(batch.course, fx.ASSIGNMENT):
+        assert line not in redact.collapse(shown), line
+    assert fx.HIDDEN_LINE not in shown
+
+
+def test_pickled_weights_never_run_their_payload_in_the_grader(batch):
+    assert not Path(judge_attacks.PICKLE_MARKER).exists()
+    verdicts = judge.read_verdicts(batch.course.autograded / "pickled-weights" / fx.ASSIGNMENT)
+    assert "cannot be read as plain arrays" in verdicts["centroid_test"]["message"]
 
 
 def test_bystanders_in_the_batch_keep_exactly_their_scores(batch):

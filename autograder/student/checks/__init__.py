@@ -8,7 +8,7 @@ check's own references (torch autograd, the kit's data) and never touches studen
 """
 from .accuracy import (check_accuracy, check_eval_deterministic, check_saved_network_accuracy,
                        evaluate)
-from .compare import numerical_gradient, relative_error
+from .compare import relative_error
 from .core import Check, StudentError, run
 from .functions import (check_elementwise, check_loss, check_penalty, check_softmax,
                         check_softmax_cross_entropy, check_softmax_vjp)
@@ -33,7 +33,7 @@ from .utilities import (check_accuracy_function, check_minibatches, check_one_ho
 __all__ = [
     "Check", "CheckResult", "StudentError", "run", "rubric",
     "check_parameter_count", "check_parameter_cap", "check_count_function",
-    "numerical_gradient", "relative_error",
+    "relative_error",
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
     "check_mlp_gradients", "check_adam", "check_torch_backward",

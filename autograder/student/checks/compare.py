@@ -1,4 +1,8 @@
-"""Numerical gradients, relative error, and comparisons that explain a mismatch."""
+"""Relative error, and comparisons that explain a mismatch.
+
+There is deliberately no numerical differentiation here: in a from-scratch assignment it
+would be an oracle for the gradients students must derive (they write their own checker).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,31 +10,6 @@ import numpy as np
 from . import tolerances
 from .arrays import finite_or_fail, shape_or_fail, to_array
 from .core import StudentError
-
-
-def numerical_gradient(f, x, h: float = tolerances.NUMERICAL_STEP, max_coords=None,
-                       seed: int = 0) -> np.ndarray:
-    """Central-difference gradient of a scalar function ``f`` at ``x`` (float64).
-
-    Input: f maps an array shaped like x to a number; x any shape.
-    Output: array shaped like x. With ``max_coords``, only a seeded random subset of
-    that many coordinates is computed; the others are NaN (use ``~np.isnan`` to mask).
-    """
-    x = np.array(x, dtype=np.float64)
-    grad = np.full(x.shape, np.nan) if max_coords else np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    coords = range(flat.size)
-    if max_coords and max_coords < flat.size:
-        coords = np.random.default_rng(seed).choice(flat.size, max_coords, replace=False)
-    for i in coords:
-        old = flat[i]
-        flat[i] = old + h
-        plus = float(f(x))
-        flat[i] = old - h
-        minus = float(f(x))
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * h)
-    return grad
 
 
 def relative_errors(a, b, floor: float = tolerances.FLOOR) -> np.ndarray:
@@ -125,5 +104,5 @@ def numerical_floor(expected: np.ndarray) -> float:
     return max(tolerances.FLOOR, tolerances.NUMERICAL_FLOOR * scale)
 
 
-__all__ = ["numerical_gradient", "relative_error", "relative_errors", "compare",
+__all__ = ["relative_error", "relative_errors", "compare",
            "explain_mismatch", "numerical_floor", "StudentError"]
