@@ -134,6 +134,10 @@ def build_check(call: ast.Call, literals: dict, where: str):
         try:
             function(*args, **kwargs, raise_on_fail=False)
         except Exception as err:  # noqa: BLE001 (a broken call in source/ is the teacher's)
+            if "StudentObject" in str(err):
+                raise ReplayError(f"{where}: {ast.unparse(call)} has a parameter that is not "
+                                  "a literal; write it out so the judge can rebuild the "
+                                  "check") from None
             raise ReplayError(f"{where}: {ast.unparse(call)} cannot be rebuilt "
                               f"({type(err).__name__}: {err})") from None
     if len(built) != 1:
