@@ -9,7 +9,9 @@ A test cell in the source notebook may carry a judge spec in its metadata::
 
 After nbgrader has run the submission, the coordinator loads the saved parameters as
 plain arrays (``np.load(allow_pickle=False)`` or ``torch.load(weights_only=True)``) and
-evaluates them with the kit's own forward pass and data. If the judge fails, the cell
+evaluates them with the kit's own forward pass and data. A spec with ``"check":
+"archive_accuracy"`` names a TorchScript archive instead (a student-designed network,
+A5), judged by archive.py. If the judge fails, the cell
 scores 0 whatever the kernel reported: a student who patches ``autograder.student.checks`` in
 their kernel, or prints a fake accuracy, gains nothing. The spec comes from source/,
 never from the submission.
@@ -59,6 +61,10 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def run_judge(folder: Path, spec: dict) -> CheckResult:
+    if spec.get("check") == "archive_accuracy":  # a student-designed network (A5)
+        from .archive import judge_archive
+
+        return judge_archive(folder, spec)
     name = f"trusted re-check of {spec['path']}"
     check = SavedNetworkCheck(spec["path"], spec["layers"], spec["dataset"], spec["threshold"],
                               spec.get("split", "test"), spec.get("preprocess", "flat"), name)

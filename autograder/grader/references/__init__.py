@@ -11,3 +11,7 @@ from .training import reference_test_epoch, reference_train_epoch
 register_reference("adam", adam_mistakes)
 register_reference("train_one_epoch", reference_train_epoch)
 register_reference("test_one_epoch", reference_test_epoch)
+
+# The archive judge registers its strict TorchScript loader and its cached per-class
+# evaluation ("archive_loader", "archive_per_class") when imported.
+from ..pipeline import archive  # noqa: F401,E402

@@ -8,6 +8,7 @@ check's own references (torch autograd, the kit's data) and never touches studen
 """
 from .accuracy import (check_accuracy, check_eval_deterministic, check_saved_network_accuracy,
                        evaluate)
+from .archive import check_archive_accuracy, check_class_acc_of_archive
 from .compare import numerical_gradient, relative_error
 from .core import Check, StudentError, run
 from .functions import (check_elementwise, check_loss, check_penalty, check_softmax,
@@ -25,6 +26,7 @@ __all__ = [
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
     "check_mlp_gradients", "check_adam", "check_torch_backward",
     "evaluate", "check_accuracy", "check_saved_network_accuracy", "check_eval_deterministic",
+    "check_archive_accuracy", "check_class_acc_of_archive",
 ]
 
 from importlib.util import find_spec as _find_spec
