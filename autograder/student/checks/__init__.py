@@ -6,6 +6,8 @@ for nbgrader test cells). Each check is a :class:`Check` with two halves: ``coll
 calls the student's code and returns plain data; ``judge`` compares that data with the
 check's own references (torch autograd, the kit's data) and never touches student objects.
 """
+from importlib.util import find_spec as _find_spec
+
 from .accuracy import (check_accuracy, check_eval_deterministic, check_saved_network_accuracy,
                        evaluate)
 from .archive import check_archive_accuracy, check_class_acc_of_archive
@@ -29,7 +31,16 @@ __all__ = [
     "check_archive_accuracy", "check_class_acc_of_archive",
 ]
 
-from importlib.util import find_spec as _find_spec
+if _find_spec(f"{__name__}.augment") and _find_spec(f"{__name__}.training"):  # A5: augmentation, schedules, models, per-class
+    from .augment import check_random_crop_flip  # noqa: E402
+    from .models import check_no_layers, check_parameter_sizes  # noqa: E402
+    from .per_class import check_class_accuracies  # noqa: E402
+    from .schedules import (check_final_training, check_rejects_unknown_name,  # noqa: E402
+                            check_warmup_schedule)
+
+    __all__ += ["check_random_crop_flip", "check_parameter_sizes", "check_no_layers",
+                "check_class_accuracies", "check_final_training", "check_rejects_unknown_name",
+                "check_warmup_schedule"]
 
 if _find_spec(f"{__name__}.training"):  # checks on loaders, optimisers, schedulers
     from .training import *  # noqa: F401,F403,E402
