@@ -8,6 +8,7 @@ check's own references (torch autograd, the kit's data) and never touches studen
 """
 from .accuracy import (check_accuracy, check_eval_deterministic, check_saved_network_accuracy,
                        evaluate)
+from .archive import check_archive_accuracy, check_class_acc_of_archive
 from .compare import relative_error
 from .core import Check, StudentError, run
 from .functions import (check_elementwise, check_loss, check_penalty, check_softmax,
@@ -44,9 +45,21 @@ __all__ = [
     "check_pixel_statistics", "check_flat_preprocess", "check_image_preprocess",
     "check_confusion_matrix", "check_most_confused_pairs", "check_per_class_accuracy",
     "check_im2col", "check_col2im", "check_network_gradients", "check_train_step",
+    "check_archive_accuracy", "check_class_acc_of_archive",
 ]
 
 from importlib.util import find_spec as _find_spec
+
+if _find_spec(f"{__name__}.augment"):  # A5: augmentation, schedules, model make-up, per class
+    from .augment import check_random_crop_flip  # noqa: E402
+    from .makeup import check_no_layers, check_parameter_sizes  # noqa: E402
+    from .per_class import check_class_accuracies  # noqa: E402
+    from .schedules import (check_final_training, check_rejects_unknown_name,  # noqa: E402
+                            check_warmup_schedule)
+
+    __all__ += ["check_random_crop_flip", "check_parameter_sizes", "check_no_layers",
+                "check_class_accuracies", "check_final_training", "check_rejects_unknown_name",
+                "check_warmup_schedule"]
 
 if _find_spec(f"{__name__}.training"):  # checks on loaders, optimisers, schedulers
     from .training import *  # noqa: F401,F403,E402
