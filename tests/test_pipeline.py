@@ -265,3 +265,15 @@ def test_teacher_weights_in_source_are_neither_released_nor_graded(course, grade
         assert not list((tmp_path / "job").rglob("a1_weights.npz"))
     finally:
         leftover.unlink()
+
+
+def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, graded):
+    from autograder.grader.pipeline.similarity import copied_models, groups
+
+    flagged = copied_models(course, fx.ASSIGNMENT)
+    pairs = {tuple(p["students"]): p["reason"] for p in flagged}
+    # Same code, same data: the same centroids (a human decides whether that is copying).
+    assert pairs[("reference", "wronggrad")] in ("identical file", "identical weights")
+    assert not any("patcher" in students for students in pairs)  # its zeros match nobody
+    (name, reason, members), *_ = groups(flagged)
+    assert name == "tiny_weights.npz" and {"reference", "wronggrad", "shaped"} <= set(members)

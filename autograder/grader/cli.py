@@ -166,6 +166,14 @@ def print_summary(course, assignments, results) -> None:
             problems += [f"{assignment}: {note}" for note in notes.get((student, assignment), [])]
         print(row + "  " + "; ".join(problems))
     print("(autograded points; written answers are graded by hand in formgrader)")
+    from .pipeline.similarity import copied_models, groups
+
+    for assignment in assignments:
+        for name, reason, members in groups(copied_models(course, assignment)):
+            shown = ", ".join(members[:8]) + (f" and {len(members) - 8} more"
+                                              if len(members) > 8 else "")
+            print(f"look at: {assignment}/{name}: {reason} for {len(members)} students "
+                  f"({shown})")
 
 
 def cmd_demo(args) -> int:

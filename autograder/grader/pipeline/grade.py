@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gradebook, judge, outcomes
+from . import gradebook, judge, outcomes, similarity
 from .course import Course
 from .harvest import harvest
 from .jobs import (EVIDENCE, assignment_budget, course_secret, find_jobs, job_nonce,
@@ -130,6 +130,7 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
     # Even a job that stopped early keeps the points its evidence earns before the stop.
     verdicts = judge.judge_submission(course, result.assignment, out,
                                       jobdir / "run" / EVIDENCE, result.nonce)
+    similarity.record_fingerprints(out, judge.judged_files(course, result.assignment))
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
     outcomes.write_notes(out, notes, failed=not graded)
     gradebook.record_job(course, result.assignment, result.student,

@@ -80,13 +80,15 @@ def judge_saved_file(folder: Path, spec: dict) -> CheckResult:
                             f"({type(err).__name__})")
 
 
-def judge_check(check, record: dict | None, nonce: str, hidden: list[str]) -> CheckResult:
-    """One check's verdict from the evidence the kernel filed for it."""
+def judge_check(check, record: dict | None, nonce: str, hidden: list[str],
+                folder: Path | None = None) -> CheckResult:
+    """One check's verdict from the evidence the kernel filed for it (``folder``: the
+    harvested submission, for checks that also read a file it saved)."""
     if record is None:
         return check.failed("no result was recorded for this check: the test cell did not "
                             "reach it (did an earlier line of the cell, or an earlier cell, "
                             "fail or stop the notebook?)")
-    check.nonce = nonce
+    check.nonce, check.folder = nonce, folder
     try:
         evidence = decode(record["evidence"])
         if "error" in evidence:
@@ -133,7 +135,7 @@ def judge_submission(course, assignment: str, folder: Path, evidence: Path | Non
                 k = seen[identity] = seen.get(identity, -1) + 1
                 filed = records.get(identity, [])
                 results.append(judge_check(check, filed[k] if k < len(filed) else None,
-                                           nonce, hidden))
+                                           nonce, hidden, folder))
         for result in results:
             result.message = redact(result.message, hidden, 2000)
         verdict = cell_verdict(cell, results)

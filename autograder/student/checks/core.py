@@ -53,7 +53,8 @@ class Check:
         self.name = name
         self.points = points
         self.seed = seed
-        self.nonce = None  # the grading run's nonce when judged outside the kernel
+        self.nonce = None   # the grading run's nonce when judged outside the kernel
+        self.folder = None  # the submission's folder when judged outside the kernel
 
     # -- the two halves --------------------------------------------------------
     def inputs(self) -> dict:
@@ -69,7 +70,7 @@ class Check:
         """What the check is, from its parameters alone (never from the student's objects):
         the kernel files its evidence under it and the judge, having rebuilt the check from
         source/, looks the evidence up by it."""
-        state = {k: v for k, v in sorted(vars(self).items()) if k != "nonce"}
+        state = {k: v for k, v in sorted(vars(self).items()) if k not in ("nonce", "folder")}
         text = json.dumps([type(self).__name__, self.kind, state], sort_keys=True,
                           default=_plain)
         return hashlib.sha256(text.encode()).hexdigest()[:24]

@@ -231,4 +231,4 @@ def check_final_training(student, model_class="BetterCNN", augment_class="Random
     final_history): the classes by name, the augmentation's settings, fit's record of the
     augmentation, scheduler and validation, and a rising LinearLR warm-up first."""
     check = FinalTrainingCheck(model_class, augment_class, padding, p_flip, name, points)
-    return run(check, tuple(student), raise_on_fail)
+    return run(check, student, raise_on_fail)

@@ -1,0 +1,58 @@
+"""Copied models: a fingerprint of every saved model the judge reads, compared across
+the class.
+
+After judging a submission the coordinator fingerprints the files it judged (weights, a
+model archive) into ``model_fingerprints.json`` beside the autograded notebook; after a
+batch, :func:`copied_models` compares them per assignment and file. Identical or
+near-identical models are flagged for a human to look at, never penalised automatically:
+two students who ran the same code with the same seeds train the same weights.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .fingerprint import fingerprint, near_duplicates
+
+FINGERPRINTS = "model_fingerprints.json"
+
+
+def record_fingerprints(folder: Path, paths: list[str]) -> None:
+    """Fingerprint the judged files present in a harvested submission folder."""
+    (folder / FINGERPRINTS).unlink(missing_ok=True)  # the kernel could have planted one
+    found = {}
+    for name in paths:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            found[name] = fingerprint(path)
+    (folder / FINGERPRINTS).write_text(json.dumps(found))
+
+
+def copied_models(course, assignment: str) -> list[dict]:
+    """[{"file", "students", "reason", "similarity"}] for suspicious pairs of a batch."""
+    by_file: dict[str, dict] = {}
+    for folder in sorted(course.autograded.glob(f"*/{assignment}")):
+        path = folder / FINGERPRINTS
+        if path.is_file() and not path.is_symlink():
+            for name, found in json.loads(path.read_text()).items():
+                by_file.setdefault(name, {})[folder.parent.name] = found
+    flagged = []
+    for name, prints in sorted(by_file.items()):
+        for a, b, reason, similarity in near_duplicates(prints):
+            flagged.append({"file": name, "students": [a, b], "reason": reason,
+                            "similarity": similarity})
+    return flagged
+
+
+def groups(flagged: list[dict]) -> list[tuple[str, str, list[str]]]:
+    """Flagged pairs merged into groups: (file, reason, students), largest first."""
+    merged: list[tuple[str, str, set]] = []
+    for pair in flagged:
+        members = set(pair["students"])
+        for i, (name, reason, group) in enumerate(merged):
+            if name == pair["file"] and reason == pair["reason"] and group & members:
+                merged[i] = (name, reason, group | members)
+                break
+        else:
+            merged.append((pair["file"], pair["reason"], members))
+    return sorted(((n, r, sorted(g)) for n, r, g in merged), key=lambda x: (-len(x[2]), x[0]))
