@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from autograder.grader.pipeline import archive as A
-from autograder.grader.pipeline.judge import run_judge
+from autograder.grader.pipeline.judge import judge_saved_file
 from autograder.student import data
 from autograder.student.checks import check_archive_accuracy, check_class_acc_of_archive
 
@@ -71,8 +71,8 @@ def test_archive_below_threshold_fails_with_weakest_class_by_name(tmp_path, data
 
 def test_run_judge_dispatches_archive_specs(tmp_path, data_root):
     save(Tiny(), tmp_path / "a5_model.ts")
-    assert run_judge(tmp_path, SPEC).passed
-    assert not run_judge(tmp_path, {**SPEC, "threshold": 0.95}).passed
+    assert judge_saved_file(tmp_path, SPEC).passed
+    assert not judge_saved_file(tmp_path, {**SPEC, "threshold": 0.95}).passed
 
 
 def test_archive_over_the_parameter_cap_fails(tmp_path, data_root):
