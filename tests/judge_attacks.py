@@ -63,7 +63,7 @@ def judge_attacks(Attack) -> dict:
         # -- forged evidence
         "forged-visible-inputs": Attack("double_answer", (
             "import json, os\n" + DOUBLE_CHECK +
-            "os.environ.pop('AUTOGRADER_NONCE')\n"   # the inputs a student sees at home
+            "visible.nonce = hidden.nonce = ''\n"   # the inputs a student sees at home
             "path = os.environ['AUTOGRADER_EVIDENCE']\n"
             "for check in (visible, hidden):\n"
             "    x = check.inputs()['x']\n"
