@@ -166,6 +166,12 @@ def print_summary(course, assignments, results) -> None:
             problems += [f"{assignment}: {note}" for note in notes.get((student, assignment), [])]
         print(row + "  " + "; ".join(problems))
     print("(autograded points; written answers are graded by hand in formgrader)")
+    if results:
+        judged = [r.judge_seconds for r in results]
+        graded = [r.seconds for r in results]
+        print(f"time per submission: {sum(graded) / len(graded):.1f} s in its kernel on average, "
+              f"then {sum(judged) / len(judged):.1f} s in the trusted judge "
+              f"(at most {max(judged):.1f} s)")
     from .pipeline.similarity import copied_models, groups
 
     for assignment in assignments:

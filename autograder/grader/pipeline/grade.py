@@ -47,6 +47,7 @@ class JobResult:
     message: str = ""
     nonce: str = ""    # the job's check nonce: the judge re-derives the same inputs
     notes: list[str] = field(default_factory=list)
+    judge_seconds: float = 0.0  # the trusted judge's share, in the coordinator
 
 
 class GradeError(RuntimeError):
@@ -128,8 +129,10 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
     graded = result.status == "graded"
     out.mkdir(parents=True, exist_ok=True)
     # Even a job that stopped early keeps the points its evidence earns before the stop.
+    started = time.perf_counter()
     verdicts = judge.judge_submission(course, result.assignment, out,
                                       jobdir / "run" / EVIDENCE, result.nonce)
+    result.judge_seconds = time.perf_counter() - started
     similarity.record_fingerprints(out, judge.judged_files(course, result.assignment))
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
     outcomes.write_notes(out, notes, failed=not graded)
