@@ -286,3 +286,25 @@ def test_the_student_side_offers_no_numerical_differentiation():
     import autograder.student.checks.compare as compare
 
     assert not hasattr(checks, "numerical_gradient") and not hasattr(compare, "numerical_gradient")
+
+
+def test_rounding_noise_around_zero_is_called_zero_not_a_tiny_factor():
+    from autograder.student.checks.compare import explain_mismatch
+
+    expected = np.linspace(-1, 1, 12).reshape(3, 4)
+    noise = expected * 2.3e-17
+    assert "zero everywhere" in explain_mismatch(noise, expected)
+    assert "factor of 3" in explain_mismatch(3 * expected, expected)
+
+
+def test_an_accuracy_failure_names_the_weakest_class_by_name():
+    from autograder.student.checks.accuracy import AccuracyCheck
+
+    check = AccuracyCheck("cifar10", threshold=0.9)
+    per_class = np.full(10, 0.8)
+    per_class[3] = 0.2
+    result = check._verdict({"accuracy": 0.74, "n": 100, "per_class": per_class})
+    assert not result.passed and "weakest class cat (3) at 0.200" in result.message
+    mnist = AccuracyCheck("mnist", threshold=0.9)._verdict({"accuracy": 0.5, "n": 10,
+                                                            "per_class": per_class})
+    assert "weakest class digit 3" in mnist.message

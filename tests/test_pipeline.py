@@ -255,6 +255,16 @@ def test_export_writes_csv_and_gradescope_results(course, graded):
     assert {t["visibility"] for t in data["tests"]} == {"visible"}
 
 
+def test_gradescope_leaves_ungraded_written_answers_out_of_the_total(course, graded):
+    export.export(course)
+    data = json.loads((course.exports / "gradescope" / "reference" / fx.ASSIGNMENT
+                       / "results.json").read_text())
+    (written,) = [t for t in data["tests"] if "why_relu" in t["name"]]
+    assert "pending" in written["name"] and written["max_score"] == 0
+    assert data["score"] == 7 and sum(t["max_score"] for t in data["tests"]) == 7
+    assert "2 points of written answers are graded by hand" in data["output"]
+
+
 def test_teacher_weights_in_source_are_neither_released_nor_graded(course, graded, tmp_path):
     leftover = course.source / fx.ASSIGNMENT / "a1_weights.npz"
     leftover.write_bytes(b"teacher's trained weights")

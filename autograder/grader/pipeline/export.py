@@ -58,18 +58,28 @@ def gradescope_results(course: Course, student: str, assignment: str, items) -> 
     verdicts = outcomes.verdicts(course, student, assignment)
     failure = redact(outcomes.failure_note(course, student, assignment),
                      hidden_lines(course, assignment), 4000)
-    tests = []
+    tests, pending = [], 0.0
     for item in items:
         if item.needs_manual_grade:
-            output = "Graded by hand (written answer); not scored yet."
-        else:
-            lines = outcomes.check_lines(verdicts.get((item.notebook, item.name)))
-            output = "\n".join(lines) or ("passed" if _score(item) == item.max_score
-                                          else failure)
+            # Not a zero: left out of the total until a grader scores it.
+            pending += item.max_score
+            tests.append({"name": f"{item.notebook}: {item.name} (graded by hand, "
+                                  f"{item.max_score:g} points, pending)",
+                          "score": 0.0, "max_score": 0.0,
+                          "output": "Written answer: pending, not graded yet. These points "
+                                    "are not in the total until a grader scores them.",
+                          "visibility": "visible"})
+            continue
+        lines = outcomes.check_lines(verdicts.get((item.notebook, item.name)))
+        output = "\n".join(lines) or ("passed" if _score(item) == item.max_score else failure)
         tests.append({"name": f"{item.notebook}: {item.name}", "score": _score(item),
-                      "max_score": item.max_score, "output": output, "visibility": "visible"})
-    result = {"score": sum(t["score"] for t in tests), "tests": tests,
-              "output": failure or "Autograded by the course kit."}
+                      "max_score": item.max_score, "output": output, "visibility": "visible",
+                      "status": "passed" if _score(item) == item.max_score else "failed"})
+    summary = failure or "Autograded by the course kit."
+    if pending:
+        summary += (f"\n{pending:g} points of written answers are graded by hand and are not "
+                    "in this total yet.")
+    result = {"score": sum(t["score"] for t in tests), "tests": tests, "output": summary}
     path = course.exports / "gradescope" / student / assignment / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))

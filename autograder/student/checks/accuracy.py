@@ -98,6 +98,15 @@ def evaluate(model, dataset: str, split: str = "test", preprocess: str = "image"
     return score(predict(model, x, batch_size, device), labels(dataset, split))
 
 
+def class_name(dataset: str, index: int) -> str:
+    """A class as a student reads it: "cat" (CIFAR-10), "digit 7" (MNIST)."""
+    from ..data import CIFAR10_CLASSES
+
+    if dataset == "cifar10" and 0 <= index < len(CIFAR10_CLASSES):
+        return f"{CIFAR10_CLASSES[index]} ({index})"
+    return f"digit {index}" if dataset == "mnist" else str(index)
+
+
 class AccuracyCheck(Check):
     kind = "accuracy"
 
@@ -122,7 +131,8 @@ class AccuracyCheck(Check):
         if result["accuracy"] >= self.threshold:
             return self.passed(text, **result)
         worst = int(np.argmin(result["per_class"]))
-        return self.failed(f"{text} is below the threshold; weakest class {worst} at "
+        return self.failed(f"{text} is below the threshold; weakest class "
+                           f"{class_name(self.dataset, worst)} at "
                            f"{result['per_class'][worst]:.3f}", **result)
 
 
