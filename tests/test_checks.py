@@ -308,3 +308,37 @@ def test_an_accuracy_failure_names_the_weakest_class_by_name():
     mnist = AccuracyCheck("mnist", threshold=0.9)._verdict({"accuracy": 0.5, "n": 10,
                                                             "per_class": per_class})
     assert "weakest class digit 3" in mnist.message
+
+
+class BiasNotSummed(R.ConvLoop):
+    """A loop convolution whose bias gradient keeps only the first image."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout[0].sum(axis=(1, 2))
+        return dx
+
+
+AGREE = dict(x_shape=(2, 3, 7, 5), reference="conv2d", stride=2, pad=1,
+             labels=("Conv2DLoop", "Conv2D"), raise_on_fail=False)
+
+
+def test_a_wrong_loop_convolution_costs_nothing_in_the_fast_convolutions_test():
+    result = checks.check_layers_agree(BiasNotSummed(3, 4, 3, 2, 1), R.ConvIm2col(3, 4, 3, 2, 1),
+                                       **AGREE)
+    assert result.passed
+    assert "Conv2D matches the reference; Conv2DLoop does not" in result.message
+
+
+def test_a_wrong_fast_convolution_is_named_as_the_one_that_disagrees():
+    class FastBiasNotSummed(R.ConvIm2col):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["b"] = dout[0].sum(axis=(1, 2))
+            return dx
+
+    result = checks.check_layers_agree(R.ConvLoop(3, 4, 3, 2, 1), FastBiasNotSummed(3, 4, 3, 2, 1),
+                                       **AGREE)
+    assert not result.passed
+    assert result.message.startswith("Conv2D disagrees with the reference (Conv2DLoop is right)")
+    assert "gradient of b" in result.message

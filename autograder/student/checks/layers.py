@@ -192,11 +192,17 @@ def check_layer(layer, reference, x_shape, seed=0, name=None, points=1.0, raise_
 
 
 class LayersAgreeCheck(Check):
+    """Two implementations of one layer agree; with ``reference`` (a kind of
+    ``REFERENCES``), each is also compared with torch, so that the message names the one
+    that is wrong and the check fails only when the second (the cell's subject) is."""
+
     kind = "layers_agree"
 
-    def __init__(self, x_shape, seed=0, name=None, points=1.0):
+    def __init__(self, x_shape, seed=0, name=None, points=1.0, reference=None,
+                 labels=("the first layer", "the second layer"), **options):
         super().__init__(name or "two implementations agree", points, seed)
-        self.x_shape = tuple(x_shape)
+        self.x_shape, self.reference, self.options = tuple(x_shape), reference, options
+        self.labels = tuple(labels)
 
     def collect(self, layers):
         first, second = layers
@@ -213,26 +219,53 @@ class LayersAgreeCheck(Check):
         for layer in (first, second):
             out, dout, dx, grads = _run_layer(layer, x, self.rng("dout"))
             grads = grads if isinstance(grads, dict) else {}
-            results.append({"out": out, "dx": dx, "grads": {
+            results.append({"out": out, "dout": dout, "dx": dx, "grads": {
                 k: to_array(grads[k], f"grads[{k!r}]") for k in values if k in grads}})
-        return {"a": results[0], "b": results[1], "names": sorted(values)}
+        return {"a": results[0], "b": results[1], "names": sorted(values), "params": values}
+
+    def _disagreement(self, got, want, names, tol) -> str | None:
+        """The first difference between one layer's results and ``want``'s, or None."""
+        problem = compare("forward(x)", got["out"], np.asarray(want["out"]), tol)
+        problem = problem or compare("dx", got["dx"], np.asarray(want["dx"]), tol)
+        for name in names:
+            if name not in got["grads"]:
+                return f"it stores no gradient of {name}"
+            problem = problem or compare(f"gradient of {name}", got["grads"][name],
+                                         np.asarray(want["grads"][name]), tol)
+        return problem
 
     def judge(self, ev):
-        a, b = ev["a"], ev["b"]
-        problem = compare("second forward(x)", b["out"], np.asarray(a["out"]), tolerances.AGREE)
-        problem = problem or compare("second dx", b["dx"], np.asarray(a["dx"]), tolerances.AGREE)
-        for name in ev["names"]:
-            if name not in a["grads"] or name not in b["grads"]:
-                return self.failed(f"gradient of {name} is missing from one of the layers")
-            problem = problem or compare(f"second gradient of {name}", b["grads"][name],
-                                         np.asarray(a["grads"][name]), tolerances.AGREE)
-        return self.failed(problem) if problem else self.passed("both implementations agree")
+        a, b, names = ev["a"], ev["b"], ev["names"]
+        first, second = self.labels
+        if self.reference is None:
+            problem = self._disagreement(b, a, names, tolerances.AGREE)
+            if problem:
+                return self.failed(f"{second} disagrees with {first}: {problem}")
+            return self.passed("both implementations agree")
+        x = self.rng("x").normal(0, 1, self.x_shape)
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in ev["params"].items()}
+        out, dx, grads = reference_gradients(self.reference, x, params,
+                                             np.asarray(b["dout"]), self.options)
+        want = {"out": out, "dx": dx, "grads": grads or {}}
+        wrong_b = self._disagreement(b, want, names, tolerances.LAYER)
+        wrong_a = self._disagreement(a, want, names, tolerances.LAYER)
+        if wrong_b:
+            also = f" ({first} is wrong too)" if wrong_a else f" ({first} is right)"
+            return self.failed(f"{second} disagrees with the reference{also}: {wrong_b}")
+        if wrong_a:
+            return self.passed(f"{second} matches the reference; {first} does not, which "
+                               "its own test reports (it costs nothing here)")
+        return self.passed("both implementations agree with the reference")
 
 
 def check_layers_agree(layer_a, layer_b, x_shape, seed=0, name=None, points=1.0,
-                       raise_on_fail=True):
+                       raise_on_fail=True, reference=None,
+                       labels=("the first layer", "the second layer"), **options):
     """Two implementations of one layer (loop vs im2col) agree: forward, dx and grads.
 
-    The same seeded parameters are written into both layers first.
+    The same seeded parameters are written into both layers first. With ``reference``
+    (e.g. "conv2d" and its options stride, pad) each is compared with torch too: the check
+    names the one that is wrong and fails only when ``layer_b`` is.
     """
-    return run(LayersAgreeCheck(x_shape, seed, name, points), (layer_a, layer_b), raise_on_fail)
+    check = LayersAgreeCheck(x_shape, seed, name, points, reference, labels, **options)
+    return run(check, (layer_a, layer_b), raise_on_fail)
