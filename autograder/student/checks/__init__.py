@@ -18,6 +18,7 @@ from .network import check_adam, check_mlp_gradients, check_torch_backward
 from .params import check_count_function, check_parameter_cap, check_parameter_count
 from .result import CheckResult, rubric
 from .values import check_values
+from .gradcheck import check_numerical_gradient, check_relative_error  # noqa: E402
 
 # Checks on the NumPy exercises of A1 and A4 (no torch at import: their kernels have none).
 from .cnn_training import check_network_gradients, check_train_step  # noqa: E402
@@ -38,7 +39,7 @@ __all__ = [
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
     "check_mlp_gradients", "check_adam", "check_torch_backward",
-    "check_values", "evaluate", "check_accuracy", "check_saved_network_accuracy",
+    "check_values", "check_numerical_gradient", "check_relative_error", "evaluate", "check_accuracy", "check_saved_network_accuracy",
     "check_eval_deterministic",
     "check_init_params", "check_mlp_forward", "check_predict", "check_one_hot",
     "check_accuracy_function", "check_minibatches", "check_weights_round_trip", "check_train",
