@@ -84,3 +84,14 @@ def test_each_relative_error_mistake_has_its_own_message(buggy, words):
         warnings.simplefilter("ignore")
         result = checks.check_relative_error(buggy, raise_on_fail=False)
     assert not result.passed and words in result.message, result.message
+
+
+def test_a_correct_checker_never_fails_and_forward_differences_are_always_named(monkeypatch):
+    # Every grading job draws new inputs (its nonce): no input may fail an honest checker.
+    for i in range(100):
+        monkeypatch.setenv("AUTOGRADER_NONCE", f"job-{i}")
+        for shape in [(3, 4), (7,), (2, 3, 2)]:
+            assert checks.check_numerical_gradient(central, shape=shape, seed=i).passed
+            wrong = checks.check_numerical_gradient(forward_differences, shape=shape, seed=i,
+                                                    raise_on_fail=False)
+            assert "forward differences" in wrong.message
