@@ -13,6 +13,7 @@ from torchvision.transforms import v2
 
 from autograder.student import data
 from autograder.student.checks import evidence as evidence_file
+from autograder.student.checks import one_epoch, splits
 from autograder.student.checks import training as T
 
 
@@ -406,15 +407,15 @@ def test_every_training_check_judges_the_same_from_json_evidence():
     """The judge half needs only the collected plain data (as the hardened grader stores it)."""
     model = mlp()
     cases = [
-        (T.AugmentationCheck(), (mnist_like(transform=v2.Compose(AUGMENT + NORMALISE)),
+        (splits.AugmentationCheck(), (mnist_like(transform=v2.Compose(AUGMENT + NORMALISE)),
                                  mnist_like(transform=v2.Compose(NORMALISE)))),
-        (T.SplitCheck((45, 15)), tuple(random_split(small_images(), [45, 15]))),
+        (splits.SplitCheck((45, 15)), tuple(random_split(small_images(), [45, 15]))),
         (T.LogitsShapeCheck((3, 1, 28, 28)), model),
         (T.OptimizerCheck("SGD", lr=0.01, momentum=0.9, check_model=True),
          (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), model)),
         (T.SchedulerCheck("LinearLR", {"start_factor": 0.1}), (scheduled(start_factor=0.1)[0], None)),
-        (T.TrainEpochCheck(log_interval=2), train_one_epoch),
-        (T.TestEpochCheck(), evaluate_one_epoch),
+        (one_epoch.TrainEpochCheck(log_interval=2), train_one_epoch),
+        (one_epoch.TestEpochCheck(), evaluate_one_epoch),
         (T.ParameterTableCheck(REFERENCE), table()),
     ]
     for check, student in cases:

@@ -6,13 +6,15 @@ for nbgrader test cells). Each check is a :class:`Check` with two halves: ``coll
 calls the student's code and returns plain data; ``judge`` compares that data with the
 check's own references (torch autograd, the kit's data) and never touches student objects.
 """
-from .accuracy import (check_accuracy, check_eval_deterministic, check_saved_network_accuracy,
+from .accuracy import (check_accuracy, check_eval_deterministic,
                        evaluate)
+from .saved_network import check_saved_network_accuracy
 from .archive import check_archive_accuracy, check_class_acc_of_archive
 from .compare import relative_error
 from .core import Check, StudentError, run
-from .functions import (check_elementwise, check_loss, check_penalty, check_softmax,
-                        check_softmax_cross_entropy, check_softmax_vjp)
+from .functions import check_elementwise
+from .losses import check_loss, check_penalty
+from .softmax import check_softmax, check_softmax_cross_entropy, check_softmax_vjp
 from .layers import check_layer, check_layers_agree
 from .network import check_adam, check_mlp_gradients, check_torch_backward
 from .params import check_count_function, check_parameter_cap, check_parameter_count

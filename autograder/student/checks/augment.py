@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .core import Check, StudentError, call_student, run
-from .training import preserved_rng
+from .torch_helpers import preserved_rng
 
 TOLERANCE = 1e-6
 

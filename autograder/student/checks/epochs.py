@@ -17,6 +17,7 @@ import numpy as np
 from .core import Check, grader_reference, run
 from .evidence_tools import field, numeric
 from .torch_helpers import (_call_recording_modes, _number, _require_pair, _tiny_inputs, deferred,
+                            collect_evaluation,
                             preserved_rng, state_arrays, tiny_problem)
 
 __all__ = ["check_train_epoch", "check_evaluate"]
@@ -46,6 +47,9 @@ def _loss_hint(loss: float, figures: dict) -> str:
                               "(loss.item() * len(y)) and divide by the number of examples (the "
                               "last batch is smaller)"),
         (float(means.sum()), "that is the sum of the batch losses; average over the examples"),
+        (float(means.sum() / sizes.sum()), "that is the sum of the batch means divided by the "
+                                           "number of examples; add loss.item() * len(y) per "
+                                           "batch (or use reduction='sum') before dividing"),
         (float((means * sizes).sum()), "that is the summed loss; divide it by the number of "
                                        "examples"),
         (float(means[-1]), "that is the last batch's loss only; average over the whole epoch"),
@@ -171,22 +175,10 @@ class EvaluateCheck(Check):
         return _tiny_inputs(self.rng("problem"), dropout=True)
 
     def collect(self, evaluate):
-        import torch
-
-        params = self.inputs()
-        with preserved_rng(self.seed):
-            model, loader, _ = tiny_problem(params, dropout=True)
-            model.train()  # the function itself must switch to eval mode
-            result, calls = _call_recording_modes(
-                model, lambda: evaluate(model, loader, torch.device("cpu")),
-                "evaluate(model, loader, device)")
-        _require_pair(result, "evaluate", "(mean_loss, accuracy)")
-        loss, loss_type = _number(result[0], "the mean loss")
-        accuracy, accuracy_type = _number(result[1], "the accuracy")
-        return {"loss": loss, "loss_type": loss_type, "accuracy": accuracy,
-                "accuracy_type": accuracy_type, "state": state_arrays(model),
-                "training": np.array([c[0] for c in calls], dtype=bool),
-                "grad": np.array([c[1] for c in calls], dtype=bool)}
+        return collect_evaluation(self.inputs(), self.seed,
+                                  lambda m, l, d: evaluate(m, l, d),
+                                  "evaluate(model, loader, device)", "(mean_loss, accuracy)",
+                                  "accuracy")
 
     def judge(self, ev):
         params = self.inputs()

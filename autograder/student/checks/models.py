@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .accuracy import network_forward
+from .saved_network import network_forward
 from .core import Check, StudentError, call_student, run
 from .evidence_tools import numeric, returned, tensor_evidence
 from .torch_helpers import _record_modes, preserved_rng, state_arrays

@@ -77,11 +77,27 @@ class MLPGradientCheck(Check):
             hint = ""
             if key.startswith("b"):
                 hint = "a bias gradient is the upstream gradient summed over the batch axis"
-            problem = compare(f"gradient of {key}", ev["grads"][key], tensor.grad.numpy(),
-                              tolerances.NETWORK, batch=self.batch, hint=hint)
+            truth = tensor.grad.numpy()
+            problem = compare(f"gradient of {key}", ev["grads"][key], truth,
+                              tolerances.NETWORK, batch=self.batch, hint=hint,
+                              mistakes=self.penalty_mistakes(key, inp["params"][key], truth))
             if problem:
                 return self.failed(problem)
         return self.passed()
+
+
+    def penalty_mistakes(self, key: str, value: np.ndarray, truth: np.ndarray) -> dict:
+        """The gradients a misplaced weight penalty gives, each with its cause."""
+        if self.penalty not in ("l1", "l2") or not self.alpha:
+            return {}
+        term = self.alpha * (value if self.penalty == "l2" else np.sign(value))
+        if key.startswith("b"):
+            return {f"the {self.penalty.upper()} penalty was applied to the biases too: "
+                    "penalise the weights W only (a bias gradient has no penalty term)":
+                    truth + term}
+        return {f"the {self.penalty.upper()} penalty's gradient is missing: add "
+                "loss.weight_gradient(W) to each weight gradient": truth - term,
+                f"the {self.penalty.upper()} penalty's gradient is added twice": truth + term}
 
 
 def check_mlp_gradients(grad_fn, sizes, activation="relu", batch=5, seed=0, penalty=None,

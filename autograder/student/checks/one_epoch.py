@@ -13,6 +13,7 @@ import numpy as np
 
 from .core import Check, grader_reference, run
 from .torch_helpers import (_call_recording_modes, _close, _loss_values, _number, _require_pair,
+                            collect_evaluation,
                             _tiny_inputs, deferred, preserved_rng, state_arrays, tiny_problem)
 
 __all__ = ["check_train_one_epoch", "check_test_one_epoch"]
@@ -119,27 +120,17 @@ class TestEpochCheck(Check):
         return _tiny_inputs(self.rng("problem"), dropout=True)
 
     def collect(self, test_one_epoch):
-        import torch
-
-        params = self.inputs()
-        with preserved_rng(self.seed):
-            model, loader, _ = tiny_problem(params, dropout=True)
-            model.train()  # the function itself must switch to eval mode
-            result, calls = _call_recording_modes(
-                model, lambda: test_one_epoch(loader, model, torch.device("cpu")),
-                "test_one_epoch(loader, model, device)")
-        _require_pair(result, "test_one_epoch", "(mean_loss, n_correct)")
-        loss, loss_type = _number(result[0], "the mean loss")
-        n_correct, correct_type = _number(result[1], "n_correct")
-        return {"loss": loss, "loss_type": loss_type, "n_correct": n_correct,
-                "correct_type": correct_type, "state": state_arrays(model),
-                "training": [c[0] for c in calls], "grad": [c[1] for c in calls]}
+        return collect_evaluation(self.inputs(), self.seed,
+                                  lambda model, loader, device: test_one_epoch(loader, model, device),
+                                  "test_one_epoch(loader, model, device)", "(mean_loss, n_correct)",
+                                  "n_correct")
 
     def judge(self, ev):
         params = self.inputs()
-        if not ev["training"]:
+        training = np.asarray(ev["training"], dtype=bool)
+        if training.size == 0:
             return self.failed("test_one_epoch never called the model")
-        if any(ev["training"]):
+        if training.any():
             return self.failed("test_one_epoch evaluated in training mode: call model.eval() at "
                                "its start (dropout must be off when testing)")
         initial = {key: np.asarray(v, np.float64) for key, v in params["weights"].items()}
@@ -148,8 +139,8 @@ class TestEpochCheck(Check):
                                "train")
         if "Tensor" in ev["loss_type"]:
             return self.failed("the mean loss is a tensor: return a Python float (.item())")
-        if ev["correct_type"] not in ("int", "int64", "int32"):
-            return self.failed(f"n_correct is a {ev['correct_type']}, expected a Python int "
+        if ev["n_correct_type"] not in ("int", "int64", "int32"):
+            return self.failed(f"n_correct is a {ev['n_correct_type']}, expected a Python int "
                                "(use .item() on the count)")
         reference = grader_reference(self.kind)  # an evaluation loop is the exercise itself
         if reference is None:
@@ -164,6 +155,10 @@ class TestEpochCheck(Check):
                         "is smaller)")
             elif math.isclose(loss, sum(expected["batch_sums"]), rel_tol=1e-6):
                 hint = ": divide the summed loss by the number of examples"
+            elif math.isclose(loss, sum(expected["batch_means"]) * expected["mean_loss"]
+                              / sum(expected["batch_sums"]), rel_tol=1e-6):
+                hint = (": that is the sum of the batch means divided by the number of examples; "
+                        "add the per-example losses (reduction='sum') before dividing")
             elif math.isclose(loss, sum(expected["batch_means"]), rel_tol=1e-6):
                 hint = ": that is the sum of the batch means; average over the examples"
             return self.failed(f"mean loss {loss:.6f}, expected {expected['mean_loss']:.6f}{hint}")
@@ -173,7 +168,7 @@ class TestEpochCheck(Check):
             if 0 < ev["n_correct"] <= 1 and correct > 1:
                 hint = ": return the number of correct predictions, not the accuracy"
             return self.failed(f"n_correct is {ev['n_correct']:g}, expected {correct}{hint}")
-        note = "" if not any(ev["grad"]) else " (tip: evaluate under torch.no_grad() to save memory and time)"
+        note = "" if not np.asarray(ev["grad"], dtype=bool).any() else " (tip: evaluate under torch.no_grad() to save memory and time)"
         return self.passed(f"mean loss and correct count as expected{note}")
 
 

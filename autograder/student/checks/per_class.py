@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import Check, StudentError, call_student, run
-from .training import _record_modes, preserved_rng
+from .torch_helpers import _record_modes, preserved_rng
 
 N_CLASSES = 10
 

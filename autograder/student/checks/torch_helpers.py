@@ -119,6 +119,30 @@ def _require_pair(result, function_name, pair):
                            f"tuple {pair}")
 
 
+def collect_evaluation(params: dict, seed: int, evaluate, what: str, returns: str,
+                       second: str) -> dict:
+    """Run an evaluation function on the tiny problem with dropout, its model left in
+    training mode (the function itself must switch to eval mode).
+
+    evaluate(model, loader, device) -> (mean loss, ``second``). Output: the loss and
+    ``second`` with their type names, the model's state afterwards, and per forward call
+    whether the model was in training mode and whether autograd was on.
+    """
+    import torch
+
+    with preserved_rng(seed):
+        model, loader, _ = tiny_problem(params, dropout=True)
+        model.train()
+        result, calls = _call_recording_modes(
+            model, lambda: evaluate(model, loader, torch.device("cpu")), what)
+    _require_pair(result, what.split("(")[0], returns)
+    loss, loss_type = _number(result[0], "the mean loss")
+    value, value_type = _number(result[1], f"the {second}")
+    return {"loss": loss, "loss_type": loss_type, second: value, f"{second}_type": value_type,
+            "state": state_arrays(model), "training": np.array([c[0] for c in calls], dtype=bool),
+            "grad": np.array([c[1] for c in calls], dtype=bool)}
+
+
 def _record_modes(model):
     """Forward pre-hook that records (training mode, grad enabled) at every call."""
     import torch
