@@ -4,6 +4,16 @@ words its failure message must contain.
 Each entry is data: ``Mistake(id, check, buggy, expect)``, where ``check(buggy)`` runs the
 check with ``raise_on_fail=False`` and ``expect`` is a phrase the message must contain.
 The sample class of buggy students reuses these ids and descriptions.
+
+This module holds the mistakes every assignment shares (activations, losses, layers,
+network gradients, counts). Each assignment's own checks have their corpus beside their
+tests, each mistake with the words its message must contain: A1/A4 in
+``tests/test_checks_scratch.py`` (``A1_MISTAKES``, ``A4_MISTAKES``), A2/A3 in
+``tests/test_checks_torch_parts.py`` and ``tests/test_training_checks.py``, A5 in
+``tests/test_checks_a5.py``, the saved-network conventions in
+``tests/test_saved_network.py``. Whole buggy notebooks, graded end to end, are in
+``samples/sample_class.json``: each names the cells it must lose and the words of their
+messages.
 """
 from __future__ import annotations
 
@@ -162,6 +172,21 @@ def mlp_grads_sum_not_mean(params, X, Y):
     return {k: v * X.shape[0] for k, v in R.mlp_grads(params, X, Y).items()}
 
 
+def mlp_grads_l2(penalise_biases=False, penalise_weights=True, alpha=0.1):
+    """Network gradients with an L2 penalty, placed right or wrong."""
+    def grads_fn(params, X, Y):
+        grads = R.mlp_grads(params, X, Y, "tanh")
+        for key, value in params.items():
+            if (key.startswith("W") and penalise_weights) or (key.startswith("b") and penalise_biases):
+                grads[key] = grads[key] + R.l2_grad(value, alpha)
+        return grads
+    return grads_fn
+
+
+def relu_grad_zero(x):
+    return np.zeros_like(x)
+
+
 def adam_no_bias_correction(params, grads, lr):
     return R.run_adam(params, grads, lr, bias_correction=False)
 
@@ -251,6 +276,17 @@ CORPUS = [
     Mistake("mlp_grads_not_averaged", "network gradients summed over the batch",
             lambda b: checks.check_mlp_gradients(b, [6, 5, 3], raise_on_fail=False),
             mlp_grads_sum_not_mean, "average over the batch"),
+    Mistake("mlp_l2_on_biases", "the L2 penalty applied to the biases too",
+            lambda b: checks.check_mlp_gradients(b, [5, 4, 3], "tanh", penalty="l2", alpha=0.1,
+                                                 raise_on_fail=False),
+            mlp_grads_l2(penalise_biases=True), "applied to the biases too"),
+    Mistake("mlp_l2_missing", "the L2 penalty left out of the weight gradients",
+            lambda b: checks.check_mlp_gradients(b, [5, 4, 3], "tanh", penalty="l2", alpha=0.1,
+                                                 raise_on_fail=False),
+            mlp_grads_l2(penalise_weights=False), "penalty's gradient is missing"),
+    Mistake("relu_grad_zero", "ReLU derivative returned as zeros",
+            lambda b: checks.check_elementwise(R.relu, b, "relu", raise_on_fail=False),
+            relu_grad_zero, "zero everywhere"),
     Mistake("adam_no_bias_correction", "Adam without bias correction",
             lambda b: checks.check_adam(b, raise_on_fail=False), adam_no_bias_correction,
             "bias correction is missing"),

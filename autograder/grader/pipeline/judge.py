@@ -28,6 +28,7 @@ from ...student.checks.core import StudentError
 from ...student.checks.evidence import decode
 from ...student.checks.result import CheckResult
 from .. import references  # registers the grader's references with the checks
+from .diagnose import dependency_notes, saving_cell_problem, visible_stops
 from .evidence import read_records
 from .redact import redact, student_error
 from .replay import TestCell, hidden_lines, test_cells
@@ -54,23 +55,27 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
     return {str(k): v.detach().cpu().numpy() for k, v in state.items() if hasattr(v, "detach")}
 
 
-def judge_saved_file(folder: Path, spec: dict) -> CheckResult:
+def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
     """A judge spec's verdict on the file the notebook saved."""
-    from ...student.checks.accuracy import SavedNetworkCheck
+    from ...student.checks.saved_network import SavedNetworkCheck
 
+    name = f"trusted re-check of {spec['path']}"
+    check = SavedNetworkCheck(spec["path"], spec.get("layers", []), spec.get("dataset", ""),
+                              spec.get("threshold", 1.0), spec.get("split", "test"),
+                              spec.get("preprocess", "flat"), name)
+    target = (folder / spec["path"]).resolve()
+    if folder.resolve() not in target.parents:
+        return check.failed(f"the judge spec's path {spec['path']!r} leaves the submission")
+    if not (folder / spec["path"]).exists() and not (folder / spec["path"]).is_symlink():
+        why = saving_cell_problem(folder, notebook, Path(spec["path"]).name)
+        return check.failed(f"{spec['path']} was not saved by the notebook: "
+                            + (why or "run the cell that saves it, to the end"))
     if spec.get("check") == "archive_accuracy":
         from .archive import judge_archive
 
         return judge_archive(folder, spec)
-    name = f"trusted re-check of {spec['path']}"
-    check = SavedNetworkCheck(spec["path"], spec["layers"], spec["dataset"], spec["threshold"],
-                              spec.get("split", "test"), spec.get("preprocess", "flat"), name)
-    target = (folder / spec["path"]).resolve()
-    if folder.resolve() not in target.parents:
-        return check.failed(f"the judge spec's path {spec['path']!r} leaves the submission")
     if not target.is_file():
-        return check.failed(f"{spec['path']} was not saved by the notebook (did the training "
-                            "cell run to the end?)")
+        return check.failed(f"{spec['path']} is not a regular file")
     try:
         return check.judge({"arrays": load_arrays(target)})
     except StudentError as err:
@@ -111,10 +116,18 @@ def cell_verdict(cell: TestCell, results: list[CheckResult]) -> dict:
     total = sum(weights) or 1.0
     share = sum(w for w, r in zip(weights, results) if r.passed) / total
     failures = [r for r in results if not r.passed]
-    message = "; ".join(f"{r.name}: {r.message}" for r in failures)
+    message = "; ".join(f"{names}: {text}" for text, names in _grouped(failures))
     return {"notebook": cell.notebook, "passed": not failures,
             "score": round(cell.points * share, 6), "max_score": cell.points,
             "message": message, "checks": [r.to_dict() for r in results]}
+
+
+def _grouped(failures: list[CheckResult]) -> list[tuple[str, str]]:
+    """(message, the checks that failed with it), in order: a message said once."""
+    names: dict[str, list[str]] = {}
+    for result in failures:
+        names.setdefault(result.message, []).append(result.name)
+    return [(text, ", ".join(group)) for text, group in names.items()]
 
 
 def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
@@ -127,7 +140,7 @@ def judge_submission(course, assignment: str, folder: Path, evidence: Path | Non
     verdicts, seen = {}, {}
     for cell in test_cells(course, assignment):
         if cell.judge_spec:
-            results = [judge_saved_file(folder, cell.judge_spec)]
+            results = [judge_saved_file(folder, cell.judge_spec, cell.notebook)]
         else:
             results = []
             for check in cell.checks:
@@ -142,6 +155,8 @@ def judge_submission(course, assignment: str, folder: Path, evidence: Path | Non
         if note and not verdict["passed"]:
             verdict["message"] += f" ({note})"
         verdicts[cell.grade_id] = verdict
+    dependency_notes(course, assignment, folder, verdicts)
+    visible_stops(course, assignment, folder, verdicts)
     (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
     return verdicts
 

@@ -27,15 +27,16 @@ MARK_SCHEME = re.compile(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===\n
 
 @dataclass
 class Mutation:
-    """One student's mistake: replace ``find`` by ``replace`` in answer cell ``cell``."""
+    """One student's mistakes: each edit replaces ``find`` by ``replace`` in the reference
+    answer of cell ``cell``. ``loses``: the autograded tests that must fail; ``says``: for
+    some of them, words the judge's message must contain."""
 
     student: str
     assignment: str
-    cell: str
-    find: str
-    replace: str
     description: str
-    loses: list[str] = field(default_factory=list)   # grade ids of tests that must fail
+    edits: list[dict]
+    loses: list[str] = field(default_factory=list)
+    says: dict[str, str] = field(default_factory=dict)
 
 
 def load_mutations(path: Path) -> list[Mutation]:
@@ -69,15 +70,17 @@ def fill(released: dict, answers: dict[str, str]) -> dict:
 
 
 def mutate(answers: dict[str, str], mutation: Mutation) -> dict[str, str]:
-    if mutation.cell not in answers:
-        raise KeyError(f"{mutation.student}: no answer cell {mutation.cell!r} in "
-                       f"{mutation.assignment}")
-    if mutation.find not in answers[mutation.cell]:
-        raise ValueError(f"{mutation.student}: {mutation.find!r} not found in the reference "
-                         f"answer of {mutation.assignment}/{mutation.cell}; update "
-                         "samples/sample_class.json after editing the source notebook")
     changed = dict(answers)
-    changed[mutation.cell] = answers[mutation.cell].replace(mutation.find, mutation.replace, 1)
+    for edit in mutation.edits:
+        cell = edit["cell"]
+        if cell not in changed:
+            raise KeyError(f"{mutation.student}: no answer cell {cell!r} in "
+                           f"{mutation.assignment}")
+        if edit["find"] not in changed[cell]:
+            raise ValueError(f"{mutation.student}: {edit['find']!r} not found in the reference "
+                             f"answer of {mutation.assignment}/{cell}; update "
+                             "samples/sample_class.json after editing the source notebook")
+        changed[cell] = changed[cell].replace(edit["find"], edit["replace"], 1)
     return changed
 
 
@@ -140,10 +143,12 @@ def expected_losses(course: Course, assignments: list[str], mutations: list[Muta
 
 
 def verify(course: Course, assignments: list[str], mutations: list[Mutation]) -> list[str]:
-    """Mismatches between the sample class's scores and what each student should lose."""
+    """Mismatches between the sample class's scores and messages and what each student
+    should lose, and with which words."""
     from . import gradebook
 
     problems = []
+    words = {(m.student, m.assignment): m.says for m in mutations}
     for (student, assignment), must_fail in expected_losses(course, assignments, mutations).items():
         items = [i for i in gradebook.submission_items(course, assignment, student)
                  if i.kind == "autograded test"]
@@ -154,8 +159,20 @@ def verify(course: Course, assignments: list[str], mutations: list[Mutation]) ->
         if failed != must_fail:
             problems.append(f"{student}/{assignment}: failed {sorted(failed)}, "
                             f"expected {sorted(must_fail)}")
+        problems += missing_words(course, student, assignment, words.get((student, assignment), {}))
         untouched = [i for i in gradebook.submission_items(course, assignment, "untouched")
                      if i.kind == "autograded test" and (i.score or 0) > 0]
         if student == "reference" and untouched:
             problems.append(f"untouched/{assignment}: scored on {[i.name for i in untouched]}")
     return problems
+
+
+def missing_words(course: Course, student: str, assignment: str, says: dict) -> list[str]:
+    """The tests whose judge message lacks the words the corpus expects."""
+    from .judge import read_verdicts
+
+    verdicts = read_verdicts(course.autograded / student / assignment)
+    return [f"{student}/{assignment}: {test}'s message does not say {text!r}: "
+            f"{verdicts.get(test, {}).get('message', '(no verdict)')[:400]!r}"
+            for test, text in says.items()
+            if text not in verdicts.get(test, {}).get("message", "")]

@@ -1,0 +1,145 @@
+"""Failures explained by the notebook's shape: a test that fails because it uses an answer
+which failed an earlier test says so, and a file the notebook never saved is explained by
+the cell that should have saved it."""
+import json
+
+import nbformat
+import pytest
+
+from autograder.grader.pipeline.course import Course
+from autograder.grader.pipeline.diagnose import dependency_notes, saving_cell_problem, visible_stops
+
+
+def cell(source, grade_id, solution=False, grade=False):
+    c = nbformat.v4.new_code_cell(source)
+    c.metadata["nbgrader"] = {"grade_id": grade_id, "solution": solution, "grade": grade,
+                              "locked": not solution, "points": 1 if grade else 0,
+                              "schema_version": 3}
+    return c
+
+
+ANSWERS = {
+    "activations": "def sigmoid(x):\n    return x\n\ndef sigmoid_grad(s):\n    return s\n",
+    "network": "def forward(x):\n    return sigmoid(x)\n\ndef backward(x):\n"
+               "    return sigmoid_grad(forward(x))\n",
+    "helpers": "def accuracy(y, p):\n    return (y == p).mean()\n",
+}
+TESTS = {
+    "test_sigmoid": "checks.check_elementwise(sigmoid, sigmoid_grad, 'sigmoid')",
+    "test_backward": "checks.check_values(backward, 'double')",
+    "test_accuracy_fn": "checks.check_values(accuracy, 'double')",
+}
+
+
+@pytest.fixture
+def course(tmp_path):
+    cells = []
+    for (answer, text), (test, code) in zip(ANSWERS.items(), TESTS.items()):
+        cells += [cell(text, answer, solution=True), cell(code, test, grade=True)]
+    folder = tmp_path / "source" / "a1"
+    folder.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "a1.ipynb")
+    submitted = tmp_path / "submitted"
+    submitted.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), submitted / "a1.ipynb")
+    return Course(tmp_path), submitted
+
+
+def verdicts(failed):
+    return {test: {"passed": test not in failed, "message": "wrong" if test in failed else ""}
+            for test in TESTS}
+
+
+def test_a_failure_caused_by_an_earlier_failed_answer_names_it(course):
+    result = verdicts({"test_sigmoid", "test_backward"})
+    dependency_notes(course[0], "a1", course[1], result)
+    message = result["test_backward"]["message"]
+    assert "this test uses your sigmoid" in message and "which failed test_sigmoid" in message
+    assert "(through backward)" in message
+    assert result["test_backward"]["depends_on"] == ["test_sigmoid"]
+    assert result["test_sigmoid"]["message"] == "wrong"
+
+
+def test_an_unrelated_failure_gets_no_dependency_note(course):
+    result = verdicts({"test_sigmoid", "test_accuracy_fn"})
+    dependency_notes(course[0], "a1", course[1], result)
+    assert result["test_accuracy_fn"]["message"] == "wrong"
+    assert "depends_on" not in result["test_accuracy_fn"]
+
+
+def test_a_failure_after_passing_dependencies_is_its_own(course):
+    result = verdicts({"test_backward"})
+    dependency_notes(course[0], "a1", course[1], result)
+    assert result["test_backward"]["message"] == "wrong"
+
+
+def test_a_mangled_student_notebook_changes_no_message(course):
+    (course[1] / "a1.ipynb").write_text("{not json")
+    result = verdicts({"test_sigmoid", "test_backward"})
+    dependency_notes(course[0], "a1", course[1], result)
+    assert result["test_backward"]["message"] == "wrong"
+
+
+def notebook_with_saver(folder, outputs, execution_count=3):
+    saver = cell("train()\nnp.savez('a4_params.npz', **params)", "train", solution=True)
+    saver.outputs, saver.execution_count = outputs, execution_count
+    nbformat.write(nbformat.v4.new_notebook(cells=[saver]), folder / "a4.ipynb")
+
+
+def test_a_saving_cell_that_crashed_is_named_with_its_error(tmp_path):
+    error = nbformat.v4.new_output("error", ename="ValueError", evalue="shapes", traceback=[])
+    notebook_with_saver(tmp_path, [error])
+    why = saving_cell_problem(tmp_path, "a4", "a4_params.npz")
+    assert "stopped with ValueError before saving it" in why
+
+
+def test_a_saving_cell_that_never_ran_says_so(tmp_path):
+    notebook_with_saver(tmp_path, [], execution_count=None)
+    assert "never ran" in saving_cell_problem(tmp_path, "a4", "a4_params.npz")
+
+
+def test_a_forged_error_name_is_not_repeated(tmp_path):
+    error = nbformat.v4.new_output("error", ename="x = secret()", evalue="", traceback=[])
+    notebook_with_saver(tmp_path, [error])
+    why = saving_cell_problem(tmp_path, "a4", "a4_params.npz")
+    assert "secret" not in why and "stopped with an error" in why
+
+
+VISIBLE = ('assert p.shape == (4,), "return three arrays of shape (n_classes,)"\n'
+           'assert np.allclose(p, [0.5, 0]), f"precision is wrong: {p}"\n'
+           'checks.check_values(precision, "double")\n'
+           '### BEGIN HIDDEN TESTS\n'
+           'assert secret(p), "the hidden assert says the answer is 42"\n'
+           '### END HIDDEN TESTS\n')
+
+
+def graded_test_cell(tmp_path, ename, evalue):
+    """A course whose one test cell is VISIBLE, and a graded notebook where it raised."""
+    source = tmp_path / "source" / "a2"
+    source.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell(VISIBLE, "prf-tests", grade=True)]),
+                   source / "a2.ipynb")
+    executed = cell(VISIBLE, "prf-tests", grade=True)
+    executed.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])]
+    graded = tmp_path / "graded"
+    graded.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[executed]), graded / "a2.ipynb")
+    verdict = {"prf-tests": {"passed": False, "message": "x: the test cell did not reach it"}}
+    visible_stops(Course(tmp_path), "a2", graded, verdict)
+    return verdict["prf-tests"]["message"]
+
+
+def test_a_cell_stopped_by_a_visible_assert_names_the_teachers_message(tmp_path):
+    message = graded_test_cell(tmp_path, "AssertionError", "precision is wrong: [0.5 0.6]")
+    assert "stopped at a visible test" in message and "'precision is wrong: '" in message
+    assert "0.6" not in message   # the student's values are not repeated
+
+
+def test_a_hidden_assert_message_is_never_repeated(tmp_path):
+    message = graded_test_cell(tmp_path, "AssertionError", "the hidden assert says the answer is 42")
+    assert "42" not in message and "hidden assert" not in message
+
+
+def test_a_cell_stopped_by_an_exception_names_its_type(tmp_path):
+    message = graded_test_cell(tmp_path, "NameError", "name 'precision' is not defined")
+    assert "stopped with NameError" in message and "precision" not in message
