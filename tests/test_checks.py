@@ -342,3 +342,15 @@ def test_a_wrong_fast_convolution_is_named_as_the_one_that_disagrees():
     assert not result.passed
     assert result.message.startswith("Conv2D disagrees with the reference (Conv2DLoop is right)")
     assert "gradient of b" in result.message
+
+
+def test_a_wrong_shaped_first_layer_costs_the_agreement_check_nothing():
+    """A4's loop convolution returning the padded dx loses in its own test only: the
+    agreement check in test_conv_fast compares Conv2D with the reference."""
+    from tests.corpus.mistakes import ConvNoCrop
+
+    result = checks.check_layers_agree(ConvNoCrop(3, 4, 3, 1, 1), R.ConvIm2col(3, 4, 3, 1, 1),
+                                       (2, 3, 6, 6), reference="conv2d", stride=1, pad=1,
+                                       labels=("Conv2DLoop", "Conv2D"), raise_on_fail=False)
+    assert result.passed
+    assert "Conv2D matches the reference; Conv2DLoop does not" in result.message

@@ -80,7 +80,9 @@ class TrainStepCheck(SafeCheck):
         first = float(torch.nn.functional.cross_entropy(torch.tensor(scores),
                                                         torch.tensor(inp["y"])))
         if abs(losses[0] - first) > 1e-6 * max(1.0, first):
-            cause = ": return the loss computed in the forward pass of this step"
+            cause = (": return the loss of this step's forward pass (before the update); if you "
+                     "do, your network computes other scores than the table's layers (do your "
+                     "layers pass their own tests?)")
             if abs(losses[0] - self.batch * first) <= 1e-6 * self.batch * first:
                 cause = ": that is the sum over the batch; return the mean"
             return self.failed(f"the first step returned {losses[0]:.6g}, but the batch's "

@@ -224,7 +224,14 @@ class LayersAgreeCheck(Check):
         return {"a": results[0], "b": results[1], "names": sorted(values), "params": values}
 
     def _disagreement(self, got, want, names, tol) -> str | None:
-        """The first difference between one layer's results and ``want``'s, or None."""
+        """The first difference between one layer's results and ``want``'s, or None
+        (unusable values, such as a wrong shape, are a difference too)."""
+        try:
+            return self._first_difference(got, want, names, tol)
+        except StudentError as err:
+            return str(err)
+
+    def _first_difference(self, got, want, names, tol) -> str | None:
         problem = compare("forward(x)", got["out"], np.asarray(want["out"]), tol)
         problem = problem or compare("dx", got["dx"], np.asarray(want["dx"]), tol)
         for name in names:

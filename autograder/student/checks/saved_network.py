@@ -111,23 +111,31 @@ def check_saved_network_accuracy(path, layers, dataset, threshold, split="test",
 # ----------------------------------------------------------------------------- diagnosis
 
 def _conv_variants(arrays: dict, layers: list):
-    """(what the student did, the fix, arrays re-read the grader's way) for conv weights."""
-    for spec in layers:
-        if spec.get("type") != "conv2d" or np.ndim(arrays.get(spec.get("W"))) != 4:
-            continue
-        key, W = spec["W"], np.asarray(arrays[spec["W"]])
+    """(what the student did, the fix, arrays re-read the grader's way) for conv weights:
+    every conv layer at once, since one im2col serves them all."""
+    keys = [spec["W"] for spec in layers if spec.get("type") == "conv2d"
+            and np.ndim(arrays.get(spec.get("W"))) == 4]
+    if not keys:
+        return
+    names = ", ".join(keys)
+
+    def channel_last(W):
         F, C, HH, WW = W.shape
-        channel_last = W.reshape(F, HH, WW, C).transpose(0, 3, 1, 2)
-        for variant, did, fix in (
-                (channel_last, f"the filters of {key} are laid out (F, HH, WW, C) inside "
-                 "(your im2col gathers each patch channel-last)",
-                 "gather patches in (C, HH, WW) order so that W.reshape(F, -1) matches"),
-                (W[:, :, ::-1, ::-1], f"the filters of {key} are flipped (your layer computes a "
-                 "convolution; the grader and the notebook compute a cross-correlation)",
-                 "do not flip the kernel in forward"),
-                (W.transpose(0, 1, 3, 2), f"the rows and columns of each filter of {key} are "
-                 "swapped by your im2col", "gather each patch row by row (HH, then WW)")):
-            yield did, fix, {**arrays, key: np.ascontiguousarray(variant)}
+        return W.reshape(F, HH, WW, C).transpose(0, 3, 1, 2)
+
+    for reread, did, fix in (
+            (channel_last, f"the filters of {names} are laid out (F, HH, WW, C) inside (your "
+             "im2col gathers each patch channel-last)",
+             "gather patches in (C, HH, WW) order so that W.reshape(F, -1) matches"),
+            (lambda W: W[:, :, ::-1, ::-1], f"the filters of {names} are flipped (your layer "
+             "computes a convolution; the grader and the notebook compute a cross-correlation)",
+             "do not flip the kernel in forward"),
+            (lambda W: W.transpose(0, 1, 3, 2), f"the rows and columns of each filter of "
+             f"{names} are swapped by your im2col", "gather each patch row by row (HH, then WW)")):
+        variant = dict(arrays)
+        for key in keys:
+            variant[key] = np.ascontiguousarray(reread(np.asarray(arrays[key])))
+        yield did, fix, variant
 
 
 def _flatten_variants(arrays: dict, layers: list, x):
