@@ -12,13 +12,10 @@ note; the batch goes on. A run stopped half-way resumes where it stopped (journa
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,6 +28,7 @@ from .harvest import harvest
 from .jobs import (EVIDENCE, assignment_budget, course_secret, find_jobs, job_nonce,
                    prepare_job, write_job_spec, write_student_kit)
 from .journal import Journal
+from .warm import WarmWorker, WorkerDied, WorkerTimeout
 
 REPO = Path(__file__).resolve().parents[3]  # the kit's own code, whatever the course
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): for trusted submissions only"
@@ -48,16 +46,12 @@ class JobResult:
     nonce: str = ""    # the job's check nonce: the judge re-derives the same inputs
     notes: list[str] = field(default_factory=list)
     judge_seconds: float = 0.0  # the trusted judge's share, in the coordinator
+    worker: int = 0    # the pid of the warm worker that ran the job
+    peak_kb: dict = field(default_factory=dict)  # the worker's and kernel's peak memory
 
 
 class GradeError(RuntimeError):
     pass
-
-
-def worker_command(spec: Path) -> list[str]:
-    """The worker dies with the coordinator (its thread), and takes its kernel along."""
-    return ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
-            sys.executable, "-m", "autograder.grader.pipeline.worker", str(spec)]
 
 
 def sandbox_notes(endings: list[dict], limits) -> list[str]:
@@ -77,7 +71,7 @@ def sandbox_notes(endings: list[dict], limits) -> list[str]:
 
 
 def run_job(course: Course, student: str, assignment: str, workroot: Path, index: int,
-            slot: int, options: dict) -> tuple[JobResult, Path]:
+            slot: int, worker: WarmWorker, options: dict) -> tuple[JobResult, Path]:
     jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
     jobdir.mkdir()
     start = time.perf_counter()
@@ -88,24 +82,17 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path, index
                           threads=options["threads"], sandbox=options["sandbox"], slot=slot,
                           limits=limits, hide=options["hide"](assignment))
     limit = limits.notebook_seconds + 60  # the worker stops the kernel at notebook_seconds
-    process = subprocess.Popen(worker_command(spec), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        out, err = process.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        outcome = worker.run(spec, limit)
+    except WorkerTimeout:
         return JobResult(student, assignment, "timeout", time.perf_counter() - start,
                          f"grading stopped after {limit} s (the notebook's wall-clock limit "
                          "and the grace period after it)",
                          nonce), jobdir
+    except WorkerDied as err:
+        return JobResult(student, assignment, "error", time.perf_counter() - start,
+                         f"the grading process failed: {str(err)[-500:]}", nonce), jobdir
     seconds = time.perf_counter() - start
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    try:
-        outcome = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        return JobResult(student, assignment, "error", seconds,
-                         f"the grading process failed: {err.strip()[-500:]}", nonce), jobdir
     notes = sandbox_notes(outcome.get("sandbox", []), limits)
     notes += outcome.get("removed", [])
     if outcome.get("wall_clock"):
@@ -113,7 +100,8 @@ def run_job(course: Course, student: str, assignment: str, workroot: Path, index
     if not outcome["success"]:
         return JobResult(student, assignment, "error", seconds, outcome["error"][-4000:],
                          nonce, notes), jobdir
-    return JobResult(student, assignment, "graded", seconds, nonce=nonce, notes=notes), jobdir
+    return JobResult(student, assignment, "graded", seconds, nonce=nonce, notes=notes,
+                     worker=outcome.get("worker", 0), peak_kb=outcome.get("peak_kb", {})), jobdir
 
 
 def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool) -> None:
@@ -181,7 +169,8 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     def job(index, student, assignment):
         slot = slots.get()
         try:
-            return run_job(course, student, assignment, Path(workroot), index, slot, options)
+            return run_job(course, student, assignment, Path(workroot), index, slot,
+                           warm[slot], options)
         finally:
             slots.put(slot)
 
@@ -194,6 +183,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     with tempfile.TemporaryDirectory(prefix="ag-") as workroot, \
             ThreadPoolExecutor(max_workers=workers) as pool:
         write_student_kit(REPO, Path(workroot) / "kit")
+        warm = [WarmWorker() for _ in range(workers)]
         futures = [pool.submit(job, i, s, a) for i, (s, a) in enumerate(pending)]
         for future in as_completed(futures):
             result, jobdir = future.result()
@@ -203,6 +193,8 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
             if bar:
                 bar.set_postfix_str(f"{result.student}/{result.assignment}: {result.status}")
                 bar.update()
+        for worker in warm:  # every job is done: the workers are idle
+            worker.stop()
     if bar:
         bar.close()
     journal.finish()
