@@ -58,16 +58,18 @@ def test_a_worker_that_dies_says_why_and_is_replaced(worker):
     assert worker.run("c", 30)["job"] == "c"
 
 
-def test_a_small_class_is_graded_by_warm_workers_with_the_right_scores(tmp_path):
+def test_a_small_class_is_graded_by_warm_workers_with_the_right_scores(tmp_path, capsys):
     course = Course(fx.make_course(tmp_path / "course"))
     release.release(course)
     students = {"s1-ref": {}, "s2-wrong": {"relu_answer": fx.WRONG_RELU_GRAD}}
     for student, answers in students.items():
         put(tmp_path / "in" / student, notebook(course, answers))
     collect.collect(course, tmp_path / "in")
-    results = grade.grade(course, workers=1, progress=False)
+    results = grade.grade(course, workers=1)
     assert [r.status for r in results] == ["graded"] * 2
     assert len({r.worker for r in results}) == 1  # one process, two kernels
     full = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
     assert {s: scores(course, s) for s in students} == {
         "s1-ref": full, "s2-wrong": {**full, "relu_test": 0}}
+    shown = capsys.readouterr().err  # the progress display
+    assert f"{fx.ASSIGNMENT} 2/2" in shown and "slowest submissions:" in shown
