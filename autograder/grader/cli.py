@@ -97,7 +97,8 @@ def cmd_grade(args) -> int:
         print(f"sandbox: bubblewrap; limits per kernel: {shown} (wall clock: per cell 3x, "
               "per notebook 4x the assignment's budget)")
     results = grade(course, args.assignments or None, args.student or None, args.workers,
-                    limit=args.limit, sandbox=not args.no_sandbox, limits=limits)
+                    limit=args.limit, sandbox=not args.no_sandbox, limits=limits,
+                    scheduler=getattr(args, "scheduler", None))
     print_summary(course, args.assignments or sorted({r.assignment for r in results}), results)
     if args.no_sandbox:
         print("NOT SANDBOXED: these grades come from kernels that ran without the sandbox")
@@ -259,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all submitted)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--workers", type=int, help="parallel grading processes (default: cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="grade on the workers of this Dask scheduler instead (see README)")
     p.add_argument("--limit", type=int, help="override the per-notebook time limit (s)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="grade without the sandbox: for trusted submissions only")

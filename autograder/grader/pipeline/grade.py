@@ -178,10 +178,12 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
 
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
           progress: bool = True, limit: int | None = None, sandbox: bool = True,
-          limits=None) -> list[JobResult]:
+          limits=None, scheduler: str | None = None) -> list[JobResult]:
     """Autograde every matching submission; returns one JobResult per submission.
 
-    workers: warm workers (default: one per core); progress: report on stderr (progress.py);
+    workers: warm workers (default: one per core); scheduler: instead, the address of a
+    Dask scheduler (``tcp://HOST:PORT``) whose workers grade the jobs (cluster.py);
+    progress: report on stderr (progress.py);
     sandbox: run every kernel in the sandbox (refuses where it cannot be set up);
     limits: a function assignment -> Limits (default: ``Limits.for_budget``);
     limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``.
@@ -211,7 +213,12 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
                if limit else limits}
     shown = Progress(jobs, journal.done, every=10) if progress else None
     with tempfile.TemporaryDirectory(prefix="ag-") as workroot:
-        finished = local_results(course, pending, workers, Path(workroot), options)
+        if scheduler:
+            from .cluster import cluster_results
+
+            finished = cluster_results(course, pending, scheduler, Path(workroot), options)
+        else:
+            finished = local_results(course, pending, workers, Path(workroot), options)
         results = []
         for result, jobdir in finished:
             finish_job(course, result, jobdir, sandbox)  # only this thread writes the gradebook
