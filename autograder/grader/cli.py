@@ -106,6 +106,18 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    """Run the reference solution with N seeds; write and check the calibration table."""
+    from .calibrate import calibrate
+
+    path, problems = calibrate(_course(args), args.assignment, args.seeds, args.budget)
+    print(path.read_text())
+    print(f"calibration table: {path}")
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def cmd_doctor(args) -> int:
     """Check that this machine can grade: sandbox, helpers, data; say how to fix what is not."""
     from .doctor import report
@@ -268,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-limit", action="append", metavar="NAME=VALUE",
                    help="change a sandbox limit, e.g. memory_bytes=2G or processes=128 "
                         "(see `autograder doctor` for the defaults)")
+    p = add("calibrate", cmd_calibrate)
+    p.add_argument("assignment", help="assignment id (its teacher notebook in source/)")
+    p.add_argument("--seeds", type=int, default=5, help="runs, with COURSE_SEED 0 .. N-1")
+    p.add_argument("--budget", type=float,
+                   help="seconds a run may take (default: the assignment's budget)")
     add("doctor", cmd_doctor)
     p = add("feedback", cmd_feedback)
     p.add_argument("assignments", nargs="*")
