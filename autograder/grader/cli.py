@@ -97,12 +97,25 @@ def cmd_grade(args) -> int:
         print(f"sandbox: bubblewrap; limits per kernel: {shown} (wall clock: per cell 3x, "
               "per notebook 4x the assignment's budget)")
     results = grade(course, args.assignments or None, args.student or None, args.workers,
-                    limit=args.limit, sandbox=not args.no_sandbox, limits=limits)
+                    limit=args.limit, sandbox=not args.no_sandbox, limits=limits,
+                    scheduler=getattr(args, "scheduler", None))
     print_summary(course, args.assignments or sorted({r.assignment for r in results}), results)
     if args.no_sandbox:
         print("NOT SANDBOXED: these grades come from kernels that ran without the sandbox")
     args.results = results  # the demo checks them
     return 0
+
+
+def cmd_calibrate(args) -> int:
+    """Run the reference solution with N seeds; write and check the calibration table."""
+    from .calibrate import calibrate
+
+    path, problems = calibrate(_course(args), args.assignment, args.seeds, args.budget)
+    print(path.read_text())
+    print(f"calibration table: {path}")
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def cmd_doctor(args) -> int:
@@ -259,12 +272,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all submitted)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--workers", type=int, help="parallel grading processes (default: cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="grade on the workers of this Dask scheduler instead (see README)")
     p.add_argument("--limit", type=int, help="override the per-notebook time limit (s)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="grade without the sandbox: for trusted submissions only")
     p.add_argument("--set-limit", action="append", metavar="NAME=VALUE",
                    help="change a sandbox limit, e.g. memory_bytes=2G or processes=128 "
                         "(see `autograder doctor` for the defaults)")
+    p = add("calibrate", cmd_calibrate)
+    p.add_argument("assignment", help="assignment id (its teacher notebook in source/)")
+    p.add_argument("--seeds", type=int, default=5, help="runs, with COURSE_SEED 0 .. N-1")
+    p.add_argument("--budget", type=float,
+                   help="seconds a run may take (default: the assignment's budget)")
     add("doctor", cmd_doctor)
     p = add("feedback", cmd_feedback)
     p.add_argument("assignments", nargs="*")

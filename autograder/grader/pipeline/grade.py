@@ -12,13 +12,10 @@ note; the batch goes on. A run stopped half-way resumes where it stopped (journa
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import queue
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,6 +28,8 @@ from .harvest import harvest
 from .jobs import (EVIDENCE, assignment_budget, course_secret, find_jobs, job_nonce,
                    prepare_job, write_job_spec, write_student_kit)
 from .journal import Journal
+from .progress import Progress
+from .warm import WarmWorker, WorkerDied, WorkerTimeout
 
 REPO = Path(__file__).resolve().parents[3]  # the kit's own code, whatever the course
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): for trusted submissions only"
@@ -48,16 +47,12 @@ class JobResult:
     nonce: str = ""    # the job's check nonce: the judge re-derives the same inputs
     notes: list[str] = field(default_factory=list)
     judge_seconds: float = 0.0  # the trusted judge's share, in the coordinator
+    worker: int = 0    # the pid of the warm worker that ran the job
+    peak_kb: dict = field(default_factory=dict)  # the worker's and kernel's peak memory
 
 
 class GradeError(RuntimeError):
     pass
-
-
-def worker_command(spec: Path) -> list[str]:
-    """The worker dies with the coordinator (its thread), and takes its kernel along."""
-    return ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
-            sys.executable, "-m", "autograder.grader.pipeline.worker", str(spec)]
 
 
 def sandbox_notes(endings: list[dict], limits) -> list[str]:
@@ -76,52 +71,91 @@ def sandbox_notes(endings: list[dict], limits) -> list[str]:
     return notes
 
 
-def run_job(course: Course, student: str, assignment: str, workroot: Path, index: int,
-            slot: int, options: dict) -> tuple[JobResult, Path]:
-    jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
-    jobdir.mkdir()
+def run_outcome(worker: WarmWorker, spec: Path, limit: float) -> dict:
+    """The worker's outcome of the job ``spec``, with its "status" and "seconds" (a
+    worker stopped past ``limit`` seconds, or dead, gives an outcome too)."""
     start = time.perf_counter()
-    prepare_job(course, student, assignment, jobdir)
-    nonce = job_nonce(course, student, assignment)
-    limits = options["limits"](assignment)
-    spec = write_job_spec(jobdir, student, assignment, kit=workroot / "kit", nonce=nonce,
-                          threads=options["threads"], sandbox=options["sandbox"], slot=slot,
-                          limits=limits, hide=options["hide"](assignment))
-    limit = limits.notebook_seconds + 60  # the worker stops the kernel at notebook_seconds
-    process = subprocess.Popen(worker_command(spec), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        out, err = process.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return JobResult(student, assignment, "timeout", time.perf_counter() - start,
-                         f"grading stopped after {limit} s (the notebook's wall-clock limit "
-                         "and the grace period after it)",
-                         nonce), jobdir
-    seconds = time.perf_counter() - start
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    try:
-        outcome = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        return JobResult(student, assignment, "error", seconds,
-                         f"the grading process failed: {err.strip()[-500:]}", nonce), jobdir
+        outcome = worker.run(spec, limit)
+        outcome["status"] = "graded" if outcome["success"] else "error"
+    except WorkerTimeout:
+        outcome = {"status": "timeout", "error": f"grading stopped after {limit} s (the "
+                   "notebook's wall-clock limit and the grace period after it)"}
+    except WorkerDied as err:
+        outcome = {"status": "error", "error": f"the grading process failed: {str(err)[-500:]}"}
+    return {**outcome, "seconds": time.perf_counter() - start}
+
+
+def job_result(student: str, assignment: str, nonce: str, outcome: dict, limits) -> JobResult:
+    """A job's result from its outcome, with notes on the limits that stopped it."""
     notes = sandbox_notes(outcome.get("sandbox", []), limits)
     notes += outcome.get("removed", [])
     if outcome.get("wall_clock"):
         notes.insert(0, f"stopped by the notebook's wall-clock limit ({limits.notebook_seconds} s)")
-    if not outcome["success"]:
-        return JobResult(student, assignment, "error", seconds, outcome["error"][-4000:],
-                         nonce, notes), jobdir
-    return JobResult(student, assignment, "graded", seconds, nonce=nonce, notes=notes), jobdir
+    graded = outcome["status"] == "graded"
+    return JobResult(student, assignment, outcome["status"], outcome["seconds"],
+                     "" if graded else outcome["error"][-4000:], nonce,
+                     notes if outcome["status"] != "timeout" else [],
+                     worker=outcome.get("worker", 0), peak_kb=outcome.get("peak_kb", {}))
+
+
+def prepare(course: Course, student: str, assignment: str, jobdir: Path, options: dict):
+    """The job's scratch course in ``jobdir``; returns (nonce, limits, coordinator limit)."""
+    jobdir.mkdir()
+    prepare_job(course, student, assignment, jobdir)
+    limits = options["limits"](assignment)
+    # the worker stops the kernel at notebook_seconds; this is the backstop
+    return job_nonce(course, student, assignment), limits, limits.notebook_seconds + 60
+
+
+def run_job(course: Course, student: str, assignment: str, workroot: Path, index: int,
+            slot: int, worker: WarmWorker, options: dict) -> tuple[JobResult, Path]:
+    """One job on a local warm worker; returns its result and its folder."""
+    jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
+    started = time.perf_counter()
+    nonce, limits, limit = prepare(course, student, assignment, jobdir, options)
+    spec = write_job_spec(jobdir, student, assignment, kit=workroot / "kit", nonce=nonce,
+                          threads=options["threads"], sandbox=options["sandbox"], slot=slot,
+                          limits=limits, hide=options["hide"](assignment))
+    outcome = run_outcome(worker, spec, limit)
+    outcome["seconds"] = time.perf_counter() - started
+    return job_result(student, assignment, nonce, outcome, limits), jobdir
+
+
+def local_results(course: Course, pending, workers: int, workroot: Path, options: dict):
+    """(result, job folder) of every pending job, graded by ``workers`` warm workers."""
+    write_student_kit(REPO, workroot / "kit")
+    warm = [WarmWorker() for _ in range(workers)]
+    slots = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+
+    def job(index, student, assignment):
+        slot = slots.get()
+        try:
+            return run_job(course, student, assignment, workroot, index, slot, warm[slot],
+                           options)
+        finally:
+            slots.put(slot)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(job, i, s, a) for i, (s, a) in enumerate(pending)]
+        for future in as_completed(futures):
+            yield future.result()
+        for worker in warm:  # every job is done: the workers are idle
+            worker.stop()
+
+
+def wanted_files(course: Course, assignment: str) -> list[str]:
+    """The files of a submission harvested first: the notebooks, the files judged."""
+    return [p.name for p in course.notebooks(assignment)] + judge.judged_files(course, assignment)
 
 
 def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool) -> None:
     """Coordinator side: harvest, judge, and record the job in the gradebook."""
     out = course.autograded / result.student / result.assignment
     produced = jobdir / "autograded" / result.student / result.assignment
-    wanted = [p.name for p in course.notebooks(result.assignment)]
-    wanted += judge.judged_files(course, result.assignment)
+    wanted = wanted_files(course, result.assignment)
     result.notes += harvest(produced, out, first=wanted) if produced.exists() else []
     result.notes += outcomes.limit_notes(out)
     if not sandboxed:
@@ -144,9 +178,12 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
 
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
           progress: bool = True, limit: int | None = None, sandbox: bool = True,
-          limits=None) -> list[JobResult]:
+          limits=None, scheduler: str | None = None) -> list[JobResult]:
     """Autograde every matching submission; returns one JobResult per submission.
 
+    workers: warm workers (default: one per core); scheduler: instead, the address of a
+    Dask scheduler (``tcp://HOST:PORT``) whose workers grade the jobs (cluster.py);
+    progress: report on stderr (progress.py);
     sandbox: run every kernel in the sandbox (refuses where it cannot be set up);
     limits: a function assignment -> Limits (default: ``Limits.for_budget``);
     limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``.
@@ -174,36 +211,22 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
                "hide": hidden.get,
                "limits": (lambda a: dataclasses.replace(limits(a), notebook_seconds=limit))
                if limit else limits}
-    slots = queue.Queue()
-    for slot in range(workers):
-        slots.put(slot)
+    shown = Progress(jobs, journal.done, every=10) if progress else None
+    with tempfile.TemporaryDirectory(prefix="ag-") as workroot:
+        if scheduler:
+            from .cluster import cluster_results
 
-    def job(index, student, assignment):
-        slot = slots.get()
-        try:
-            return run_job(course, student, assignment, Path(workroot), index, slot, options)
-        finally:
-            slots.put(slot)
-
-    results, bar = [], None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), desc="grading",
-                   unit="submission")
-    with tempfile.TemporaryDirectory(prefix="ag-") as workroot, \
-            ThreadPoolExecutor(max_workers=workers) as pool:
-        write_student_kit(REPO, Path(workroot) / "kit")
-        futures = [pool.submit(job, i, s, a) for i, (s, a) in enumerate(pending)]
-        for future in as_completed(futures):
-            result, jobdir = future.result()
+            finished = cluster_results(course, pending, scheduler, Path(workroot), options)
+        else:
+            finished = local_results(course, pending, workers, Path(workroot), options)
+        results = []
+        for result, jobdir in finished:
             finish_job(course, result, jobdir, sandbox)  # only this thread writes the gradebook
             journal.mark_done(result.student, result.assignment)
             results.append(result)
-            if bar:
-                bar.set_postfix_str(f"{result.student}/{result.assignment}: {result.status}")
-                bar.update()
-    if bar:
-        bar.close()
+            if shown:
+                shown.update(result)
+    if shown:
+        shown.close()
     journal.finish()
     return sorted(results, key=lambda r: (r.student, r.assignment))

@@ -1,4 +1,5 @@
-"""One grading job, run as its own process: ``python -m autograder.grader.pipeline.worker JOB``.
+"""Grading jobs in a worker process: ``python -m autograder.grader.pipeline.worker JOB`` grades
+one job; ``... worker --serve`` is a warm worker grading job after job (spec paths on stdin).
 
 JOB is the job's spec (``job.json``, written by grade.py) in a private copy of the course:
 the submission, a gradebook without reference solutions, the released helper files. The
@@ -12,7 +13,8 @@ kit. The job's folders as the kernel sees them:
 
 It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended),
 "wall_clock" (whether the notebook's wall clock stopped the kernel), "removed" (links and
-special files the kernel left, deleted before nbgrader wrote there)}.
+special files the kernel left, deleted before nbgrader wrote there), "worker" (its pid),
+"peak_kb" (peak resident memory of the worker and its largest kernel so far)}.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import traceback
 from pathlib import Path
 
 from traitlets.config import Config
@@ -29,6 +32,8 @@ from traitlets.config import Config
 from .course import Course
 
 KERNEL = "graded-python3"
+READY = "@@worker-ready"
+RESULT = "@@result "
 
 
 def kernel_pythonpath(kit: Path) -> str:
@@ -109,10 +114,10 @@ def stop_kernel_at(seconds: float, stopped: list) -> threading.Timer:
     return timer
 
 
-def main(argv=None) -> int:
+def grade_job(spec_file: Path) -> dict:
+    """Autograde the job described by ``spec_file``; returns its outcome (see above)."""
     from .execute import autograde, autograde_steps
 
-    spec_file = Path((argv or sys.argv[1:])[0]).resolve()
     job = json.loads(spec_file.read_text())
     jobdir = spec_file.parent
     (jobdir / "run").mkdir(exist_ok=True)
@@ -123,14 +128,61 @@ def main(argv=None) -> int:
     api = Course(jobdir).api(config=config)
     stopped = []
     timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped)
-    result = autograde(api, job["assignment"], job["student"])
-    timer.cancel()
+    try:
+        result = autograde(api, job["assignment"], job["student"])
+    finally:
+        timer.cancel()
     error = "" if result["success"] else "\n".join(
         filter(None, [result.get("log"), result.get("error")]))
-    print(json.dumps({"success": bool(result["success"]), "error": error[-4000:],
-                      "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped),
-                      "removed": result["removed"][:20]}))
-    return 0 if result["success"] else 1
+    return {"success": bool(result["success"]), "error": error[-4000:],
+            "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped),
+            "removed": result["removed"][:20], "worker": os.getpid(), "peak_kb": peak_kb()}
+
+
+def peak_kb() -> dict:
+    """Peak resident memory so far (kB) of this worker and of its largest kernel."""
+    import resource
+
+    return {"worker": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "kernel": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
+
+
+def serve() -> int:
+    """A warm worker: grade the job of each spec path read from stdin, one after the
+    other, answering each with one line ``RESULT`` + JSON on stdout.
+
+    nbgrader and the kit are imported once; every job still gets its own kernel (in a
+    fresh sandbox) and its own scratch course. The kernels inherit neither channel:
+    stdin becomes /dev/null and stdout the log (stderr), so a kernel can neither take
+    the next job's line nor forge an answer.
+    """
+    from .execute import autograde_steps  # noqa: F401 (nbgrader, imported once)
+
+    jobs = os.fdopen(os.dup(0), "r")      # os.dup: not inherited by the kernels
+    answers = os.fdopen(os.dup(1), "w")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)
+    answers.write(READY + "\n")
+    answers.flush()
+    for line in jobs:
+        try:
+            outcome = grade_job(Path(line.strip()).resolve())
+        except Exception:  # noqa: BLE001 (one broken job never stops the worker)
+            outcome = {"success": False, "error": traceback.format_exc()[-4000:],
+                       "sandbox": [], "wall_clock": False, "removed": []}
+        answers.write(RESULT + json.dumps(outcome) + "\n")
+        answers.flush()
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = argv or sys.argv[1:]
+    if argv == ["--serve"]:
+        return serve()
+    outcome = grade_job(Path(argv[0]).resolve())
+    print(json.dumps(outcome))
+    return 0 if outcome["success"] else 1
 
 
 if __name__ == "__main__":
