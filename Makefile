@@ -51,4 +51,4 @@ benchmark: setup
 	$(BIN)/python benchmarks/data_load.py
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback exports gradebook.db demo_output
+	rm -rf $(VENV) submitted autograded feedback dashboard exports gradebook.db demo_output
