@@ -111,8 +111,9 @@ def check_tables(course: Course, assignment: str, students: list[str]):
                 rate.total += 1
                 rate.passed += bool(check["passed"])
                 if not check["passed"]:
-                    key = (cell, name, NUMBER.sub("#", check.get("message", ""))[:160])
-                    failure = failures.setdefault(key, Failure(cell, name, check.get("message", "")))
+                    message = check.get("message", "")
+                    key = (cell, name, NUMBER.sub("#", message)[:160])
+                    failure = failures.setdefault(key, Failure(cell, name, message))
                     failure.students.append((student, link))
     common = sorted(failures.values(), key=lambda f: (-len(f.students), f.cell, f.check))
     return list(rates.values()), common[:TOP_FAILURES]

@@ -73,8 +73,10 @@ class AccuracyRow:
 class FeedbackPage:
     assignment: str
     student: str
-    score: float
+    score: float       # autograded tests only
     max_score: float
+    manual_score: float  # written answers already graded by hand
+    manual_max: float
     pending: float     # points of written answers still to be graded by hand
     problem: str       # why grading stopped or what limited it ("" when nothing)
     rubric: list[RubricRow]
@@ -166,9 +168,11 @@ def page_model(course: Course, student: str, assignment: str) -> FeedbackPage | 
     for path in outcomes.autograded_notebooks(course, student, assignment):
         cells, found = own_work(path, hidden, manual)
         work, figures = work + cells, figures + found
-    auto = [i for i in items if not i.needs_manual_grade]
+    auto = [i for i in items if i.kind == "autograded test"]
+    by_hand = [i for i in items if i.kind != "autograded test" and not i.needs_manual_grade]
     return FeedbackPage(assignment, student, sum((i.score or 0) for i in auto),
-                        sum(i.max_score for i in auto),
+                        sum(i.max_score for i in auto), sum((i.score or 0) for i in by_hand),
+                        sum(i.max_score for i in by_hand),
                         sum(i.max_score for i in items if i.needs_manual_grade), failure,
                         rubric, gradients, accuracies, work, figures)
 
