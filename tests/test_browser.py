@@ -272,3 +272,26 @@ def test_dashboard_command_prints_the_course_page(course, capsys):
 
     assert main(["--course", str(course.root), "dashboard"]) == 0
     assert capsys.readouterr().out.strip().endswith(str(course.root / "dashboard" / "index.html"))
+
+
+def test_a_page_that_would_leak_is_deleted_and_the_build_fails(course, monkeypatch):
+    from autograder.grader.pipeline import work
+    from autograder.grader.pipeline.leakcheck import LeakError
+
+    path = course.autograded / "untouched" / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb"
+    before = path.read_text()
+    nb = json.loads(before)
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "double_answer":
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                "text": fx.HIDDEN_LINE + "\n"}]
+    path.write_text(json.dumps(nb))
+    monkeypatch.setattr(work, "redact", lambda text, hidden, limit=None: text)  # a broken redact
+    try:
+        with pytest.raises(LeakError, match="hidden test"):
+            feedback.feedback(course, students=["untouched"])
+        assert not feedback_page(course, "untouched").exists()
+    finally:
+        path.write_text(before)
+        monkeypatch.undo()
+        feedback.feedback(course, students=["untouched"])

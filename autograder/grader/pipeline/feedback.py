@@ -190,14 +190,16 @@ def feedback_page(course: Course, student: str, assignment: str) -> Path | None:
 
 
 def feedback(course: Course, assignments=None, students=None) -> list[Path]:
-    """Every feedback page; raises LeakError if one shows a hidden test or mark scheme
-    (the student's own, correct, code may of course equal a solution line)."""
+    """Every feedback page. A page that shows a hidden-test or mark-scheme line is deleted
+    and LeakError raised (the student's own, correct, code may equal a solution line)."""
     pages = []
     for assignment in assignments or course.assignments():
         written = [page for student in students or gradebook.students(course)
                    if (page := feedback_page(course, student, assignment))]
-        leakcheck.raise_on_leaks(leakcheck.find_leaks(
-            course.notebooks(assignment), written, base=course.root,
-            kinds=("hidden test", "mark scheme")))
+        leaks = leakcheck.find_leaks(course.notebooks(assignment), written, base=course.root,
+                                     kinds=("hidden test", "mark scheme"))
+        for leak in leaks:
+            (course.root / leak.released_file).unlink(missing_ok=True)
+        leakcheck.raise_on_leaks(leaks)
         pages += written
     return pages
