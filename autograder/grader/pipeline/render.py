@@ -19,7 +19,8 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 MAX_TEXT = 3000        # characters of one output shown
 MAX_LINES = 40         # lines of one output shown
 MAX_IMAGE_PX = 640     # longest side of an embedded figure
-MAX_IMAGE_BYTES = 400_000  # an image larger than this (after downscaling) is left out
+SMALL_IMAGE_BYTES = 60_000  # a figure larger than this is downscaled and re-encoded
+MAX_IMAGE_BYTES = 300_000  # an image larger than this (after downscaling) is left out
 
 _env = None
 
@@ -30,6 +31,7 @@ def environment() -> jinja2.Environment:
         _env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                   autoescape=True, trim_blocks=True, lstrip_blocks=True)
         _env.filters["maths"] = maths_html
+        _env.filters["points"] = points
     return _env
 
 
@@ -38,6 +40,11 @@ def write_page(template: str, model, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(environment().get_template(template).render(page=model), encoding="utf-8")
     return out
+
+
+def points(value) -> str:
+    """A score as people write it: 7, 5.5, 33.86 (at most two decimals)."""
+    return f"{round(float(value), 2):g}"
 
 
 def cut(text: str, limit: int = MAX_TEXT, lines: int = MAX_LINES, total: int = 0) -> str:
@@ -109,10 +116,10 @@ def png_data_uri(data: str) -> str | None:
         raw = base64.b64decode("".join(data.split()), validate=False)
         with Image.open(io.BytesIO(raw)) as image:
             image.load()
-            if max(image.size) > MAX_IMAGE_PX or len(raw) > MAX_IMAGE_BYTES:
+            if max(image.size) > MAX_IMAGE_PX or len(raw) > SMALL_IMAGE_BYTES:
                 image.thumbnail((MAX_IMAGE_PX, MAX_IMAGE_PX))
-                buffer = io.BytesIO()
-                image.convert("RGB").save(buffer, "PNG", optimize=True)
+                buffer = io.BytesIO()  # a plot needs no more than 256 colours
+                image.convert("RGB").quantize(256).save(buffer, "PNG", optimize=True)
                 raw = buffer.getvalue()
     except Exception:  # noqa: BLE001 (a broken image is the notebook's)
         return None
