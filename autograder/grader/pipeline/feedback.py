@@ -33,6 +33,7 @@ class CheckLine:
     passed: bool
     deduction: float   # points of the cell this check cost (0 when it passed)
     message: str
+    count: int = 1     # identical checks of the cell (same name, result and message)
 
 
 @dataclass
@@ -90,10 +91,16 @@ def check_lines(verdict: dict, max_score: float) -> list[CheckLine]:
     """The judge's checks of a cell, each with the share of the cell's points it cost."""
     checks = verdict.get("checks", [])
     total = sum(max(0.0, float(c.get("max_points", 1))) for c in checks) or 1.0
-    return [CheckLine(c["name"], bool(c["passed"]),
-                      0.0 if c["passed"] else round(max_score * float(c.get("max_points", 1))
-                                                    / total, 3), c.get("message", ""))
-            for c in checks]
+    lines: dict[tuple, CheckLine] = {}
+    for c in checks:
+        cost = 0.0 if c["passed"] else max_score * float(c.get("max_points", 1)) / total
+        key = (c["name"], bool(c["passed"]), c.get("message", ""))
+        if key in lines:
+            lines[key].count += 1
+            lines[key].deduction = round(lines[key].deduction + cost, 3)
+        else:
+            lines[key] = CheckLine(*key[:2], round(cost, 3), key[2])
+    return list(lines.values())
 
 
 def rubric_row(item, verdict: dict | None, failure: str) -> RubricRow:
