@@ -20,17 +20,26 @@ $(BIN)/autograder: pyproject.toml
 
 setup: $(BIN)/autograder sandbox-tools
 
-# Grading runs every kernel in a bubblewrap sandbox: install it where we may (root, apt).
+# Grading runs every kernel in a bubblewrap sandbox, and the browser tests open the
+# feedback pages and dashboards in headless Chromium: install what is missing where we
+# may (root, apt), else say what to ask for.
 sandbox-tools:
-	@command -v bwrap >/dev/null || { \
+	@missing=""; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "bubblewrap is missing: ask an administrator for 'apt-get install bubblewrap'" \
-	         "(or your distribution's package); '.venv/bin/autograder doctor' checks the set-up"; \
-	  fi; }
+	    echo "missing:$$missing: ask an administrator for 'apt-get install$$missing'" \
+	         "(or your distribution's packages); '.venv/bin/autograder doctor' checks the" \
+	         "sandbox, and tests/test_browser.py needs chromium"; \
+	  fi; \
+	fi
 
-# Release all five assignments, grade the sample class on A1 and A2, feedback, export.
+# Release all five assignments, grade the sample class on A1 and A2, feedback, dashboard,
+# export; ends with the path of the course dashboard.
 demo: setup
 	$(BIN)/autograder demo
 
@@ -56,4 +65,4 @@ benchmark: setup
 	$(BIN)/python benchmarks/data_load.py
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback exports gradebook.db demo_output
+	rm -rf $(VENV) submitted autograded feedback dashboard exports gradebook.db demo_output

@@ -134,6 +134,15 @@ def cmd_feedback(args) -> int:
     return 0
 
 
+def cmd_dashboard(args) -> int:
+    """Write the instructor's dashboard: a page per assignment and one for the course."""
+    from .pipeline.dashboard import dashboard
+
+    page = dashboard(_course(args), args.assignments or None)
+    print(f"course dashboard: {page}")
+    return 0
+
+
 def cmd_export(args) -> int:
     """Write exports/grades.csv and a Gradescope results.json per submission."""
     from .pipeline.export import export
@@ -196,7 +205,8 @@ def print_summary(course, assignments, results) -> None:
 
 
 def cmd_demo(args) -> int:
-    """The main job: release, build and collect the sample class, grade, feedback, export."""
+    """The main job: release, build and collect the sample class, grade, feedback,
+    dashboard, export; ends by printing the path of the course dashboard."""
     import shutil
 
     started = time.perf_counter()
@@ -217,7 +227,8 @@ def cmd_demo(args) -> int:
     print(f"== 3/6 sample class -> {incoming} ==")
     args.out, args.assignments = str(incoming), assignments
     cmd_sample_class(args)
-    for folder in (course.submitted, course.autograded, course.feedback):
+    for folder in (course.submitted, course.autograded, course.feedback,
+                   course.root / "dashboard"):
         shutil.rmtree(folder, ignore_errors=True)  # the demo starts from a clean class
     print("== 4/6 collect ==")
     args.path, args.replace = str(incoming), False
@@ -226,8 +237,9 @@ def cmd_demo(args) -> int:
     args.student, args.workers, args.limit = [], None, None
     args.no_sandbox, args.set_limit = False, []
     cmd_grade(args)
-    print("== 6/6 feedback and export ==")
+    print("== 6/6 feedback, dashboard and export ==")
     cmd_feedback(args)
+    cmd_dashboard(args)
     cmd_export(args)
     from .pipeline.sample import load_mutations, verify
 
@@ -245,6 +257,7 @@ def cmd_demo(args) -> int:
           f"Student bundle: {course.exports / 'student_bundle.zip'}")
     minutes, seconds = divmod(round(time.perf_counter() - started), 60)
     print(f"\ndemo {'FAILED' if problems else 'finished'} in {minutes} min {seconds} s")
+    print(f"Course dashboard: {course.root / 'dashboard' / 'index.html'}")
     return 1 if problems else 0
 
 
@@ -288,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor)
     p = add("feedback", cmd_feedback)
     p.add_argument("assignments", nargs="*")
+    p = add("dashboard", cmd_dashboard)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all graded)")
     p = add("export", cmd_export)
     p.add_argument("assignments", nargs="*")
     p = add("sample-class", cmd_sample_class)

@@ -170,6 +170,8 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
     similarity.record_fingerprints(out, judge.judged_files(course, result.assignment))
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
     outcomes.write_notes(out, notes, failed=not graded)
+    outcomes.write_job(out, result.status, result.message, result.notes, result.seconds,
+                       result.judge_seconds)
     gradebook.record_job(course, result.assignment, result.student,
                          jobdir / "gradebook.db" if graded else None, verdicts,
                          NO_SANDBOX_NOTE if not sandboxed else "")

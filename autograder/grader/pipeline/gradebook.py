@@ -139,3 +139,15 @@ def has_assignment(course: Course, assignment: str) -> bool:
             return True
         except MissingEntry:
             return False
+
+
+def manual_comments(course: Course, assignment: str, student: str) -> dict[tuple[str, str], str]:
+    """{(notebook, cell name): the manual grader's comment} of a submission, where given."""
+    with Gradebook(db_url(course.gradebook), "dl-course") as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}
+        return {(notebook.name, comment.name): comment.manual_comment
+                for notebook in submission.notebooks for comment in notebook.comments
+                if comment.manual_comment}

@@ -7,6 +7,7 @@ nothing about the answer and appear everywhere.
 """
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -111,11 +112,15 @@ def released_text(path: Path) -> str:
             parts.extend(_strings(cell.get("outputs", [])))
         return "\n".join(parts)
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError):
         return ""  # binary files (images) carry no source lines
+    if path.suffix in (".html", ".htm"):  # the markup, and what a reader sees in it
+        text = html.unescape(text) + "\n" + html.unescape(TAG.sub("\n", text))
+    return text
 
 
+TAG = re.compile(r"<[^>]*>")
 IMPORT = re.compile(r"^(import|from) [\w.]+( import |$| as )")
 
 

@@ -6,6 +6,7 @@ result; the notes of a job (limits, failures) come from the coordinator.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def autograded_notebooks(course: Course, student: str, assignment: str) -> list[
     return sorted((course.autograded / student / assignment).glob("*.ipynb"))
 
 
-FAILED, NOTES = "GRADING_FAILED.txt", "GRADING_NOTES.txt"
+FAILED, NOTES, JOB = "GRADING_FAILED.txt", "GRADING_NOTES.txt", "grading_job.json"
 # Marks of a limit in a cell's output: (what the output says, the note for the grader).
 LIMIT_MARKS = (("MemoryError", "the memory limit was reached (MemoryError)"),
                ("[output limit:", "the output limit was reached: later output was dropped"),
@@ -44,6 +45,27 @@ def write_notes(folder: Path, notes: list[str], failed: bool) -> None:
         (folder / name).unlink(missing_ok=True)  # nothing a kernel left there counts
     if notes:
         (folder / (FAILED if failed else NOTES)).write_text("\n".join(notes) + "\n")
+
+
+def write_job(folder: Path, status: str, message: str, notes: list[str], seconds: float,
+              judge_seconds: float) -> None:
+    """How a job went (status, why, time in its kernel and in the judge), for the
+    dashboard; written by the coordinator after the job, over anything a kernel left."""
+    (folder / JOB).unlink(missing_ok=True)
+    (folder / JOB).write_text(json.dumps({
+        "status": status, "message": message[-4000:], "notes": notes,
+        "seconds": round(seconds, 3), "judge_seconds": round(judge_seconds, 3)}))
+
+
+def read_job(folder: Path) -> dict:
+    """What write_job wrote ({} for a submission graded before it existed)."""
+    path = folder / JOB
+    if not path.is_file() or path.is_symlink():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return {}
 
 
 def limit_notes(folder: Path) -> list[str]:
