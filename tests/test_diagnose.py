@@ -6,6 +6,7 @@ import json
 import nbformat
 import pytest
 
+from autograder.grader.pipeline import outcomes
 from autograder.grader.pipeline.course import Course
 from autograder.grader.pipeline.diagnose import dependency_notes, saving_cell_problem, visible_stops
 
@@ -57,6 +58,10 @@ def test_a_failure_caused_by_an_earlier_failed_answer_names_it(course):
     assert "this test uses your sigmoid" in message and "which failed test_sigmoid" in message
     assert "(through backward)" in message
     assert result["test_backward"]["depends_on"] == ["test_sigmoid"]
+    assert "which failed test_sigmoid" in result["test_backward"]["notes"][0]
+    # results.json lists the note under the cell's checks (feedback pages show it too)
+    assert any("which failed test_sigmoid" in line
+               for line in outcomes.check_lines(result["test_backward"]))
     assert result["test_sigmoid"]["message"] == "wrong"
 
 

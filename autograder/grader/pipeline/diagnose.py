@@ -110,9 +110,15 @@ def dependency_notes(course: Course, assignment: str, folder: Path,
                 if inherited:
                     causes[earlier] = _cause(inherited[0], via[inherited[0]], earlier)
             if causes:
-                verdict["message"] += " | " + "; ".join(list(causes.values())[:3])
+                add_note(verdict, "; ".join(list(causes.values())[:3]))
                 verdict["depends_on"] = list(causes)
             failed_before.append((grade_id, own))
+
+
+def add_note(verdict: dict, note: str) -> None:
+    """A cell-level explanation: listed under the cell's checks, and in its message."""
+    verdict.setdefault("notes", []).append(note)
+    verdict["message"] += f" | {note}"
 
 
 def _cause(name: str, through: str, test: str) -> str:
@@ -186,11 +192,11 @@ def visible_stops(course: Course, assignment: str, folder: Path,
             matched = [m for m in visible_messages(cell_source(cell))
                        if ename == "AssertionError" and raised.startswith(m)]
             if matched:
-                verdict["message"] += (" | the cell stopped at a visible test before reaching "
-                                       f"the grader's checks: {matched[0]!r}")
+                add_note(verdict, "the cell stopped at a visible test before reaching the "
+                                  f"grader's checks: {matched[0]!r}")
             elif ename:
-                verdict["message"] += (f" | the cell stopped with {ename} before reaching the "
-                                       "grader's checks: run it in your notebook to see where")
+                add_note(verdict, f"the cell stopped with {ename} before reaching the grader's "
+                                  "checks: run it in your notebook to see where")
 
 
 def _error(cell: dict | None) -> tuple[str, str]:

@@ -113,7 +113,9 @@ def rubric_row(item, verdict: dict | None, failure: str) -> RubricRow:
         status, symbol = (("passed", "✓") if score == item.max_score else
                           ("partly passed", "~") if score > 0 else ("failed", "✗"))
     checks = check_lines(verdict, item.max_score) if verdict else []
-    note = failure if not checks and status in ("failed", "partly passed") else ""
+    notes = [str(n) for n in (verdict or {}).get("notes", [])]  # the judge's diagnoses
+    note = "; ".join(notes) or (failure if not checks and status in ("failed", "partly passed")
+                                else "")
     return RubricRow(item.notebook, item.name, item.kind, score, item.max_score, status,
                      symbol, checks, note)
 

@@ -104,4 +104,4 @@ def check_lines(verdict: dict | None) -> list[str]:
             lines.append(f"✓ {check['name']}")
         else:
             lines.append(f"✗ {check['name']}: {check['message']}")
-    return lines
+    return lines + [f"note: {note}" for note in (verdict or {}).get("notes", [])]
