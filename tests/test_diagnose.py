@@ -23,7 +23,8 @@ ANSWERS = {
     "activations": "def sigmoid(x):\n    return x\n\ndef sigmoid_grad(s):\n    return s\n",
     "network": "def forward(x):\n    return sigmoid(x)\n\ndef backward(x):\n"
                "    return sigmoid_grad(forward(x))\n",
-    "helpers": "def accuracy(y, p):\n    return (y == p).mean()\n",
+    # a local variable that shares a name with another answer is not a use of it
+    "helpers": "def accuracy(y, p):\n    sigmoid = y == p\n    return sigmoid.mean()\n",
 }
 TESTS = {
     "test_sigmoid": "checks.check_elementwise(sigmoid, sigmoid_grad, 'sigmoid')",

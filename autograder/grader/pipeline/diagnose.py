@@ -31,8 +31,32 @@ def names_used(source: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
+def free_names(node: ast.AST) -> set[str]:
+    """The names a definition reads from outside itself: a function's parameters and
+    local variables are its own, not the notebook's (``window`` in a loop is not the
+    ``window = 50`` of a plotting cell)."""
+    if isinstance(node, ast.ClassDef):
+        names = set()
+        for child in node.body:
+            names |= free_names(child)
+        return names | {n.id for base in node.bases for n in ast.walk(base)
+                        if isinstance(n, ast.Name)}
+    loads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        bound = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+        bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        bound |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Store)}
+        return loads - bound
+    return loads
+
+
 def definitions(source: str) -> dict[str, set[str]]:
-    """{name: names its body reads} for each top-level def and class of an answer cell."""
+    """{name: names it reads from outside} for each top-level def, class and plain
+    assignment of a cell (``ACTIVATIONS = {"sigmoid": Sigmoid(), ...}`` links a table to
+    its classes)."""
     try:
         tree = ast.parse(source[:MAX_SOURCE])
     except Exception:  # noqa: BLE001
@@ -40,20 +64,31 @@ def definitions(source: str) -> dict[str, set[str]]:
     defined = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined[node.name] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            defined[node.name] = free_names(node)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    defined[target.id] = free_names(node.value) - {target.id}
     return defined
 
 
-def student_definitions(course: Course, assignment: str, folder: Path) -> dict[str, set[str]]:
-    """Every def and class the student wrote in an answer cell, with what it reads."""
-    defined = {}
+def student_definitions(course: Course, assignment: str,
+                        folder: Path) -> tuple[dict[str, set[str]], set[str]]:
+    """The definitions of the student's notebook (answer and given cells, not tests), each
+    with the defined names it reads, and the names the student's answer cells define."""
+    defined, answered = {}, set()
     for source_nb in course.notebooks(assignment):
         answers = {nbgrader_meta(c).get("grade_id") for c in read_notebook(source_nb)["cells"]
                    if nbgrader_meta(c).get("solution")}
         for cell in _cells(folder / source_nb.name):
+            if cell.get("cell_type") != "code" or _is_test(cell):
+                continue
+            found = definitions(cell_source(cell))
+            defined.update(found)
             if nbgrader_meta(cell).get("grade_id") in answers:
-                defined.update(definitions(cell_source(cell)))
-    return {name: uses & defined.keys() - {name} for name, uses in defined.items()}
+                answered |= {name for name in found if not name.isupper()}
+    graph = {name: uses & defined.keys() - {name} for name, uses in defined.items()}
+    return graph, answered
 
 
 def _cells(path: Path) -> list[dict]:
@@ -78,41 +113,58 @@ def test_subjects(course: Course, assignment: str) -> dict[str, set[str]]:
     return subjects
 
 
-def reached_from(start: set[str], graph: dict[str, set[str]]) -> dict[str, str]:
-    """{name: the name of ``start`` through which it is used} for everything reachable."""
-    via, stack = {}, [(name, name) for name in start if name in graph]
-    while stack:
-        name, root = stack.pop()
-        if name in via:
-            continue
-        via[name] = root
-        stack.extend((used, root) for used in graph.get(name, ()))
-    return via
+def reached_from(start: set[str], graph: dict[str, set[str]]) -> dict[str, tuple[int, str]]:
+    """{name: (depth, the name of ``start`` it is reached through)}, breadth first."""
+    reached = {name: (0, name) for name in start if name in graph}
+    frontier = list(reached)
+    while frontier:
+        following = []
+        for name in frontier:
+            depth, root = reached[name]
+            for used in sorted(graph.get(name, ())):
+                if used not in reached:
+                    reached[used] = (depth + 1, root)
+                    following.append(used)
+        frontier = following
+    return reached
+
+
+def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
+    """The names of ``names`` that ``reach`` meets first (a test's own subject)."""
+    depths = [reach[n][0] for n in names if n in reach]
+    return {n for n in names if n in reach and reach[n][0] == min(depths)} if depths else set()
 
 
 def dependency_notes(course: Course, assignment: str, folder: Path,
                      verdicts: dict[str, dict]) -> None:
-    """Add to each failed cell's message the earlier failed tests whose subject it uses."""
-    graph = student_definitions(course, assignment, folder)
-    if not graph:
+    """Add to each failed cell the earlier failed tests whose subject it uses.
+
+    A test's subject is the student's answers its code meets first (directly, or through
+    a given helper); an answer whose own test passed is not blamed.
+    """
+    graph, answered = student_definitions(course, assignment, folder)
+    if not answered:
         return
-    failed_before = []   # (grade_id, the student's names that test is about)
+    failed_before, known_good = [], set()   # failed_before: (grade_id, its reach)
     for grade_id, subjects in test_subjects(course, assignment).items():
         verdict = verdicts.get(grade_id)
         if verdict is None:
             continue
-        own = subjects & graph.keys()
-        if not verdict["passed"]:
-            via = reached_from(own, graph)
-            causes = {}
-            for earlier, earlier_subjects in failed_before:
-                inherited = sorted(n for n in earlier_subjects & via.keys() if n not in own)
-                if inherited:
-                    causes[earlier] = _cause(inherited[0], via[inherited[0]], earlier)
-            if causes:
-                add_note(verdict, "; ".join(list(causes.values())[:3]))
-                verdict["depends_on"] = list(causes)
-            failed_before.append((grade_id, own))
+        reach = reached_from(subjects & graph.keys(), graph)
+        own = _nearest(reach, answered)
+        if verdict["passed"]:
+            known_good |= own
+            continue
+        causes = {}
+        for earlier, earlier_reach in failed_before:
+            shared = (set(earlier_reach) & set(reach) & answered) - own - known_good
+            if shared:
+                name = min(shared, key=lambda n: (earlier_reach[n][0], n))
+                causes[earlier] = _cause(name, reach[name][1], earlier)
+        if causes:
+            add_note(verdict, "; ".join(list(causes.values())[:3]))
+            verdict["depends_on"] = list(causes)
+        failed_before.append((grade_id, reach))
 
 
 def add_note(verdict: dict, note: str) -> None:
