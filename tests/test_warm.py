@@ -3,8 +3,10 @@
 The mechanics run against a stand-in worker (a few lines of Python speaking the same
 protocol), so they take seconds; the real worker is exercised by grading a small class.
 """
+import json
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -73,3 +75,96 @@ def test_a_small_class_is_graded_by_warm_workers_with_the_right_scores(tmp_path,
         "s1-ref": full, "s2-wrong": {**full, "relu_test": 0}}
     shown = capsys.readouterr().err  # the progress display
     assert f"{fx.ASSIGNMENT} 2/2" in shown and "slowest submissions:" in shown
+
+
+def test_the_next_spec_sent_ahead_is_not_sent_again(worker):
+    answers = [worker.run("a", 30, then="b"), worker.run("b", 30, then="c"), worker.run("c", 30)]
+    assert [a["job"] for a in answers] == ["a", "b", "c"]
+    assert len({a["worker"] for a in answers}) == 1 and worker.sent == []
+
+
+def test_a_job_sent_ahead_to_a_worker_that_hangs_is_graded_by_the_next_worker(worker):
+    with pytest.raises(WorkerTimeout):
+        worker.run("hang", 1, then="b")
+    assert worker.process is None and worker.sent == []
+    assert worker.run("b", 30)["job"] == "b"
+
+
+def test_a_job_sent_ahead_to_a_worker_that_dies_is_graded_by_the_next_worker(worker):
+    with pytest.raises(WorkerDied):
+        worker.run("die", 30, then="b")
+    assert worker.run("b", 30, then="c")["job"] == "b"
+    assert worker.run("c", 30)["job"] == "c"
+
+
+KERNEL_AGE = ("import os\n"
+              "ticks = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
+              "uptime = float(open('/proc/uptime').read().split()[0])\n"
+              "print('kernel age', uptime - ticks / os.sysconf('SC_CLK_TCK'))\n"
+              "def double(x):\n    return 2 * x\n")
+SLOW_DOUBLE = "import time\ntime.sleep(8)\n" + KERNEL_AGE
+
+
+def kernel_age(course, student) -> float:
+    """Seconds since the kernel started, when its double_answer cell ran."""
+    nb = (course.autograded / student / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb").read_text()
+    return float(nb.split("kernel age ", 1)[1].split("\\n", 1)[0])
+
+
+def test_the_next_jobs_kernel_starts_while_the_current_job_runs(tmp_path):
+    """The second submission's kernel was launched during the first one's 8-second cell
+    (without it, it would be about a second old there); scores are unchanged."""
+    course = Course(fx.make_course(tmp_path / "course"))
+    release.release(course)
+    students = {"s1-slow": {"double_answer": SLOW_DOUBLE},
+                "s2-next": {"double_answer": KERNEL_AGE}}
+    for student, answers in students.items():
+        put(tmp_path / "in" / student, notebook(course, answers))
+    collect.collect(course, tmp_path / "in")
+    results = grade.grade(course, workers=1, progress=False)
+    assert [r.status for r in results] == ["graded"] * 2
+    slow_age, next_age = (kernel_age(course, s) for s in students)
+    assert slow_age > 8.0
+    assert next_age > 5.0, "the second kernel started only when its job began"
+    full = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
+    assert {s: scores(course, s) for s in students} == {s: full for s in students}
+
+
+class RecordingWorker:
+    """Stands in for a warm worker: records each job's sandbox slot, runs nothing."""
+    slots: list = []
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, spec):
+        pass
+
+    def run(self, spec, limit, then=None):
+        job = json.loads(spec.read_text())
+        RecordingWorker.slots.append((job["student"], job["slot"]))
+        time.sleep(0.3)  # long enough for the other worker's thread to take jobs too
+        return {"success": True, "error": "", "sandbox": [], "removed": []}
+
+    def stop(self):
+        pass
+
+
+def test_consecutive_jobs_of_a_worker_alternate_between_its_two_sandbox_slots(
+        tmp_path, monkeypatch):
+    """A job's kernel starts while the one before still runs: they never share a slot
+    (as root, a slot is a uid), and two workers never share one either."""
+    course = Course(fx.make_course(tmp_path / "course"))
+    release.release(course)
+    for i in range(5):
+        put(tmp_path / "in" / f"s{i}", notebook(course))
+    collect.collect(course, tmp_path / "in")
+    monkeypatch.setattr(grade, "WarmWorker", RecordingWorker)
+    RecordingWorker.slots = []
+    grade.grade(course, workers=1, progress=False)
+    assert [slot for _, slot in RecordingWorker.slots] == [0, 1, 0, 1, 0]
+    RecordingWorker.slots = []
+    grade.grade(course, workers=2, progress=False)
+    by_student = dict(RecordingWorker.slots)
+    assert len(by_student) == 5 and set(by_student.values()) <= {0, 1, 2, 3}
+    assert {0, 2} <= set(by_student.values())  # each worker's first job, its own slot

@@ -11,6 +11,10 @@
   the kernel could write, and chmods every file there, following links: a kernel could
   plant ``f1_tiny.ipynb -> /some/host/file`` and have the grader overwrite that file.
   ``SafeAutograde`` first removes everything there that is not a plain file or folder.
+* The kernel may be one the worker started ahead (kernels.py): it arrives in the job's
+  hooks (``autograde(..., hooks)``; a worker grades one job at a time), and the job's own
+  code stops it, not nbclient. Before each code cell, the hook ``between_cells`` lets the
+  worker launch the next job's kernel.
 """
 from __future__ import annotations
 
@@ -32,14 +36,24 @@ class CappedExecute(Execute):
     """nbgrader's Execute preprocessor, keeping at most ``output_limit`` bytes of output."""
 
     output_limit = Integer(8 * 2**20, help="bytes of output kept per notebook").tag(config=True)
+    hooks: dict = {}  # the running job's (set by ``autograde``)
 
     def preprocess(self, nb, resources, km=None):
         self.output_bytes, self.output_truncated, self.kernel_died = 0, False, False
-        return super().preprocess(nb, resources, km=km)
+        hooks = CappedExecute.hooks
+        self.between_cells = hooks.get("between_cells") or (lambda: None)
+        km = km or hooks.get("kernel")
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            if km is not None and self.kc is not None:  # nbclient stops only its own
+                self.kc.stop_channels()
+                self.kc = None
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        self.between_cells()
         if self.kernel_died:
             cell.outputs = [_died("not run: the kernel died in an earlier cell")]
             return cell, resources
@@ -93,7 +107,23 @@ def remove_special_files(folder: str) -> list[str]:
 
 
 class SafeAutograde(Autograde):
-    """nbgrader's autograde, safe against what a kernel left in its writable folder."""
+    """nbgrader's autograde, safe against what a kernel left in its writable folder.
+
+    hooks: {"kernel": a started kernel manager, "between_cells": a callable, "hand_over":
+    a callable given the notebook's folder once nbgrader has filled it}, all optional.
+    """
+
+    hooks = {}
+
+    def init_destination(self, assignment_id, student_id):
+        """Always grade, never remove the folder: each job's course is fresh (grade.py),
+        and a kernel started ahead already runs in it."""
+        return True
+
+    def init_assignment(self, assignment_id, student_id):
+        super().init_assignment(assignment_id, student_id)
+        if self.hooks.get("hand_over"):
+            self.hooks["hand_over"]()
 
     def write_single_notebook(self, output, resources):
         folder = self._format_dest(resources["nbgrader"]["assignment"],
@@ -112,14 +142,18 @@ class SafeAutograde(Autograde):
                     os.chmod(path, permissions, follow_symlinks=False)
 
 
-def autograde(api, assignment: str, student: str) -> dict:
+def autograde(api, assignment: str, student: str, hooks: dict | None = None) -> dict:
     """``api.autograde`` with ``SafeAutograde``: {"success", "error", "log", "removed"}."""
     from nbgrader.utils import capture_log, temp_attrs
 
     with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
         app = SafeAutograde(coursedir=api.coursedir, parent=api)
         app.force, app.create_student, app.removed = True, True, []
-        return {**capture_log(app), "removed": app.removed}
+        app.hooks = CappedExecute.hooks = hooks or {}
+        try:
+            return {**capture_log(app), "removed": app.removed}
+        finally:
+            CappedExecute.hooks = {}
 
 
 def autograde_steps() -> list:

@@ -1,12 +1,13 @@
 """Grade: autograde every submission, each in its own process, course copy and sandbox.
 
 Per job (jobs.py): a scratch course with the submission and a solution-free gradebook, a
-job spec, a worker process (worker.py) running nbgrader there with the notebook's kernel
-in the sandbox, a per-cell timeout fitted to the assignment's budget and a wall-clock
-limit for the whole notebook. Then, in the coordinator only: harvest what the job produced
-as hostile data (harvest.py), let the trusted judge re-score from saved weights and replay
-grader-only checks (judge.py), and write the job's outcome into the gradebook in one
-transaction. A crash, a timeout or a limit scores what the job earned before it, with a
+job spec, a warm worker (warm.py, worker.py) running nbgrader there with the notebook's
+kernel in the sandbox (launched while the worker's previous job still ran: kernels.py), a
+per-cell timeout fitted to the assignment's budget and a wall-clock limit for the whole
+notebook. Then, in the coordinator: harvest what the job produced as hostile data
+(harvest.py), have the trusted judge (judge.py, in its own process: judge_process.py)
+re-score from saved weights and replay grader-only checks, and write the job's outcome
+into the gradebook in one transaction. A crash, a timeout or a limit scores what the job earned before it, with a
 note; the batch goes on. A run stopped half-way resumes where it stopped (journal.py).
 """
 from __future__ import annotations
@@ -18,16 +19,18 @@ import shutil
 import signal
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gradebook, judge, outcomes, similarity
+from . import gradebook, judge, outcomes
 from .course import Course
 from .harvest import harvest
 from .jobs import (EVIDENCE, assignment_budget, course_secret, find_jobs, job_nonce,
                    prepare_job, write_job_spec, write_student_kit)
 from .journal import Journal
+from .judge_process import JudgeProcess
 from .progress import Progress
 from .warm import WarmWorker, WorkerDied, WorkerTimeout
 
@@ -71,12 +74,13 @@ def sandbox_notes(endings: list[dict], limits) -> list[str]:
     return notes
 
 
-def run_outcome(worker: WarmWorker, spec: Path, limit: float) -> dict:
+def run_outcome(worker: WarmWorker, spec: Path, limit: float, then: Path | None = None) -> dict:
     """The worker's outcome of the job ``spec``, with its "status" and "seconds" (a
-    worker stopped past ``limit`` seconds, or dead, gives an outcome too)."""
+    worker stopped past ``limit`` seconds, or dead, gives an outcome too); ``then``: the
+    next job's spec, whose kernel the worker may start ahead."""
     start = time.perf_counter()
     try:
-        outcome = worker.run(spec, limit)
+        outcome = worker.run(spec, limit, then)
         outcome["status"] = "graded" if outcome["success"] else "error"
     except WorkerTimeout:
         outcome = {"status": "timeout", "error": f"grading stopped after {limit} s (the "
@@ -108,42 +112,87 @@ def prepare(course: Course, student: str, assignment: str, jobdir: Path, options
     return job_nonce(course, student, assignment), limits, limits.notebook_seconds + 60
 
 
-def run_job(course: Course, student: str, assignment: str, workroot: Path, index: int,
-            slot: int, worker: WarmWorker, options: dict) -> tuple[JobResult, Path]:
-    """One job on a local warm worker; returns its result and its folder."""
+@dataclass
+class Prepared:
+    """A job ready for a worker: its folder, spec and limits."""
+    student: str
+    assignment: str
+    jobdir: Path
+    spec: Path
+    nonce: str
+    limits: object
+    limit: float
+
+
+def prepare_local(course: Course, student: str, assignment: str, workroot: Path, index: int,
+                  slot: int, options: dict) -> Prepared:
+    """Job ``index``'s scratch course and spec, for a kernel in sandbox slot ``slot``."""
     jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
-    started = time.perf_counter()
     nonce, limits, limit = prepare(course, student, assignment, jobdir, options)
     spec = write_job_spec(jobdir, student, assignment, kit=workroot / "kit", nonce=nonce,
                           threads=options["threads"], sandbox=options["sandbox"], slot=slot,
                           limits=limits, hide=options["hide"](assignment))
-    outcome = run_outcome(worker, spec, limit)
-    outcome["seconds"] = time.perf_counter() - started
-    return job_result(student, assignment, nonce, outcome, limits), jobdir
+    return Prepared(student, assignment, jobdir, spec, nonce, limits, limit)
+
+
+def worker_results(course: Course, worker: WarmWorker, number: int, take, workroot: Path,
+                   options: dict):
+    """(result, job folder) of the jobs warm worker ``number`` takes from ``take()`` (None
+    when there are no more), one after the other. The next job is prepared and sent
+    while the current one runs, so that its kernel starts ahead; consecutive jobs use
+    the worker's two sandbox slots in turn (two kernels, two uids)."""
+    def prepared(turn: int):
+        job = take()
+        return job and prepare_local(course, *job[1:], workroot, job[0], 2 * number + turn % 2,
+                                     options)
+
+    turn, current = 0, prepared(0)
+    while current is not None:
+        started = time.perf_counter()
+        worker.send(current.spec)
+        upcoming = prepared(turn + 1)
+        outcome = run_outcome(worker, current.spec, current.limit,
+                              upcoming.spec if upcoming else None)
+        outcome["seconds"] = time.perf_counter() - started
+        yield (job_result(current.student, current.assignment, current.nonce, outcome,
+                          current.limits), current.jobdir)
+        turn, current = turn + 1, upcoming
 
 
 def local_results(course: Course, pending, workers: int, workroot: Path, options: dict):
     """(result, job folder) of every pending job, graded by ``workers`` warm workers."""
     write_student_kit(REPO, workroot / "kit")
-    warm = [WarmWorker() for _ in range(workers)]
-    slots = queue.Queue()
-    for slot in range(workers):
-        slots.put(slot)
+    todo = queue.Queue()
+    for index, (student, assignment) in enumerate(pending):
+        todo.put((index, student, assignment))
 
-    def job(index, student, assignment):
-        slot = slots.get()
+    def take():
         try:
-            return run_job(course, student, assignment, workroot, index, slot, warm[slot],
-                           options)
-        finally:
-            slots.put(slot)
+            return todo.get_nowait()
+        except queue.Empty:
+            return None
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(job, i, s, a) for i, (s, a) in enumerate(pending)]
-        for future in as_completed(futures):
-            yield future.result()
-        for worker in warm:  # every job is done: the workers are idle
+    def work(number: int) -> None:
+        worker = WarmWorker()
+        try:
+            for item in worker_results(course, worker, number, take, workroot, options):
+                finished.put(item)
+        finally:
             worker.stop()
+            finished.put(None)
+
+    finished: queue.Queue = queue.Queue()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(work, number) for number in range(workers)]
+        running = workers
+        while running:
+            item = finished.get()
+            if item is None:
+                running -= 1
+            else:
+                yield item
+        for future in futures:
+            future.result()  # a worker thread's own failure is the batch's
 
 
 def wanted_files(course: Course, assignment: str) -> list[str]:
@@ -151,8 +200,10 @@ def wanted_files(course: Course, assignment: str) -> list[str]:
     return [p.name for p in course.notebooks(assignment)] + judge.judged_files(course, assignment)
 
 
-def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool) -> None:
-    """Coordinator side: harvest, judge, and record the job in the gradebook."""
+def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
+               judges: JudgeProcess) -> None:
+    """Coordinator side: harvest, have the judge process judge, and record the job in
+    the gradebook."""
     out = course.autograded / result.student / result.assignment
     produced = jobdir / "autograded" / result.student / result.assignment
     wanted = wanted_files(course, result.assignment)
@@ -164,10 +215,11 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool)
     out.mkdir(parents=True, exist_ok=True)
     # Even a job that stopped early keeps the points its evidence earns before the stop.
     started = time.perf_counter()
-    verdicts = judge.judge_submission(course, result.assignment, out,
-                                      jobdir / "run" / EVIDENCE, result.nonce)
+    verdicts, problems = judges.judge(jobdir / "judge.json", {
+        "course": str(course.root), "assignment": result.assignment, "folder": str(out),
+        "evidence": str(jobdir / "run" / EVIDENCE), "nonce": result.nonce})
     result.judge_seconds = time.perf_counter() - started
-    similarity.record_fingerprints(out, judge.judged_files(course, result.assignment))
+    result.notes += problems
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
     outcomes.write_notes(out, notes, failed=not graded)
     outcomes.write_job(out, result.status, result.message, result.notes, result.seconds,
@@ -214,7 +266,9 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
                "limits": (lambda a: dataclasses.replace(limits(a), notebook_seconds=limit))
                if limit else limits}
     shown = Progress(jobs, journal.done, every=10) if progress else None
-    with tempfile.TemporaryDirectory(prefix="ag-") as workroot:
+    judges = JudgeProcess()
+    judges.start()  # its imports overlap the first jobs
+    with tempfile.TemporaryDirectory(prefix="ag-") as workroot, closing(judges):
         if scheduler:
             from .cluster import cluster_results
 
@@ -223,7 +277,8 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
             finished = local_results(course, pending, workers, Path(workroot), options)
         results = []
         for result, jobdir in finished:
-            finish_job(course, result, jobdir, sandbox)  # only this thread writes the gradebook
+            # only this thread writes the gradebook
+            finish_job(course, result, jobdir, sandbox, judges)
             journal.mark_done(result.student, result.assignment)
             results.append(result)
             if shown:

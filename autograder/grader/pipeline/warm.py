@@ -3,9 +3,12 @@
 A job used to pay for a fresh Python process that imported nbgrader and the kit (over a
 second) before its kernel even started. A warm worker (``worker.py --serve``) imports
 them once and reads job spec paths on stdin; every job still gets a fresh sandboxed
-kernel and a fresh scratch course. The coordinator waits for each answer no longer than
-the job's wall-clock limit: past it, or when the worker dies, it kills the worker's whole
-process group (worker, kernel, sandbox) and starts a new worker for the next job.
+kernel and a fresh scratch course. The coordinator may send the next job's spec while the
+current job runs (``run(spec, limit, then=next_spec)``), so that the worker launches its
+kernel ahead; answers come back in the order the specs were sent. The coordinator waits
+for each answer no longer than the job's wall-clock limit: past it, or when the worker
+dies, it kills the worker's whole process group (worker, kernels, sandboxes) and starts a
+new worker, sending it again the specs the old one had not answered.
 """
 from __future__ import annotations
 
@@ -49,6 +52,7 @@ class WarmWorker:
         self.jobs = 0
         self.log = b""  # the end of what the worker logged during the current job
         self.drain = None
+        self.sent: list[str] = []  # specs the current process has not answered yet
 
     def _start(self) -> None:
         # stderr: a pipe read as it comes (the kernels inherit it), so that nothing they
@@ -56,7 +60,7 @@ class WarmWorker:
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         start_new_session=True)
-        self.buffer, self.jobs = b"", 0
+        self.buffer, self.jobs, self.sent = b"", 0, []
         self.drain = threading.Thread(target=self._keep_log, args=(self.process.stderr,),
                                       daemon=True)
         self.drain.start()
@@ -88,18 +92,42 @@ class WarmWorker:
         self.drain.join(timeout=5)
         return self.log.decode(errors="replace").strip()[-2000:]
 
-    def run(self, spec: Path, limit: float) -> dict:
-        """The outcome of the job ``spec``; raises WorkerTimeout past ``limit`` seconds
-        (the worker is then killed) and WorkerDied when the worker exits during the job."""
+    def ensure_started(self) -> None:
+        """A running process: a new one after a failure, or when this one is due."""
         if self.process is None or self.process.poll() is not None or \
-                self.jobs >= JOBS_PER_WORKER:
+                (self.jobs >= JOBS_PER_WORKER and not self.sent):
             self.stop()
             self._start()
+
+    def _send(self, spec: Path) -> None:
+        self.process.stdin.write(f"{spec}\n".encode())
+        self.process.stdin.flush()
+        self.sent.append(str(spec))
+
+    def send(self, spec: Path) -> None:
+        """Send the job ``spec`` now (the worker starts it when it is free); ``run``
+        collects its outcome. A worker that dies meanwhile gets it again from ``run``."""
+        self.ensure_started()
+        if str(spec) in self.sent:
+            return
+        try:
+            self._send(spec)
+        except BrokenPipeError:
+            self.kill()
+
+    def run(self, spec: Path, limit: float, then: Path | None = None) -> dict:
+        """The outcome of the job ``spec``; raises WorkerTimeout past ``limit`` seconds
+        (the worker is then killed) and WorkerDied when the worker exits during the job.
+        ``then``: the next job's spec, sent now so that its kernel starts ahead (not when
+        this worker is due for a fresh process)."""
+        self.ensure_started()
         deadline = time.monotonic() + limit
         self.log = b""
         try:
-            self.process.stdin.write(f"{spec}\n".encode())
-            self.process.stdin.flush()
+            if str(spec) not in self.sent:
+                self._send(spec)
+            if then is not None and self.jobs + len(self.sent) < JOBS_PER_WORKER:
+                self._send(then)
             line = self._read_line(deadline)
             while not line.startswith(RESULT):  # READY, once the imports are done
                 line = self._read_line(deadline)
@@ -111,7 +139,12 @@ class WarmWorker:
             self.kill()
             raise WorkerDied(message) from None
         self.jobs += 1
-        return json.loads(line[len(RESULT):])
+        outcome = json.loads(line[len(RESULT):])
+        answered = self.sent.pop(0)
+        if answered != str(spec):  # never expected: the specs were not run in order
+            self.kill()
+            raise WorkerDied(f"the worker answered {answered}, not {spec}")
+        return outcome
 
     def kill(self) -> None:
         """Kill the worker with its kernel and sandbox; the next job starts a new one."""
@@ -122,6 +155,7 @@ class WarmWorker:
                 pass
             self.process.wait()
             self.process = None
+            self.sent = []
 
     def stop(self) -> None:
         """Let an idle worker finish (end of its input), killing it if it lingers."""

@@ -20,58 +20,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import sys
-import sysconfig
 import threading
 import traceback
 from pathlib import Path
 
-from traitlets.config import Config
-
+from . import kernels
 from .course import Course
 
-KERNEL = "graded-python3"
 READY = "@@worker-ready"
 RESULT = "@@result "
-
-
-def kernel_pythonpath(kit: Path) -> str:
-    """The kit's student side first, then site-packages (``python -S`` skips the ``.pth``
-    files, among them the editable install's finder that would resolve
-    ``autograder.grader`` from the repository)."""
-    return os.pathsep.join([str(kit), sysconfig.get_paths()["purelib"]])
-
-
-def write_plain_kernelspec(kernels: Path, env: dict) -> None:
-    """The unsandboxed kernel of ``--no-sandbox``: it still dies with the worker."""
-    argv = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
-            sys.executable, "-S", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    folder = kernels / KERNEL
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "graded notebook (not sandboxed)", "language": "python",
-         "env": env}, indent=1))
-
-
-def prepare_kernel(job: dict, jobdir: Path) -> Config:
-    """Write the job's kernelspec; returns the client configuration it needs."""
-    from ..sandbox import Limits, client_config, write_kernelspec
-
-    kernels = jobdir / "jupyter" / "kernels"
-    os.environ["JUPYTER_PATH"] = str(kernels.parent)  # read by the kernel manager
-    kit = Path(job["kit"])
-    env = {**job["kernel_env"], "PYTHONPATH": kernel_pythonpath(kit)}
-    if not job["sandbox"]:
-        write_plain_kernelspec(kernels, env)
-        return Config()
-    runtime = jobdir / "run"
-    notebook_folder = jobdir / "autograded" / job["student"] / job["assignment"]
-    write_kernelspec(kernels, KERNEL, runtime=runtime, writable=[notebook_folder],
-                     readonly=[kit, *job["readonly"]], env=env, limits=Limits(**job["limits"]),
-                     slot=job["slot"], status=jobdir / "sandbox-status.jsonl",
-                     hide=job.get("hide", []))
-    return client_config(runtime)
 
 
 def sandbox_endings(jobdir: Path) -> list[dict]:
@@ -82,31 +42,17 @@ def sandbox_endings(jobdir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def child_pids() -> list[int]:
-    """This process's children (the kernel's launcher, or the kernel itself)."""
-    me, found = os.getpid(), []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == me:
-                found.append(int(pid))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def stop_kernel_at(seconds: float, stopped: list) -> threading.Timer:
-    """Past the notebook's wall clock, stop the kernel (the launcher takes the whole
+def stop_kernel_at(seconds: float, stopped: list, pid: int | None) -> threading.Timer:
+    """Past the notebook's wall clock, stop the job's kernel (its launcher takes the whole
     sandbox with it): the cells left get an error, the tests that passed keep their
-    points. The coordinator's own limit, a minute later, is only the backstop."""
+    points. The coordinator's own limit, a minute later, is only the backstop. Only this
+    job's kernel: the next job's, started ahead, is not this job's to stop."""
     def stop():
         stopped.append(seconds)
-        for pid in child_pids():  # bwrap's --die-with-parent takes the sandbox along
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        try:
+            os.kill(pid, signal.SIGKILL)  # bwrap's --die-with-parent takes the sandbox along
+        except (OSError, TypeError):
+            pass
 
     timer = threading.Timer(seconds, stop)
     timer.daemon = True
@@ -114,29 +60,69 @@ def stop_kernel_at(seconds: float, stopped: list) -> threading.Timer:
     return timer
 
 
-def grade_job(spec_file: Path) -> dict:
-    """Autograde the job described by ``spec_file``; returns its outcome (see above)."""
+class Ahead:
+    """The next job, read while the current one runs, and its kernel once launched."""
+
+    def __init__(self, specs: "queue.Queue[str | None]"):
+        self.specs, self.spec, self.kernel, self.ended = specs, None, None, False
+
+    def peek(self) -> None:
+        """Take the next spec if the coordinator has sent it, and launch its kernel."""
+        if self.spec is not None or self.ended:
+            return
+        try:
+            line = self.specs.get_nowait()
+        except queue.Empty:
+            return
+        if line is None:
+            self.ended = True
+            return
+        self.spec = Path(line).resolve()
+        try:
+            job = json.loads(self.spec.read_text())
+            self.kernel = kernels.launch(job, self.spec.parent)
+        except Exception:  # noqa: BLE001 (the job then starts its kernel itself, and says why)
+            self.kernel = None
+
+    def take(self) -> tuple[Path | None, object]:
+        """The next job's spec (waiting for it) and its kernel if one was launched."""
+        if self.spec is None and not self.ended:
+            line = self.specs.get()
+            self.ended = line is None
+            self.spec = None if line is None else Path(line).resolve()
+        spec, kernel, self.spec, self.kernel = self.spec, self.kernel, None, None
+        return spec, kernel
+
+
+def grade_job(spec_file: Path, kernel=None, between_cells=None) -> dict:
+    """Autograde the job described by ``spec_file`` (``kernel``: its kernel, if started
+    ahead); returns its outcome (see above)."""
     from .execute import autograde, autograde_steps
 
     job = json.loads(spec_file.read_text())
     jobdir = spec_file.parent
-    (jobdir / "run").mkdir(exist_ok=True)
-    config = Course(jobdir).config(kernel=KERNEL, cell=job["limits"]["cell_seconds"])
-    config.merge(prepare_kernel(job, jobdir))
-    config.Autograde.autograde_preprocessors = autograde_steps()
-    config.CappedExecute.output_limit = job["limits"]["output_bytes"]
-    api = Course(jobdir).api(config=config)
-    stopped = []
-    timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped)
+    kernel = kernel or kernels.launch(job, jobdir)
+    stopped, timer = [], None
     try:
-        result = autograde(api, job["assignment"], job["student"])
+        config = kernels.job_config(job, jobdir)
+        config.Autograde.autograde_preprocessors = autograde_steps()
+        config.CappedExecute.output_limit = job["limits"]["output_bytes"]
+        api = Course(jobdir).api(config=config)
+        timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped,
+                               kernels.launcher_pid(kernel))
+        hooks = {"kernel": kernel, "between_cells": between_cells,
+                 "hand_over": lambda: kernels.hand_over(job, jobdir)}
+        result = autograde(api, job["assignment"], job["student"], hooks)
     finally:
-        timer.cancel()
+        if timer is not None:
+            timer.cancel()
+        kernels.stop(kernel)
     error = "" if result["success"] else "\n".join(
         filter(None, [result.get("log"), result.get("error")]))
     return {"success": bool(result["success"]), "error": error[-4000:],
             "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped),
-            "removed": result["removed"][:20], "worker": os.getpid(), "peak_kb": peak_kb()}
+            "removed": result["removed"][:20], "worker": os.getpid(), "peak_kb": peak_kb(),
+            "spec": str(spec_file)}
 
 
 def peak_kb() -> dict:
@@ -152,9 +138,10 @@ def serve() -> int:
     other, answering each with one line ``RESULT`` + JSON on stdout.
 
     nbgrader and the kit are imported once; every job still gets its own kernel (in a
-    fresh sandbox) and its own scratch course. The kernels inherit neither channel:
-    stdin becomes /dev/null and stdout the log (stderr), so a kernel can neither take
-    the next job's line nor forge an answer.
+    fresh sandbox) and its own scratch course. A spec that arrives while a job runs has
+    its kernel launched between two cells of the running job (kernels.py). The kernels
+    inherit neither channel: stdin becomes /dev/null and stdout the log (stderr), so a
+    kernel can neither take the next job's line nor forge an answer.
     """
     from .execute import autograde_steps  # noqa: F401 (nbgrader, imported once)
 
@@ -163,14 +150,26 @@ def serve() -> int:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)
+    specs: "queue.Queue[str | None]" = queue.Queue()
+
+    def read():
+        for line in jobs:
+            specs.put(line.strip())
+        specs.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     answers.write(READY + "\n")
     answers.flush()
-    for line in jobs:
+    ahead = Ahead(specs)
+    while True:
+        spec, kernel = ahead.take()
+        if spec is None:
+            break
         try:
-            outcome = grade_job(Path(line.strip()).resolve())
+            outcome = grade_job(spec, kernel, between_cells=ahead.peek)
         except Exception:  # noqa: BLE001 (one broken job never stops the worker)
             outcome = {"success": False, "error": traceback.format_exc()[-4000:],
-                       "sandbox": [], "wall_clock": False, "removed": []}
+                       "sandbox": [], "wall_clock": False, "removed": [], "spec": str(spec)}
         answers.write(RESULT + json.dumps(outcome) + "\n")
         answers.flush()
     return 0

@@ -34,7 +34,7 @@ def _check(ret, what):
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def _lchown_tree(path, uid):
+def lchown_tree(path, uid):
     """chown -R without following symlinks (the folder holds student data)."""
     os.lchown(path, uid, uid)
     for top, dirs, files in os.walk(path, followlinks=False):
@@ -100,7 +100,7 @@ def launch(spec, command):
     if spec["uid"] is not None:
         uid = spec["uid"]
         for path in spec["writable"]:
-            _lchown_tree(path, uid)
+            lchown_tree(path, uid)
         binds = _stage_binds(binds)
         # the slot uid may not traverse the grader's folders: watch the staged copies
         watched = [src for kind, src, dst in binds if kind == "rw"]

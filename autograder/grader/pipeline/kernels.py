@@ -1,0 +1,111 @@
+"""A grading job's kernel: written, launched (before its turn, when the worker can), handed
+its folder, and stopped.
+
+Most of a kernel's start-up is its own Python importing ipykernel, in its sandbox. A warm
+worker that already holds the next job's spec launches that job's kernel while the current
+job runs (worker.py), so start-up leaves the critical path. Each kernel is still its own
+job's: its sandbox binds only that job's folders, it runs under its own slot uid (grade.py
+gives a worker's consecutive jobs alternating slots), and it receives no code before its
+job's turn. Every kernel is launched from the worker's main thread: the sandbox launcher
+dies with the thread that started it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import sysconfig
+from pathlib import Path
+
+from jupyter_core.utils import run_sync
+from traitlets.config import Config
+
+from .course import Course
+
+KERNEL = "graded-python3"
+
+
+def kernel_pythonpath(kit: Path) -> str:
+    """The kit's student side first, then site-packages (``python -S`` skips the ``.pth``
+    files, among them the editable install's finder that would resolve
+    ``autograder.grader`` from the repository)."""
+    return os.pathsep.join([str(kit), sysconfig.get_paths()["purelib"]])
+
+
+def notebook_folder(job: dict, jobdir: Path) -> Path:
+    """Where nbgrader writes the autograded notebook: the kernel's working folder."""
+    return jobdir / "autograded" / job["student"] / job["assignment"]
+
+
+def write_plain_kernelspec(kernels: Path, env: dict) -> None:
+    """The unsandboxed kernel of ``--no-sandbox``: it still dies with the worker."""
+    argv = ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--",
+            sys.executable, "-S", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    folder = kernels / KERNEL
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "graded notebook (not sandboxed)", "language": "python",
+         "env": env}, indent=1))
+
+
+def job_config(job: dict, jobdir: Path) -> Config:
+    """nbgrader's configuration for the job, with the kernel's client settings; writes the
+    job's kernelspec under ``jobdir/jupyter/kernels``."""
+    from ..sandbox import Limits, client_config, write_kernelspec
+
+    config = Course(jobdir).config(kernel=KERNEL, cell=job["limits"]["cell_seconds"])
+    kernels = jobdir / "jupyter" / "kernels"
+    kit = Path(job["kit"])
+    env = {**job["kernel_env"], "PYTHONPATH": kernel_pythonpath(kit)}
+    if not job["sandbox"]:
+        write_plain_kernelspec(kernels, env)
+        return config
+    runtime = jobdir / "run"
+    write_kernelspec(kernels, KERNEL, runtime=runtime, writable=[notebook_folder(job, jobdir)],
+                     readonly=[kit, *job["readonly"]], env=env, limits=Limits(**job["limits"]),
+                     slot=job["slot"], status=jobdir / "sandbox-status.jsonl",
+                     hide=job.get("hide", []))
+    config.merge(client_config(runtime))
+    return config
+
+
+def launch(job: dict, jobdir: Path):
+    """Start the job's kernel (its process only: the client connects when the job runs);
+    returns its kernel manager. Call from the worker's main thread."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    (jobdir / "run").mkdir(exist_ok=True)
+    folder = notebook_folder(job, jobdir)
+    folder.mkdir(parents=True, exist_ok=True)  # the sandbox binds it: it must exist
+    config = job_config(job, jobdir)
+    specs = KernelSpecManager(kernel_dirs=[str(jobdir / "jupyter" / "kernels")])
+    manager = AsyncKernelManager(kernel_name=KERNEL, config=config, kernel_spec_manager=specs)
+    run_sync(manager.start_kernel)(cwd=str(folder))
+    return manager
+
+
+def launcher_pid(manager) -> int | None:
+    """The pid of the kernel's process (the sandbox launcher), or None."""
+    process = getattr(getattr(manager, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
+
+
+def hand_over(job: dict, jobdir: Path) -> None:
+    """Give the notebook's folder, as nbgrader filled it, to the job's slot uid (when
+    grading as root): the launcher gave it the folder when the kernel started, before
+    nbgrader copied the submission's files in, and the notebook must be able to
+    overwrite them (weights it saves again)."""
+    from ..sandbox.command import ROOT_SLOT_UID
+    from ..sandbox.launcher import lchown_tree
+
+    if os.geteuid() == 0 and job["sandbox"]:
+        lchown_tree(notebook_folder(job, jobdir), ROOT_SLOT_UID + job["slot"])
+
+
+def stop(manager) -> None:
+    """Stop the kernel now (its cells are done, or the job failed)."""
+    try:
+        run_sync(manager.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 (already dead: the launcher's pid is gone)
+        pass
