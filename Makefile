@@ -58,10 +58,12 @@ test-fast: setup
 
 # Not part of the tests: grading speed and memory on a class of 40 tiny submissions
 # (nbgrader, the nbclient floor, the kit with 1 and 2 workers and through local Dask),
-# written to BENCHMARKS.md with A4's im2col convolution against torch; then data loading.
+# written to BENCHMARKS.md with A4's im2col convolution against torch and the five-assignment
+# reference submission graded end to end; then data loading.
 benchmark: setup
 	$(BIN)/python benchmarks/grading.py --students 40 --out BENCHMARKS.md
 	$(BIN)/python benchmarks/conv.py --out BENCHMARKS.md
+	$(BIN)/python benchmarks/reference.py --out BENCHMARKS.md
 	$(BIN)/python benchmarks/data_load.py
 
 clean:

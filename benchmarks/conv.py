@@ -19,6 +19,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from report import publish  # noqa: E402 (benchmarks/report.py)
 
 REPO = Path(__file__).resolve().parents[1]
 CELLS = ("conv_base", "im2col", "conv_fast")  # grade ids of the reference code in A4
@@ -81,11 +82,7 @@ def main(argv=None) -> int:
         diff = max(float(np.abs(forward - out).max()), float(np.abs(dx - tx.grad.numpy()).max()))
         lines.append(f"| {n}, {c}, {h}, {w} -> {f} | {ours * 1e3:.1f} | {theirs * 1e3:.1f} | "
                      f"{ours / theirs:.1f}x | {diff:.1e} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, "a") as out:
-            out.write(text + "\n")
+    publish("\n".join(lines), args.out)
     return 0
 
 
