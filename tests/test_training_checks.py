@@ -13,7 +13,7 @@ from torchvision.transforms import v2
 
 from autograder.student import data
 from autograder.student.checks import evidence as evidence_file
-from autograder.student.checks import one_epoch, splits
+from autograder.student.checks import one_epoch, splits, tables
 from autograder.student.checks import training as T
 
 
@@ -416,7 +416,7 @@ def test_every_training_check_judges_the_same_from_json_evidence():
         (T.SchedulerCheck("LinearLR", {"start_factor": 0.1}), (scheduled(start_factor=0.1)[0], None)),
         (one_epoch.TrainEpochCheck(log_interval=2), train_one_epoch),
         (one_epoch.TestEpochCheck(), evaluate_one_epoch),
-        (T.ParameterTableCheck(REFERENCE), table()),
+        (tables.ParameterTableCheck(REFERENCE), table()),
     ]
     for check, student in cases:
         evidence = check.collect(student)

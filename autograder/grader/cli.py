@@ -86,6 +86,7 @@ def parse_limits(settings: list[str]):
 def cmd_grade(args) -> int:
     """Autograde submissions: each notebook in a sandboxed kernel, judged outside it."""
     from .pipeline.grade import grade
+    from .pipeline.summary import print_summary
 
     course = _course(args)
     limits = parse_limits(args.set_limit)
@@ -163,45 +164,6 @@ def cmd_sample_class(args) -> int:
     for student, description in students.items():
         print(f"  {student:<28} {description}")
     return 0
-
-
-def print_summary(course, assignments, results) -> None:
-    from .pipeline import gradebook
-
-    failures = {(r.student, r.assignment): r for r in results if r.status != "graded"}
-    notes = {(r.student, r.assignment): r.notes for r in results}
-    students = sorted({r.student for r in results})
-    width = max([len(s) for s in students] + [7])
-    print("\n" + "student".ljust(width) + "".join(f"  {a:>16}" for a in assignments) + "  problems")
-    for student in students:
-        row, problems = student.ljust(width), []
-        for assignment in assignments:
-            items = [i for i in gradebook.submission_items(course, assignment, student)
-                     if i.kind == "autograded test"]
-            if not items:
-                row += f"  {'-':>16}"
-                continue
-            got = sum(i.score or 0 for i in items)
-            row += f"  {f'{got:g}/{sum(i.max_score for i in items):g}':>16}"
-            if (student, assignment) in failures:
-                problems.append(f"{assignment}: {failures[(student, assignment)].status}")
-            problems += [f"{assignment}: {note}" for note in notes.get((student, assignment), [])]
-        print(row + "  " + "; ".join(problems))
-    print("(autograded points; written answers are graded by hand in formgrader)")
-    if results:
-        judged = [r.judge_seconds for r in results]
-        graded = [r.seconds for r in results]
-        print(f"time per submission: {sum(graded) / len(graded):.1f} s in its kernel on average, "
-              f"then {sum(judged) / len(judged):.1f} s in the trusted judge "
-              f"(at most {max(judged):.1f} s)")
-    from .pipeline.similarity import copied_models, groups
-
-    for assignment in assignments:
-        for name, reason, members in groups(copied_models(course, assignment)):
-            shown = ", ".join(members[:8]) + (f" and {len(members) - 8} more"
-                                              if len(members) > 8 else "")
-            print(f"look at: {assignment}/{name}: {reason} for {len(members)} students "
-                  f"({shown})")
 
 
 def cmd_demo(args) -> int:

@@ -8,6 +8,7 @@
     grade       run nbgrader autograde per submission in its own process and course copy
     judge       trusted re-scoring of accuracy from the weights a submission saved
     gradebook   merge a job's grades into the one gradebook; read scores back
+    summary     the table `autograder grade` prints: points, problems, models to look at
     feedback    per-student HTML without hidden tests or solutions
     export      grades CSV and Gradescope results.json
     sample      the sample class: reference, untouched and buggy students

@@ -1,5 +1,5 @@
-"""Checks on the objects of a PyTorch training setup: models' logits, optimisers, schedulers,
-parameter tables (splits and loaders: splits.py; the epoch functions: one_epoch.py).
+"""Checks on the objects of a PyTorch training setup: models' logits, optimisers, schedulers
+(splits and loaders: splits.py; the epoch functions: one_epoch.py; parameter tables: tables.py).
 
 Every check follows the two halves of :mod:`.core`: ``collect`` touches the student's objects
 and returns plain data (NumPy arrays, numbers, strings); ``judge`` decides from that data and
@@ -18,6 +18,7 @@ from .core import Check, StudentError, call_student, run
 from .splits import check_augmentation, check_split  # noqa: F401
 # The epoch checks live in their own module; importable from here too.
 from .one_epoch import check_test_one_epoch, check_train_one_epoch  # noqa: F401
+from .tables import check_parameter_table  # noqa: F401
 from .torch_helpers import preserved_rng
 
 __all__ = [
@@ -242,76 +243,3 @@ def check_scheduler(scheduler, kind="LinearLR", optimizer=None, min_steps=None, 
     """
     check = SchedulerCheck(kind, expected, optimizer is not None, min_steps, name, points)
     return run(check, (scheduler, optimizer), raise_on_fail)
-
-
-# ----------------------------------------------------------------------------- parameter table
-
-def _shape(value):
-    if value is None:
-        return None
-    if isinstance(value, (int, np.integer)):
-        return [int(value)]
-    try:
-        return [int(v) for v in value]
-    except (TypeError, ValueError):
-        return "invalid"
-
-
-class ParameterTableCheck(Check):
-    kind = "parameter_table"
-
-    def __init__(self, reference, name=None, points=1.0):
-        super().__init__(name or "parameter table", points, 0)
-        self.reference = {layer: (tuple(w), tuple(b)) for layer, (w, b) in reference.items()}
-
-    def collect(self, table):
-        if not isinstance(table, dict):
-            raise StudentError(f"the table is a {type(table).__name__}, expected a dict "
-                               "{layer: {'weight': shape, 'bias': shape, 'count': int}}")
-        rows = {}
-        for layer, row in table.items():
-            if not isinstance(row, dict):
-                raise StudentError(f"row {layer!r} is a {type(row).__name__}, expected a dict with "
-                                   "'weight', 'bias' and 'count'")
-            count = row.get("count")
-            try:
-                count = None if count is None else int(count)
-            except (TypeError, ValueError):
-                count = "invalid"
-            rows[str(layer)] = {"weight": _shape(row.get("weight")), "bias": _shape(row.get("bias")),
-                                "count": count}
-        return {"rows": rows}
-
-    def judge(self, ev):
-        rows = ev["rows"]
-        problems = []
-        for layer, (weight, bias) in self.reference.items():
-            row = rows.get(layer)
-            if row is None:
-                problems.append(f"layer {layer} is missing")
-                continue
-            for field, want in (("weight", weight), ("bias", bias)):
-                got = row[field]
-                if got is None or got == "invalid":
-                    problems.append(f"{layer}: {field} shape not filled in (a tuple of ints)")
-                elif tuple(got) != want:
-                    hint = ""
-                    if len(want) == 2 and tuple(got) == want[::-1]:
-                        hint = " (transposed: nn.Linear stores (out_features, in_features))"
-                    problems.append(f"{layer}: {field} shape {tuple(got)}, expected {want}{hint}")
-            want_count = math.prod(weight) + math.prod(bias)
-            if row["count"] != want_count:
-                problems.append(f"{layer}: count {row['count']}, expected {want_count:,}")
-        extra = sorted(set(rows) - set(self.reference))
-        if extra:
-            problems.append(f"unexpected layers: {', '.join(extra)}")
-        if problems:
-            return self.failed("; ".join(problems))
-        total = sum(math.prod(w) + math.prod(b) for w, b in self.reference.values())
-        return self.passed(f"all {len(self.reference)} layers correct ({total:,} parameters)")
-
-
-def check_parameter_table(table, reference, name=None, points=1.0, raise_on_fail=True):
-    """A hand-filled table {layer: {"weight": shape, "bias": shape, "count": int}} against
-    ``reference`` {layer: (weight shape, bias shape)} (counts derived from the shapes)."""
-    return run(ParameterTableCheck(reference, name, points), table, raise_on_fail)
