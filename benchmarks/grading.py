@@ -112,7 +112,7 @@ def run_nbclient(course: Path) -> float:
 
 def run_kit(course: Path, workers: int, scheduler: str | None = None) -> dict:
     """``autograder grade`` in a process of its own; its wall time and peak memory."""
-    code = ("import json, resource, sys, time\n"
+    code = ("import json, sys, time\n"
             "from autograder.grader.pipeline import grade\n"
             "from autograder.grader.pipeline.course import Course\n"
             "start = time.perf_counter()\n"
@@ -121,7 +121,8 @@ def run_kit(course: Path, workers: int, scheduler: str | None = None) -> dict:
             "print(json.dumps({'seconds': time.perf_counter() - start,\n"
             "  'statuses': sorted({r.status for r in results}),\n"
             "  'torch': 'torch' in sys.modules,\n"
-            "  'coordinator_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
+            "  'coordinator_kb': int(next(line for line in open('/proc/self/status')\n"
+            "                             if line.startswith('VmHWM:')).split()[1]),\n"
             "  'worker_kb': max(r.peak_kb.get('worker', 0) for r in results)}))\n")
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     with KernelMemory() as kernels:

@@ -144,7 +144,8 @@ class RecordingWorker:
         job = json.loads(spec.read_text())
         RecordingWorker.slots.append((job["student"], job["slot"]))
         time.sleep(0.3)  # long enough for the other worker's thread to take jobs too
-        return {"success": True, "error": "", "sandbox": [], "removed": []}
+        return {"success": False, "error": "not run: a recording stand-in", "sandbox": [],
+                "removed": []}
 
     def stop(self):
         pass
