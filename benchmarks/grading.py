@@ -161,6 +161,17 @@ class KernelMemory:
 
 
 
+HOW_TO_READ = """How to read it: every row grades the same class in a fresh copy of the course, one
+after the other, on this machine. nbgrader runs each notebook in a plain kernel with its
+hidden tests judged inside the kernel; the kit runs each in a sandboxed kernel (started
+while the worker's previous job still runs) and scores every check in its trusted judge,
+a process of its own. "coordinator MB" is the peak resident memory (VmHWM) of the process
+running `autograder grade`, which never imports torch (the judge process does, and only
+when a check needs it); "worker MB" the largest warm worker; "kernel MB" the largest
+ipykernel process seen while the row ran (sampled from /proc every 50 ms). Wall times
+include starting the workers and the judge (about 3 s, once per run)."""
+
+
 def targets(rows) -> list[str]:
     """The issue's targets against this run's rows."""
     base, named = rows[0][1], {name: (seconds, run) for name, seconds, run in rows}
@@ -231,7 +242,7 @@ def main(argv=None) -> int:
     floor = rows[1][1] / n
     lines += ["", "Overhead per notebook against the nbclient floor: " + ", ".join(
         f"{name} {seconds / n - floor:+.2f} s" for name, seconds, _ in rows[2:])]
-    lines += targets(rows)
+    lines += targets(rows) + ["", HOW_TO_READ]
     publish("# Benchmarks\n\nWritten by `make benchmark`.\n\n" + "\n".join(lines), args.out,
             append=False)
     return 0

@@ -78,22 +78,23 @@ def test_a_small_class_is_graded_by_warm_workers_with_the_right_scores(tmp_path,
 
 
 def test_the_next_spec_sent_ahead_is_not_sent_again(worker):
-    answers = [worker.run("a", 30, then="b"), worker.run("b", 30, then="c"), worker.run("c", 30)]
-    assert [a["job"] for a in answers] == ["a", "b", "c"]
+    answers = [worker.run("a", 30, then=["b", "c"]), worker.run("b", 30, then=["c", "d"]),
+               worker.run("c", 30, then=["d"]), worker.run("d", 30)]
+    assert [a["job"] for a in answers] == ["a", "b", "c", "d"]
     assert len({a["worker"] for a in answers}) == 1 and worker.sent == []
 
 
 def test_a_job_sent_ahead_to_a_worker_that_hangs_is_graded_by_the_next_worker(worker):
     with pytest.raises(WorkerTimeout):
-        worker.run("hang", 1, then="b")
+        worker.run("hang", 1, then=["b"])
     assert worker.process is None and worker.sent == []
     assert worker.run("b", 30)["job"] == "b"
 
 
 def test_a_job_sent_ahead_to_a_worker_that_dies_is_graded_by_the_next_worker(worker):
     with pytest.raises(WorkerDied):
-        worker.run("die", 30, then="b")
-    assert worker.run("b", 30, then="c")["job"] == "b"
+        worker.run("die", 30, then=["b", "c"])
+    assert worker.run("b", 30, then=["c"])["job"] == "b"
     assert worker.run("c", 30)["job"] == "c"
 
 
@@ -140,7 +141,7 @@ class RecordingWorker:
     def send(self, spec):
         pass
 
-    def run(self, spec, limit, then=None):
+    def run(self, spec, limit, then=()):
         job = json.loads(spec.read_text())
         RecordingWorker.slots.append((job["student"], job["slot"]))
         time.sleep(0.3)  # long enough for the other worker's thread to take jobs too

@@ -18,7 +18,9 @@ import queue
 import shutil
 import signal
 import tempfile
+import itertools
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -74,10 +76,10 @@ def sandbox_notes(endings: list[dict], limits) -> list[str]:
     return notes
 
 
-def run_outcome(worker: WarmWorker, spec: Path, limit: float, then: Path | None = None) -> dict:
+def run_outcome(worker: WarmWorker, spec: Path, limit: float, then=()) -> dict:
     """The worker's outcome of the job ``spec``, with its "status" and "seconds" (a
     worker stopped past ``limit`` seconds, or dead, gives an outcome too); ``then``: the
-    next job's spec, whose kernel the worker may start ahead."""
+    specs of the jobs after it, sent now so that the worker starts their kernels ahead."""
     start = time.perf_counter()
     try:
         outcome = worker.run(spec, limit, then)
@@ -138,25 +140,27 @@ def prepare_local(course: Course, student: str, assignment: str, workroot: Path,
 def worker_results(course: Course, worker: WarmWorker, number: int, take, workroot: Path,
                    options: dict):
     """(result, job folder) of the jobs warm worker ``number`` takes from ``take()`` (None
-    when there are no more), one after the other. The next job is prepared and sent
-    while the current one runs, so that its kernel starts ahead; consecutive jobs use
-    the worker's two sandbox slots in turn (two kernels, two uids)."""
-    def prepared(turn: int):
-        job = take()
-        return job and prepare_local(course, *job[1:], workroot, job[0], 2 * number + turn % 2,
-                                     options)
+    when there are no more), one after the other. The worker always holds the specs of
+    the next two jobs, so that it launches the next job's kernel as soon as the current
+    job starts; consecutive jobs use the worker's two sandbox slots in turn (the kernels
+    of the current and the next job are alive together: two uids)."""
+    ahead, turns = deque(), itertools.count()
 
-    turn, current = 0, prepared(0)
-    while current is not None:
+    def fill():
+        while len(ahead) < 2 and (job := take()) is not None:
+            slot = 2 * number + next(turns) % 2
+            ahead.append(prepare_local(course, *job[1:], workroot, job[0], slot, options))
+
+    fill()
+    while ahead:
+        current = ahead.popleft()
         started = time.perf_counter()
-        worker.send(current.spec)
-        upcoming = prepared(turn + 1)
-        outcome = run_outcome(worker, current.spec, current.limit,
-                              upcoming.spec if upcoming else None)
+        worker.send(current.spec)  # (sent ahead already, unless the worker was replaced)
+        fill()
+        outcome = run_outcome(worker, current.spec, current.limit, [j.spec for j in ahead])
         outcome["seconds"] = time.perf_counter() - started
         yield (job_result(current.student, current.assignment, current.nonce, outcome,
                           current.limits), current.jobdir)
-        turn, current = turn + 1, upcoming
 
 
 def local_results(course: Course, pending, workers: int, workroot: Path, options: dict):
@@ -201,7 +205,7 @@ def wanted_files(course: Course, assignment: str) -> list[str]:
 
 
 def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
-               judges: JudgeProcess) -> None:
+               judges: JudgeProcess, recorder: gradebook.Recorder) -> None:
     """Coordinator side: harvest, have the judge process judge, and record the job in
     the gradebook."""
     out = course.autograded / result.student / result.assignment
@@ -224,9 +228,9 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
     outcomes.write_notes(out, notes, failed=not graded)
     outcomes.write_job(out, result.status, result.message, result.notes, result.seconds,
                        result.judge_seconds)
-    gradebook.record_job(course, result.assignment, result.student,
-                         jobdir / "gradebook.db" if graded else None, verdicts,
-                         NO_SANDBOX_NOTE if not sandboxed else "")
+    recorder.record(result.assignment, result.student,
+                    jobdir / "gradebook.db" if graded else None, verdicts,
+                    NO_SANDBOX_NOTE if not sandboxed else "")
     shutil.rmtree(jobdir, ignore_errors=True)
 
 
@@ -245,7 +249,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     from ..sandbox import Limits, sandbox_problem
 
     jobs = find_jobs(course, assignments, students)
-    missing = sorted({a for _, a in jobs if not gradebook.has_assignment(course, a)})
+    missing = sorted(a for a in {a for _, a in jobs} if not gradebook.has_assignment(course, a))
     if missing:
         raise GradeError(f"assignment(s) {missing} are not in the gradebook: run "
                          "`autograder release` first")
@@ -268,7 +272,8 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     shown = Progress(jobs, journal.done, every=10) if progress else None
     judges = JudgeProcess()
     judges.start()  # its imports overlap the first jobs
-    with tempfile.TemporaryDirectory(prefix="ag-") as workroot, closing(judges):
+    with tempfile.TemporaryDirectory(prefix="ag-") as workroot, closing(judges), \
+            gradebook.Recorder(course) as recorder:
         if scheduler:
             from .cluster import cluster_results
 
@@ -278,7 +283,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
         results = []
         for result, jobdir in finished:
             # only this thread writes the gradebook
-            finish_job(course, result, jobdir, sandbox, judges)
+            finish_job(course, result, jobdir, sandbox, judges, recorder)
             journal.mark_done(result.student, result.assignment)
             results.append(result)
             if shown:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -35,18 +37,31 @@ def job_copy(course: Course, destination: Path) -> None:
         db.commit()
 
 
-def record_job(course: Course, assignment: str, student: str, job_db: Path | None,
-               verdicts: dict, note: str = "") -> None:
-    """Write one job's outcome into the course gradebook, in one transaction.
+class Recorder:
+    """The course gradebook, open for a whole batch: one engine, so SQLAlchemy compiles each
+    statement once instead of once per job (that was most of a job's time here)."""
 
-    job_db: the job's gradebook, for the submission's timestamp and what nbgrader decided
-    about answer cells; None for a submission that could not be run to the end.
-    verdicts: {grade_id: verdict} of the trusted judge: the only source of the score of an
-    autograded test cell (a cell without a verdict scores 0).
-    note: appended to every automatic comment (for example "graded without sandbox").
-    Either all of it is written or, if anything fails, none of it.
-    """
-    with Gradebook(db_url(course.gradebook), "dl-course") as main:
+    def __init__(self, course: Course):
+        self.main = Gradebook(db_url(course.gradebook), "dl-course")
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.main.close()
+
+    def record(self, assignment: str, student: str, job_db: Path | None, verdicts: dict,
+               note: str = "") -> None:
+        """Write one job's outcome into the course gradebook, in one transaction.
+
+        job_db: the job's gradebook, for the submission's timestamp and what nbgrader
+        decided about answer cells; None for a submission that could not be run to the end.
+        verdicts: {grade_id: verdict} of the trusted judge: the only source of the score of
+        an autograded test cell (a cell without a verdict scores 0).
+        note: appended to every automatic comment (for example "graded without sandbox").
+        Either all of it is written or, if anything fails, none of it.
+        """
+        main = self.main
         try:
             main.update_or_create_student(student)
             if job_db is not None:
@@ -65,18 +80,50 @@ def record_job(course: Course, assignment: str, student: str, job_db: Path | Non
             raise
 
 
+def record_job(course: Course, assignment: str, student: str, job_db: Path | None,
+               verdicts: dict, note: str = "") -> None:
+    """``Recorder.record`` for one job."""
+    with Recorder(course) as recorder:
+        recorder.record(assignment, student, job_db, verdicts, note)
+
+
+# The cells of one student's submission of one assignment, in a job's gradebook.
+_CELLS_OF = ("FROM {table} x JOIN base_cell c ON x.cell_id = c.id "
+             "JOIN submitted_notebook sn ON x.notebook_id = sn.id "
+             "JOIN notebook n ON sn.notebook_id = n.id "
+             "JOIN submitted_assignment sa ON sn.assignment_id = sa.id "
+             "JOIN assignment a ON sa.assignment_id = a.id "
+             "WHERE a.name = ? AND sa.student_id = ?")
+
+
+def job_scores(job_db: Path, assignment: str, student: str):
+    """What nbgrader recorded in a job's gradebook: (timestamp, [(cell, notebook,
+    auto_score, needs_manual_grade)], [(cell, notebook, auto_comment)]). Plain SQL, read
+    only: an ORM engine for each job's file would compile every statement again."""
+    key = (assignment, student)
+    with closing(sqlite3.connect(f"file:{job_db}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT sa.timestamp FROM submitted_assignment sa JOIN assignment a "
+                         "ON sa.assignment_id = a.id WHERE a.name = ? AND sa.student_id = ?",
+                         key).fetchone()
+        if row is None:
+            raise MissingEntry(f"No such submission: {assignment} for {student}")
+        grades = db.execute("SELECT c.name, n.name, x.auto_score, x.needs_manual_grade "
+                            + _CELLS_OF.format(table="grade"), key).fetchall()
+        comments = db.execute("SELECT c.name, n.name, x.auto_comment "
+                              + _CELLS_OF.format(table="comment"), key).fetchall()
+    timestamp = datetime.fromisoformat(row[0]) if row[0] else None
+    return timestamp, grades, comments
+
+
 def _copy_scores(main: Gradebook, job_db: Path, assignment: str, student: str) -> None:
-    with Gradebook(db_url(job_db), "dl-course") as job:
-        submitted = job.find_submission(assignment, student)
-        main.update_or_create_submission(assignment, student, timestamp=submitted.timestamp)
-        for notebook in submitted.notebooks:
-            for grade in notebook.grades:
-                target = main.find_grade(grade.name, notebook.name, assignment, student)
-                target.auto_score = grade.auto_score
-                target.needs_manual_grade = grade.needs_manual_grade
-            for comment in notebook.comments:
-                target = main.find_comment(comment.name, notebook.name, assignment, student)
-                target.auto_comment = comment.auto_comment
+    timestamp, grades, comments = job_scores(job_db, assignment, student)
+    main.update_or_create_submission(assignment, student, timestamp=timestamp)
+    for cell, notebook, auto_score, needs_manual_grade in grades:
+        target = main.find_grade(cell, notebook, assignment, student)
+        target.auto_score = auto_score
+        target.needs_manual_grade = bool(needs_manual_grade)
+    for cell, notebook, auto_comment in comments:
+        main.find_comment(cell, notebook, assignment, student).auto_comment = auto_comment
 
 
 def _zero_autograded(main: Gradebook, assignment: str, student: str) -> None:

@@ -3,9 +3,9 @@
 A job used to pay for a fresh Python process that imported nbgrader and the kit (over a
 second) before its kernel even started. A warm worker (``worker.py --serve``) imports
 them once and reads job spec paths on stdin; every job still gets a fresh sandboxed
-kernel and a fresh scratch course. The coordinator may send the next job's spec while the
-current job runs (``run(spec, limit, then=next_spec)``), so that the worker launches its
-kernel ahead; answers come back in the order the specs were sent. The coordinator waits
+kernel and a fresh scratch course. The coordinator may send the next jobs' specs while the
+current job runs (``run(spec, limit, then=[...])``), so that the worker launches the next
+job's kernel ahead; answers come back in the order the specs were sent. The coordinator waits
 for each answer no longer than the job's wall-clock limit: past it, or when the worker
 dies, it kills the worker's whole process group (worker, kernels, sandboxes) and starts a
 new worker, sending it again the specs the old one had not answered.
@@ -115,19 +115,21 @@ class WarmWorker:
         except BrokenPipeError:
             self.kill()
 
-    def run(self, spec: Path, limit: float, then: Path | None = None) -> dict:
+    def run(self, spec: Path, limit: float, then=()) -> dict:
         """The outcome of the job ``spec``; raises WorkerTimeout past ``limit`` seconds
         (the worker is then killed) and WorkerDied when the worker exits during the job.
-        ``then``: the next job's spec, sent now so that its kernel starts ahead (not when
-        this worker is due for a fresh process)."""
+        ``then``: the specs of the next jobs, sent now so that their kernels start ahead
+        (not when this worker is due for a fresh process)."""
         self.ensure_started()
         deadline = time.monotonic() + limit
         self.log = b""
         try:
             if str(spec) not in self.sent:
                 self._send(spec)
-            if then is not None and self.jobs + len(self.sent) < JOBS_PER_WORKER:
-                self._send(then)
+            for upcoming in then:
+                if str(upcoming) not in self.sent and \
+                        self.jobs + len(self.sent) < JOBS_PER_WORKER:
+                    self._send(upcoming)
             line = self._read_line(deadline)
             while not line.startswith(RESULT):  # READY, once the imports are done
                 line = self._read_line(deadline)

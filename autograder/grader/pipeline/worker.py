@@ -138,8 +138,8 @@ def serve() -> int:
     other, answering each with one line ``RESULT`` + JSON on stdout.
 
     nbgrader and the kit are imported once; every job still gets its own kernel (in a
-    fresh sandbox) and its own scratch course. A spec that arrives while a job runs has
-    its kernel launched between two cells of the running job (kernels.py). The kernels
+    fresh sandbox) and its own scratch course. The next job's kernel is launched when a
+    job starts, or between two of its cells if its spec arrives later (kernels.py). The kernels
     inherit neither channel: stdin becomes /dev/null and stdout the log (stderr), so a
     kernel can neither take the next job's line nor forge an answer.
     """
@@ -165,6 +165,7 @@ def serve() -> int:
         spec, kernel = ahead.take()
         if spec is None:
             break
+        ahead.peek()  # the next job's spec is usually here already: launch its kernel now
         try:
             outcome = grade_job(spec, kernel, between_cells=ahead.peek)
         except Exception:  # noqa: BLE001 (one broken job never stops the worker)
