@@ -139,24 +139,29 @@ def prepare_local(course: Course, student: str, assignment: str, workroot: Path,
 
 def worker_results(course: Course, worker: WarmWorker, number: int, take, workroot: Path,
                    options: dict):
-    """(result, job folder) of the jobs warm worker ``number`` takes from ``take()`` (None
-    when there are no more), one after the other. The worker always holds the specs of
-    the next two jobs, so that it launches the next job's kernel as soon as the current
-    job starts; consecutive jobs use the worker's two sandbox slots in turn (the kernels
-    of the current and the next job are alive together: two uids)."""
+    """(result, job folder) of the jobs warm worker ``number`` takes from ``take()``, one
+    after the other. While ``take(ahead=True)`` finds jobs left for the other workers, the
+    worker holds its next two jobs' specs and launches the next kernel as the current job
+    starts; at the end of the batch it takes a job only when free, so that no job waits
+    behind a long one while another worker idles. Consecutive jobs use the worker's two
+    sandbox slots in turn (two kernels alive at once: two uids)."""
     ahead, turns = deque(), itertools.count()
 
-    def fill():
-        while len(ahead) < 2 and (job := take()) is not None:
-            slot = 2 * number + next(turns) % 2
-            ahead.append(prepare_local(course, *job[1:], workroot, job[0], slot, options))
+    def prepared(job) -> Prepared:
+        slot = 2 * number + next(turns) % 2
+        return prepare_local(course, *job[1:], workroot, job[0], slot, options)
 
-    fill()
-    while ahead:
-        current = ahead.popleft()
+    while True:
+        if ahead:
+            current = ahead.popleft()
+        elif (job := take()) is not None:
+            current = prepared(job)
+        else:
+            return
         started = time.perf_counter()
         worker.send(current.spec)  # (sent ahead already, unless the worker was replaced)
-        fill()
+        while len(ahead) < 2 and (job := take(ahead=True)) is not None:
+            ahead.append(prepared(job))
         outcome = run_outcome(worker, current.spec, current.limit, [j.spec for j in ahead])
         outcome["seconds"] = time.perf_counter() - started
         yield (job_result(current.student, current.assignment, current.nonce, outcome,
@@ -170,7 +175,10 @@ def local_results(course: Course, pending, workers: int, workroot: Path, options
     for index, (student, assignment) in enumerate(pending):
         todo.put((index, student, assignment))
 
-    def take():
+    def take(ahead: bool = False):
+        """The next job; ahead of need, only while every other worker has one left."""
+        if ahead and todo.qsize() < workers:
+            return None
         try:
             return todo.get_nowait()
         except queue.Empty:
