@@ -50,7 +50,7 @@ demo-all: setup
 # Unit and pipeline tests, the graded round trip of every real notebook, and nbval on
 # the teacher notebooks in source/.
 test: setup
-	$(BIN)/python -m pytest tests source --nbval-lax -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests source --nbval-lax -p tests.verified_notebooks -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
 
 # Everything except the real notebooks (a few minutes).
 test-fast: setup
