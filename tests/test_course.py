@@ -55,26 +55,36 @@ def test_committed_release_matches_a_fresh_release_of_source(course_copy):
                        " and commit assignments/")
 
 
-def grade_students(course, assignment, students, tmp_path):
-    """Collect and grade the given students' versions of one assignment."""
+def grade_students(course, assignments, students, tmp_path):
+    """Collect the given students' versions of ``assignments`` and grade them in one batch;
+    {(assignment, student): autograded items}."""
     incoming = tmp_path / "incoming"
-    for source_nb in course.notebooks(assignment):
-        released = json.loads((course.release / assignment / source_nb.name).read_text())
-        versions = {"reference": fill(released, reference_answers(source_nb)),
-                    "untouched": released}
-        for student in students:
-            (incoming / student).mkdir(parents=True, exist_ok=True)
-            (incoming / student / source_nb.name).write_text(json.dumps(versions[student]))
+    for assignment in assignments:
+        for source_nb in course.notebooks(assignment):
+            released = json.loads((course.release / assignment / source_nb.name).read_text())
+            versions = {"reference": fill(released, reference_answers(source_nb)),
+                        "untouched": released}
+            for student in students:
+                (incoming / student).mkdir(parents=True, exist_ok=True)
+                (incoming / student / source_nb.name).write_text(json.dumps(versions[student]))
     collect.collect(course, incoming, replace=True)
-    results = grade.grade(course, [assignment], students=students, workers=2, progress=False)
-    assert {r.student: r.status for r in results} == {s: "graded" for s in students}
-    return {s: [i for i in gradebook.submission_items(course, assignment, s)
-                if i.kind == "autograded test"] for s in students}
+    results = grade.grade(course, assignments, students=students, workers=2, progress=False)
+    assert {(r.assignment, r.student): r.status for r in results} == {
+        (a, s): "graded" for a in assignments for s in students}
+    return {(a, s): [i for i in gradebook.submission_items(course, a, s)
+                     if i.kind == "autograded test"] for a in assignments for s in students}
+
+
+@pytest.fixture(scope="module")
+def untouched(course_copy, tmp_path_factory):
+    """The untouched release of every assignment, graded once in one batch."""
+    return grade_students(course_copy, ASSIGNMENTS, ["untouched"],
+                          tmp_path_factory.mktemp("untouched"))
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_untouched_release_gets_zero_without_crashing(course_copy, assignment, tmp_path):
-    tests = grade_students(course_copy, assignment, ["untouched"], tmp_path)["untouched"]
+def test_untouched_release_gets_zero_without_crashing(untouched, assignment):
+    tests = untouched[(assignment, "untouched")]
     assert tests, "the assignment has no autograded tests"
     gained = [(i.name, i.score) for i in tests if i.score]
     assert not gained, f"the untouched release scored: {gained}"
