@@ -9,7 +9,8 @@ check's own references (torch autograd, the kit's data) and never touches studen
 No check scores what the kernel merely says about itself: an accuracy is measured by the
 judge on a file the notebook saved, a parameter count against the layout the test gives.
 A model's total under a cap, its layer types or its eval mode cannot be verified from the
-kernel's word, so they are not checks (the saved archive's cap is:
+kernel's word, so they are not checks; nor is a hand-written backward compared with a
+reference the kernel computes (the saved archive's cap is:
 ``check_archive_accuracy(..., parameter_cap=...)``).
 """
 from .accuracy import evaluate
@@ -21,7 +22,7 @@ from .functions import check_elementwise
 from .losses import check_loss, check_penalty
 from .softmax import check_softmax, check_softmax_cross_entropy, check_softmax_vjp
 from .layers import check_layer, check_layers_agree
-from .network import check_adam, check_mlp_gradients, check_torch_backward
+from .network import check_adam, check_mlp_gradients
 from .params import check_count_function, check_parameter_count
 from .result import CheckResult, rubric
 from .values import check_values
@@ -45,7 +46,7 @@ __all__ = [
     "relative_error",
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
-    "check_mlp_gradients", "check_adam", "check_torch_backward",
+    "check_mlp_gradients", "check_adam",
     "check_values", "check_numerical_gradient", "check_relative_error", "evaluate", "check_saved_network_accuracy",
     "check_init_params", "check_mlp_forward", "check_predict", "check_one_hot",
     "check_accuracy_function", "check_minibatches", "check_weights_round_trip", "check_train",

@@ -141,6 +141,9 @@ class CountFunctionCheck(Check):
         return {"counts": counts}
 
     def judge(self, ev):
+        if not isinstance(ev["counts"], list) or len(ev["counts"]) != self.n_models:
+            return self.failed(f"counts for {self.n_models} models were expected, the record "
+                               "holds something else")
         for i, (got, model) in enumerate(zip(ev["counts"], self._models())):
             rows = parameter_shapes(model)
             expected = sum(int(np.prod(s)) for _, s, t in rows if t)
