@@ -121,3 +121,34 @@ def test_generic_lines_shared_with_solutions_are_not_leaks(kit_copy, tmp_path):
               "    return total / len(loader)\n")
     (kit_copy / "autograder" / "student" / "helpers.py").write_text(helper)
     assert write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip").exists()
+
+
+def test_a_hint_that_pastes_a_solution_line_is_refused_with_file_line_and_solution(
+        kit_copy, tmp_path):
+    module = kit_copy / "autograder" / "student" / "checks" / "evaluation.py"
+    text = module.read_text()
+    planted = ('\n\ndef _hint():\n    return ("a repeated pair counts once: use "\n'
+               '            "np.add.at(M, (y_true, y_pred), 1)")\n')
+    module.write_text(text + planted)
+    line = len(text.splitlines()) + 4  # the string's first line
+    with pytest.raises(LeakError) as caught:
+        write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip")
+    assert (f"autograder/student/checks/evaluation.py, line {line}: solution line from "
+            "a1_numpy_mlp.ipynb: 'np.add.at(M, (y_true, y_pred), 1)'") in str(caught.value)
+
+
+def test_a_solution_line_as_code_in_the_bundle_is_refused(kit_copy, tmp_path):
+    module = kit_copy / "autograder" / "student" / "checks" / "arrays.py"
+    module.write_text(module.read_text() + "\n\ndef _count(M, y_true, y_pred):\n"
+                      "    np.add.at(M, (y_true, y_pred), 1)\n")
+    with pytest.raises(LeakError, match=r"arrays.py, line \d+: solution line from "
+                                        r"a1_numpy_mlp.ipynb: 'np.add.at"):
+        write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip")
+
+
+def test_the_kit_student_side_quotes_no_solution_line():
+    from autograder.grader.pipeline.bundle import student_package_files
+    from autograder.grader.pipeline.leakcheck import solution_lines_in_code
+
+    assert solution_lines_in_code(sorted((REPO / "source").rglob("*.ipynb")),
+                                  student_package_files(REPO), base=REPO) == []

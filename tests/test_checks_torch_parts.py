@@ -330,7 +330,7 @@ def test_history_checkpoint_names_missing_lists_and_entries(saved_tiny_mlp):
     del history["val_loss"]
     assert "no list val_loss" in failure(checkpoints.check_history_checkpoint(
         history, path, TINY_LAYERS, epochs=3, raise_on_fail=False))
-    assert "was not written" in failure(checkpoints.check_history_checkpoint(
+    assert "best.pt.missing was not saved" in failure(checkpoints.check_history_checkpoint(
         history_with([accuracy] * 3), path + ".missing", TINY_LAYERS, epochs=3, raise_on_fail=False))
 
 

@@ -178,6 +178,7 @@ def archive_per_class(path: Path, dataset: str, split: str) -> list:
 
 register_reference("archive_loader", load_archive)
 register_reference("archive_per_class", archive_per_class)
+register_reference("archive_evaluation", evaluate_archive)
 
 
 # ----------------------------------------------------------------------------- judging

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .course import Course
 from .exercises import graded_exercises, implementations
-from .leakcheck import find_leaks, raise_on_leaks
+from .leakcheck import find_leaks, raise_on_leaks, solution_lines_in_code
 
 STUDENT_README = """Course assignments
 ==================
@@ -113,8 +113,9 @@ def leaks_in_bundle(course: Course, bundle: Path) -> list:  # of Leak and Implem
 
     Notebooks and text files: every solution, hidden-test and mark-scheme line (strict).
     Python files: no function may implement a graded exercise (compared by code shape, so
-    renamed copies are found and generic lines are not), and no hidden-test or mark-scheme
-    line may appear.
+    renamed copies are found and generic lines are not), no hidden-test or mark-scheme
+    line may appear, and no solution line either, as code or quoted in a hint's string
+    (``solution_lines_in_code``: hints name the idea, never paste the answer).
     """
     sources = sorted(course.source.rglob("*.ipynb"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,4 +128,5 @@ def leaks_in_bundle(course: Course, bundle: Path) -> list:  # of Leak and Implem
         leaks = find_leaks(sources, other, base=root)
         leaks += find_leaks(sources, code, base=root, kinds=("hidden test", "mark scheme"),
                             skip_imports=True)
+        leaks += solution_lines_in_code(sources, code, base=root)
         return leaks + implementations(code, graded_exercises(sources), base=root)

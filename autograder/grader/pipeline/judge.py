@@ -77,7 +77,7 @@ def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResul
     if not target.is_file():
         return check.failed(f"{spec['path']} is not a regular file")
     try:
-        return check.judge({"arrays": load_arrays(target)})
+        return check.judge_arrays(load_arrays(target))
     except StudentError as err:
         return check.failed(str(err))
     except Exception as err:  # noqa: BLE001 (any unreadable file is the submission's fault)

@@ -162,3 +162,53 @@ def raise_on_leaks(leaks: list[Leak]) -> None:
         more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
         raise LeakError(f"LEAK CHECK FAILED: {len(leaks)} secret line(s) from source/ found "
                         f"in released files. Nothing may be given to students.\n{shown}{more}")
+
+
+# ----------------------------------------------------------------------------- bundled code
+
+MIN_CODE_SECRET = 20  # a solution line this long is telling; shorter ones (`dx = dout * mask`,
+                      # `return out`) recur in any code and in the kit's own references
+# Lines that say nothing about an answer although long: a loop or branch header
+# (`for l in range(1, len(sizes)):`) and unpacking a shape (`n, c, h, w = x.shape`).
+TRIVIAL_CODE = re.compile(r"^(for|while|if|elif|else|with|def|class|try|except)\b.*:$"
+                          r"|^[\w, ]+ = \w+\.shape$")
+
+
+def _code_texts(path: Path) -> list[tuple[int, str]]:
+    """(line number, normalised text) of a Python file: every code line, and every string
+    literal (hints and messages quote code inside strings, e.g. f"use {...}")."""
+    import ast
+
+    text = path.read_text(encoding="utf-8", errors="replace")
+    texts = [(n, normalise(line)) for n, line in enumerate(text.splitlines(), 1)]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return texts
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texts.append((node.lineno, normalise(node.value)))
+        elif isinstance(node, ast.JoinedStr):  # an f-string: its literal parts, joined
+            parts = [v.value for v in node.values
+                     if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+            texts.append((node.lineno, normalise("".join(parts))))
+    return texts
+
+
+def solution_lines_in_code(source_notebooks: list[Path], code_files: list[Path],
+                           base: Path | None = None) -> list[Leak]:
+    """Solution lines of source/ (### BEGIN/END SOLUTION, at least MIN_CODE_SECRET
+    characters, imports aside) found in the bundled Python code: as a whole line, or inside
+    a string (a hint that pastes the answer). The released file names the line number."""
+    secrets = {line: found for line, found in secret_lines(source_notebooks).items()
+               if found[0] == "solution" and len(line) >= MIN_CODE_SECRET
+               and not IMPORT.match(line) and not line.startswith("#")
+               and not TRIVIAL_CODE.match(line)}
+    leaks = []
+    for path in code_files:
+        name = str(path.relative_to(base)) if base else str(path)
+        for number, text in _code_texts(path):
+            for secret, (kind, notebook) in secrets.items():
+                if secret == text or secret in text:
+                    leaks.append(Leak(f"{name}, line {number}", kind, notebook, secret))
+    return sorted(set(leaks), key=str)

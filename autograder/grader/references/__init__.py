@@ -6,14 +6,17 @@ check in a student's Jupyter or a grading kernel decides only what needs no answ
 """
 from ...student.checks.core import register_reference
 from .optimisers import adam_mistakes
-from .training import (reference_evaluate, reference_test_epoch, reference_train_epoch,
-                       reference_train_epoch_means)
+from .saved import saved_arrays
+from .training import (checkpoint_scores, reference_evaluate, reference_test_epoch,
+                       reference_train_epoch, reference_train_epoch_means)
 
 register_reference("adam", adam_mistakes)
 register_reference("train_one_epoch", reference_train_epoch)
 register_reference("test_one_epoch", reference_test_epoch)
 register_reference("train_epoch", reference_train_epoch_means)
 register_reference("evaluate_epoch", reference_evaluate)
+register_reference("checkpoint_scores", checkpoint_scores)
+register_reference("saved_arrays", saved_arrays)
 
 COURSE_REFERENCES = "grader_references.py"  # in a course's source/, beside the assignments
 

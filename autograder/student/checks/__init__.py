@@ -5,9 +5,15 @@ Every ``check_*`` function returns a :class:`CheckResult` and, by default, raise
 for nbgrader test cells). Each check is a :class:`Check` with two halves: ``collect``
 calls the student's code and returns plain data; ``judge`` compares that data with the
 check's own references (torch autograd, the kit's data) and never touches student objects.
+
+No check scores what the kernel merely says about itself: an accuracy is measured by the
+judge on a file the notebook saved, a parameter count against the layout the test gives.
+A model's total under a cap, its layer types or its eval mode cannot be verified from the
+kernel's word, so they are not checks; nor is a hand-written backward compared with a
+reference the kernel computes (the saved archive's cap is:
+``check_archive_accuracy(..., parameter_cap=...)``).
 """
-from .accuracy import (check_accuracy, check_eval_deterministic,
-                       evaluate)
+from .accuracy import evaluate
 from .saved_network import check_saved_network_accuracy
 from .archive import check_archive_accuracy, check_class_acc_of_archive
 from .compare import relative_error
@@ -16,8 +22,8 @@ from .functions import check_elementwise
 from .losses import check_loss, check_penalty
 from .softmax import check_softmax, check_softmax_cross_entropy, check_softmax_vjp
 from .layers import check_layer, check_layers_agree
-from .network import check_adam, check_mlp_gradients, check_torch_backward
-from .params import check_count_function, check_parameter_cap, check_parameter_count
+from .network import check_adam, check_mlp_gradients
+from .params import check_count_function, check_parameter_count
 from .result import CheckResult, rubric
 from .values import check_values
 from .gradcheck import check_numerical_gradient, check_relative_error  # noqa: E402
@@ -36,13 +42,12 @@ from .utilities import (check_accuracy_function, check_minibatches, check_one_ho
 
 __all__ = [
     "Check", "CheckResult", "StudentError", "run", "rubric",
-    "check_parameter_count", "check_parameter_cap", "check_count_function",
+    "check_parameter_count", "check_count_function",
     "relative_error",
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
-    "check_mlp_gradients", "check_adam", "check_torch_backward",
-    "check_values", "check_numerical_gradient", "check_relative_error", "evaluate", "check_accuracy", "check_saved_network_accuracy",
-    "check_eval_deterministic",
+    "check_mlp_gradients", "check_adam",
+    "check_values", "check_numerical_gradient", "check_relative_error", "evaluate", "check_saved_network_accuracy",
     "check_init_params", "check_mlp_forward", "check_predict", "check_one_hot",
     "check_accuracy_function", "check_minibatches", "check_weights_round_trip", "check_train",
     "check_pixel_statistics", "check_flat_preprocess", "check_image_preprocess",
@@ -55,12 +60,12 @@ from importlib.util import find_spec as _find_spec
 
 if _find_spec(f"{__name__}.augment"):  # A5: augmentation, schedules, model make-up, per class
     from .augment import check_random_crop_flip  # noqa: E402
-    from .makeup import check_no_layers, check_parameter_sizes  # noqa: E402
+    from .makeup import check_parameter_sizes  # noqa: E402
     from .per_class import check_class_accuracies  # noqa: E402
     from .schedules import (check_final_training, check_rejects_unknown_name,  # noqa: E402
                             check_warmup_schedule)
 
-    __all__ += ["check_random_crop_flip", "check_parameter_sizes", "check_no_layers",
+    __all__ += ["check_random_crop_flip", "check_parameter_sizes",
                 "check_class_accuracies", "check_final_training", "check_rejects_unknown_name",
                 "check_warmup_schedule"]
 

@@ -1,14 +1,17 @@
 """Accuracy on the kit's own data with the grader's own preprocessing.
 
-The student's model (or the parameters it saved) is evaluated on a split from
-``autograder.student.data``; the labels never leave the judge half.
+``evaluate`` measures a model in the student's own process (a number to print, never a
+grade). A graded accuracy comes only from a file the notebook saved, which the judge
+evaluates itself on its own copy of the data (``check_saved_network_accuracy``,
+``check_archive_accuracy``): predictions collected in a kernel, which can read the test
+labels, are a claim, so no check scores them.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import data
-from .core import Check, StudentError, call_student, run
+from .core import Check, StudentError, call_student
 
 DATASETS = {
     "mnist": (data.mnist_arrays, (data.MNIST_MEAN,), (data.MNIST_STD,)),
@@ -107,75 +110,14 @@ def class_name(dataset: str, index: int) -> str:
     return f"digit {index}" if dataset == "mnist" else str(index)
 
 
-class AccuracyCheck(Check):
-    kind = "accuracy"
-
-    def __init__(self, dataset, threshold, split="test", preprocess="image", name=None,
-                 points=1.0):
-        super().__init__(name or f"{dataset} {split} accuracy >= {threshold}", points, 0)
-        self.dataset, self.threshold, self.split, self.preprocess = dataset, threshold, split, preprocess
-
-    def collect(self, model):
-        x = preprocessed(self.dataset, self.split, self.preprocess)
-        if self.preprocess == "flat" and hasattr(model, "parameters"):
-            x = x.astype(np.float32)
-        return {"predictions": predict(model, x).astype(np.int64)}
-
-    def judge(self, ev):
-        result = score(np.asarray(ev["predictions"]), labels(self.dataset, self.split))
-        return self._verdict(result)
-
-    def _verdict(self, result):
-        text = (f"{self.dataset} {self.split} accuracy {result['accuracy']:.4f} "
-                f"(threshold {self.threshold}, {result['n']} images)")
-        if result["accuracy"] >= self.threshold:
-            return self.passed(text, **result)
-        worst = int(np.argmin(result["per_class"]))
-        return self.failed(f"{text} is below the threshold; weakest class "
-                           f"{class_name(self.dataset, worst)} at "
-                           f"{result['per_class'][worst]:.3f}", **result)
-
-
-def check_accuracy(model, dataset, threshold, split="test", preprocess="image", name=None,
-                   points=1.0, raise_on_fail=True):
-    """The model's accuracy on ``split``, computed by the grader, is at least ``threshold``."""
-    return run(AccuracyCheck(dataset, threshold, split, preprocess, name, points), model,
-               raise_on_fail)
-
-
-class EvalDeterministicCheck(Check):
-    kind = "eval_deterministic"
-
-    def __init__(self, x_shape, seed=0, name=None, points=1.0):
-        super().__init__(name or "evaluation is deterministic (dropout off)", points, seed)
-        self.x_shape = tuple(x_shape)
-
-    def collect(self, model):
-        import torch
-
-        x = torch.tensor(self.rng().normal(0, 1, self.x_shape), dtype=torch.float32)
-        device = next((p.device for p in model.parameters()), "cpu")
-        outputs = []
-        with torch.no_grad():
-            for _ in range(2):
-                out = call_student(model, x.to(device), what="model(x)")
-                outputs.append(out.detach().cpu().double().numpy())
-        return {"first": outputs[0], "second": outputs[1], "training": bool(model.training)}
-
-    def judge(self, ev):
-        if ev["training"]:
-            return self.failed("the model is in training mode: call model.eval() before "
-                               "evaluating (dropout and batch norm behave differently)")
-        if not np.array_equal(np.asarray(ev["first"]), np.asarray(ev["second"])):
-            return self.failed("two evaluations of the same input differ: dropout is still "
-                               "active; call model.eval() before evaluating")
-        return self.passed()
-
-
-def check_eval_deterministic(model, x, name=None, points=1.0, raise_on_fail=True):
-    """Two forward passes of ``model`` on inputs shaped like ``x`` agree, and eval mode is on.
-
-    x: a tensor or a shape tuple; only its shape is used (inputs come from the seed).
-    """
-    shape = tuple(x.shape) if hasattr(x, "shape") else tuple(x)
-    return run(EvalDeterministicCheck(shape, 0, name, points), model, raise_on_fail)
+def accuracy_verdict(check: Check, result: dict):
+    """The verdict of ``check`` on score() of predictions the judge computed itself:
+    passed at or above ``check.threshold``; below it the message names the weakest class."""
+    text = (f"{check.dataset} {check.split} accuracy {result['accuracy']:.4f} "
+            f"(threshold {check.threshold}, {result['n']} images)")
+    if result["accuracy"] >= check.threshold:
+        return check.passed(text, **result)
+    worst = int(np.argmin(result["per_class"]))
+    return check.failed(f"{text} is below the threshold; weakest class "
+                        f"{class_name(check.dataset, worst)} at "
+                        f"{result['per_class'][worst]:.3f}", **result)

@@ -26,6 +26,7 @@ import numpy as np
 
 from .accuracy import labels, preprocessed, score
 from .core import Check, StudentError, grader_reference, run
+from .saved_network import saved_file
 
 # BatchNorm keeps its running statistics as buffers; every other floating buffer counts as
 # a parameter, so weights hidden in buffers do not slip under the cap.
@@ -102,6 +103,18 @@ def archive_predictions(module, x: np.ndarray, n_classes: int = 10,
     return np.concatenate(predictions) if predictions else np.zeros(0, np.int64)
 
 
+def archive_evaluation(path, dataset: str, split: str) -> dict:
+    """{"accuracy", "per_class", "n", "parameters", "hidden"} of the archive at ``path``,
+    evaluated here on the kit's data: the grader's cached, sandboxed evaluation where
+    registered, else a fresh one (a student's Jupyter)."""
+    reference = grader_reference("archive_evaluation")
+    if reference is not None:
+        return dict(reference(Path(path), dataset, split))
+    module = load_archive(path)
+    predicted = archive_predictions(module, preprocessed(dataset, split, "image"))
+    return {**score(predicted, labels(dataset, split)), **archive_counts(module)}
+
+
 def archive_per_class(path, dataset: str, split: str) -> list:
     """The per-class accuracy (10 floats) of the archive at ``path`` on ``split``: the
     grader's cached evaluation where registered, else a fresh one."""
@@ -146,25 +159,16 @@ class ArchiveAccuracyCheck(Check):
         self.parameter_cap = None if parameter_cap is None else int(parameter_cap)
 
     def collect(self, _student=None):
-        module = load_archive(self.path)
-        x = preprocessed(self.dataset, self.split, "image")
-        return {"predictions": archive_predictions(module, x), **archive_counts(module)}
+        return {"path": self.path}  # nothing to claim: the judge evaluates the archive itself
 
     def judge(self, ev):
-        truth = labels(self.dataset, self.split)
-        predicted = np.asarray(ev.get("predictions"))
-        if predicted.shape != truth.shape or predicted.dtype.kind not in "iu":
-            return self.failed(f"the recorded predictions have shape {predicted.shape} "
-                               f"({predicted.dtype}); expected {truth.shape[0]} class labels")
-        counts = {key: ev.get(key) for key in ("parameters", "hidden")}
-        if not all(isinstance(v, int) and v >= 0 for v in counts.values()):
-            return self.failed("the recorded parameter count is malformed")
+        path = saved_file(self.folder, self.path)
+        result = archive_evaluation(path, self.dataset, self.split)
         if self.parameter_cap is not None:
-            ok, text = cap_message(counts, self.parameter_cap)
+            ok, text = cap_message(result, self.parameter_cap)
             if not ok:
                 return self.failed(text)
-        ok, text = accuracy_message(score(predicted, truth), self.dataset, self.split,
-                                    self.threshold)
+        ok, text = accuracy_message(result, self.dataset, self.split, self.threshold)
         return self.passed(text) if ok else self.failed(text)
 
 
@@ -205,8 +209,8 @@ class ClassAccuracyAgreementCheck(Check):
         if got.shape != (len(names),):
             return self.failed(f"{got.size} values, expected one per class ({len(names)}: "
                                f"{', '.join(names)})")
-        folder = Path(self.folder) if self.folder is not None else Path(".")
-        want = np.asarray(archive_per_class(folder / self.path, self.dataset, self.split))
+        want = np.asarray(archive_per_class(saved_file(self.folder, self.path), self.dataset,
+                                            self.split))
         if np.allclose(got, want, atol=self.atol, equal_nan=True):
             return self.passed(f"the table matches the saved model's per-class {self.split} "
                                "accuracy")

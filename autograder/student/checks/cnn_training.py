@@ -89,8 +89,9 @@ class TrainStepCheck(SafeCheck):
                                f"cross-entropy before the update is {first:.6g}{cause}")
         moved = {k: bool(v) for k, v in ev["moved"].items()}
         if not any(moved.values()):
-            return self.failed("the parameters never changed: call optimizer.step(model.parameters()) "
-                               "after model.backward(dscores)")
+            return self.failed("the parameters never changed: the step must apply the optimiser "
+                               "to the model's parameters after the backward pass has filled "
+                               "their gradients")
         still = [k for k in ARCHITECTURE if not moved.get(k)]
         if still:
             return self.failed(f"{still} never changed: parameters() must list every layer's "

@@ -48,7 +48,8 @@ class ConfusionMatrixCheck(SafeCheck):
             "transposed: rows are the true class, columns the predicted class (M[true, pred])":
                 want.T,
             "M[y_true, y_pred] += 1 counts a repeated (true, pred) pair only once (NumPy "
-            "buffers fancy-index updates): use np.add.at(M, (y_true, y_pred), 1) or a loop":
+            "buffers fancy-index updates): use an unbuffered addition (see np.add.at) or a "
+            "loop":
                 (want > 0).astype(float),
             "the rows are normalised: count the examples, do not divide":
                 want / np.maximum(want.sum(axis=1, keepdims=True), 1),

@@ -105,9 +105,9 @@ class ForwardCheck(Check):
             outputs[key] = out
         if not np.allclose(outputs["eval1"], outputs["eval2"], rtol=1e-6, atol=1e-7):
             return self.failed("in eval mode two outputs for the same input differ: dropout is "
-                               "still active after model.eval(). Use a dropout module "
-                               "(self.conv2_drop = nn.Dropout2d()) or pass "
-                               "training=self.training to F.dropout2d")
+                               "still active after model.eval(). Use a dropout module (an "
+                               "nn.Module attribute follows the model's mode) or pass the "
+                               "model's training flag to the functional dropout")
         state = ev.get("state") if isinstance(ev.get("state"), dict) else {}
         arrays = {k: v for k, v in state.items() if numeric(v) is not None}
         try:

@@ -2,6 +2,11 @@
 
 The collect half lists every parameter tensor (name, shape, trainable); only the judge
 adds them up. A counting function is an exercise (A2), so none is offered here.
+
+The rows are the kernel's word, so a total alone proves nothing: with ``layers`` the judge
+requires every trainable tensor to be one the test names, with the count or shape it gives
+(a forger must know the whole layout, which is the exercise's answer), and rebuilds the
+expected total from that layout.
 """
 from __future__ import annotations
 
@@ -40,6 +45,14 @@ def _table(rows, expected_layers) -> str:
     return "\n".join(lines)
 
 
+def _fits(row, want) -> bool:
+    """A row (count, shape) against a layout entry: a shape (tuple/list) or a count."""
+    count, shape = row
+    if isinstance(want, (tuple, list)):
+        return tuple(int(n) for n in want) == tuple(shape) and count == int(np.prod(want))
+    return count == int(want)
+
+
 def _bias_sizes(rows) -> int:
     """How many bias parameters the weight matrices/kernels imply (torch: dim 0)."""
     return sum(shape[0] for _, shape, _ in rows if len(shape) >= 2)
@@ -61,11 +74,11 @@ class ParameterCountCheck(Check):
         table = _table(rows, self.layers)
         wrong_layers = []
         if self.layers:
+            got = {n: (c, s) for n, s, c in rows}
             for name, want in self.layers.items():
-                got = {n: (c, s) for n, s, c in rows}.get(name)
-                want_count = int(np.prod(want)) if isinstance(want, (tuple, list)) else int(want)
-                if got is None or got[0] != want_count:
+                if name not in got or not _fits(got[name], want):
                     wrong_layers.append(name)
+            wrong_layers += [name for name in got if name not in self.layers]
         if total == self.expected and not wrong_layers:
             return self.passed(f"{total:,} trainable parameters", table=table, total=total)
         cause = ""
@@ -84,36 +97,6 @@ def check_parameter_count(obj, expected, name="parameter count", layers=None, po
     layers: optional {parameter name: expected count or shape}, shown in the table.
     """
     return run(ParameterCountCheck(expected, name, layers, points), obj, raise_on_fail)
-
-
-class ParameterCapCheck(Check):
-    kind = "parameter_cap"
-
-    def __init__(self, cap, name="parameter cap", points=1.0):
-        super().__init__(name, points, 0)
-        self.cap = int(cap)
-
-    def collect(self, obj):
-        return {"rows": parameter_rows(obj)}
-
-    def judge(self, ev):
-        rows = trainable(ev["rows"])
-        total = sum(c for _, _, c in rows)
-        if total <= self.cap:
-            return self.passed(f"{total:,} trainable parameters (cap {self.cap:,})", total=total)
-        largest = max(rows, key=lambda row: row[2])  # not empty: total > cap >= 0
-        return self.failed(f"{total:,} trainable parameters, more than the cap of {self.cap:,} "
-                           f"(by {total - self.cap:,}); the largest tensor is {largest[0]} "
-                           f"{largest[1]} with {largest[2]:,}", total=total,
-                           table=_table(rows, None))
-
-
-def check_parameter_cap(obj, cap, name="parameter cap", points=1.0, raise_on_fail=True):
-    """The model's trainable parameters number at most ``cap``.
-
-    The result's ``details["total"]`` holds the count, for printing.
-    """
-    return run(ParameterCapCheck(cap, name, points), obj, raise_on_fail)
 
 
 def random_models(seed: int, n: int = 3):
@@ -158,6 +141,9 @@ class CountFunctionCheck(Check):
         return {"counts": counts}
 
     def judge(self, ev):
+        if not isinstance(ev["counts"], list) or len(ev["counts"]) != self.n_models:
+            return self.failed(f"counts for {self.n_models} models were expected, the record "
+                               "holds something else")
         for i, (got, model) in enumerate(zip(ev["counts"], self._models())):
             rows = parameter_shapes(model)
             expected = sum(int(np.prod(s)) for _, s, t in rows if t)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .accuracy import AccuracyCheck, labels, preprocessed, score
-from .core import Check, StudentError, run
+from pathlib import Path
+
+from .accuracy import accuracy_verdict, labels, preprocessed, score
+from .core import Check, StudentError, grader_reference, run
 
 DIAGNOSIS_IMAGES = 2000   # enough to tell 0.15 from 0.60, cheap to run a few times
 
@@ -57,8 +59,44 @@ def network_forward(arrays: dict, layers: list, x):
     return h
 
 
+def saved_arrays(path) -> dict:
+    """The plain arrays of the .npz at ``path`` (no pickle), through the grader's loader
+    where registered (it refuses links and oversized files). Output: {key: ndarray}."""
+    loader = grader_reference("saved_arrays")
+    if loader is not None:
+        return loader(Path(path))
+    if Path(path).suffix != ".npz":  # a torch state_dict
+        from .history import _load_state
+
+        return _load_state(str(path))
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return {k: np.asarray(saved[k]) for k in saved.files}
+    except FileNotFoundError:
+        raise StudentError(f"{Path(path).name} not found: run the cell that saves the "
+                           "weights") from None
+    except Exception as err:  # noqa: BLE001 (corrupt or pickled files)
+        raise StudentError(f"{Path(path).name} cannot be read as an .npz of arrays "
+                           f"({err})") from None
+
+
+def saved_file(folder, path: str) -> Path:
+    """``path`` inside ``folder`` (the submission when judged by the grader, else the current
+    directory); a path that leaves it is the submission's mistake."""
+    if folder is None:  # the student's own process: any path of theirs
+        return Path(path)
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise StudentError(f"the saved file's path {path!r} leaves the notebook's folder")
+    return Path(folder) / path
+
+
 class SavedNetworkCheck(Check):
-    """Accuracy of saved NumPy parameters, evaluated without running any student code."""
+    """Accuracy of saved NumPy parameters, evaluated without running any student code.
+
+    The judge reads the file itself (from the submission's folder when the grader judges):
+    arrays the kernel reported are never scored, so a kernel cannot claim a network it did
+    not save.
+    """
 
     kind = "saved_network"
 
@@ -70,25 +108,23 @@ class SavedNetworkCheck(Check):
         self.threshold, self.split, self.preprocess = threshold, split, preprocess
 
     def collect(self, _student=None):
-        try:
-            with np.load(self.path, allow_pickle=False) as saved:
-                return {"arrays": {k: np.asarray(saved[k]) for k in saved.files}}
-        except FileNotFoundError:
-            raise StudentError(f"{self.path} not found: run the cell that saves the weights") from None
-        except Exception as err:  # noqa: BLE001 (corrupt or pickled files)
-            raise StudentError(f"{self.path} cannot be read as an .npz of arrays ({err})") from None
+        return {"path": self.path}  # nothing to claim: the judge reads the file
 
     def judge(self, ev):
+        return self.judge_arrays(saved_arrays(saved_file(self.folder, self.path)))
+
+    def judge_arrays(self, arrays: dict):
+        """The verdict on arrays the judge loaded itself (never on arrays from evidence)."""
         import torch
 
         x = preprocessed(self.dataset, self.split, self.preprocess)
         with torch.no_grad():
             predicted = np.concatenate([
-                network_forward(ev["arrays"], self.layers, x[i:i + 1000]).argmax(1).numpy()
+                network_forward(arrays, self.layers, x[i:i + 1000]).argmax(1).numpy()
                 for i in range(0, len(x), 1000)])
-        verdict = AccuracyCheck._verdict(self, score(predicted, labels(self.dataset, self.split)))
+        verdict = accuracy_verdict(self, score(predicted, labels(self.dataset, self.split)))
         if not verdict.passed:
-            why = explain_low_accuracy(ev["arrays"], self.layers, self.dataset, self.split,
+            why = explain_low_accuracy(arrays, self.layers, self.dataset, self.split,
                                        self.preprocess, self.threshold)
             verdict.message += f". {why}" if why else ""
         return verdict
@@ -96,7 +132,8 @@ class SavedNetworkCheck(Check):
 
 def check_saved_network_accuracy(path, layers, dataset, threshold, split="test",
                                  preprocess="flat", name=None, points=1.0, raise_on_fail=True):
-    """Accuracy of a saved .npz network, evaluated by the grader's own forward pass.
+    """Accuracy of a saved .npz network, evaluated by the grader's own forward pass on the
+    file itself (the grader reads it from the submission, never from what the kernel says).
 
     layers: [{"type": "linear", "W": "W1", "b": "b1"}, {"type": "relu"}, {"type":
     "conv2d", "W": key, "b": key, "stride": 1, "pad": 2}, {"type": "maxpool2d"},

@@ -262,8 +262,9 @@ class WeightsRoundTripCheck(SafeCheck):
                                f"(the folder holds {files}): save to `path`")
         stored = ev["stored"]
         if stored is None or stored == ["arr_0"]:
-            return self.failed("the file holds the whole dict as one pickled object: use "
-                               "np.savez(path, **params) so that every array is saved under its key")
+            return self.failed("the file holds the whole dict as one pickled object: pass "
+                               "the arrays to np.savez as keyword arguments, so that every "
+                               "array is saved under its key")
         loaded = {k: evidence_array(v, k) for k, v in ev["loaded"].items()}
         if set(loaded) != set(params):
             return self.failed(f"load_weights gave back the keys {sorted(loaded)}, expected "
