@@ -133,10 +133,11 @@ class Net(nn.Module):
 def permuted_filters(net: Net) -> Net:
     """The same network with its conv filters permuted and a dead filter added."""
     width = net.conv.out_channels
-    copy, perm = Net(width=width + 1), torch.randperm(width, generator=torch.Generator()
-                                                     .manual_seed(3))
+    copy = Net(width=width + 1)
+    perm = torch.randperm(width, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        copy.conv.weight[:width], copy.conv.bias[:width] = net.conv.weight[perm], net.conv.bias[perm]
+        copy.conv.weight[:width] = net.conv.weight[perm]
+        copy.conv.bias[:width] = net.conv.bias[perm]
         copy.conv.weight[width], copy.conv.bias[width] = 0.0, -1.0   # never activates
         fc = copy.fc.weight.view(10, width + 1, 64)
         fc[:, :width] = net.fc.weight.view(10, width, 64)[:, perm]
@@ -205,8 +206,9 @@ def test_malformed_or_non_finite_fingerprints_are_skipped_not_a_crash(tmp_path):
     np.savez(tmp_path / "nan.npz", **weights)
     found = F.fingerprint(tmp_path / "nan.npz")
     assert json.loads(json.dumps(found, allow_nan=False)) == found
+    nan = [[float("nan")] * F.PROJECTION] * 3
     bad = [{"units": "junk"}, {"units": [{"inputs": 10, "units": [[1.0], [2.0, 3.0]]}]},
-           {"units": [{"inputs": 10}]}, {"units": [{"inputs": 10, "units": [[float("nan")] * 32] * 3}]}]
+           {"units": [{"inputs": 10}]}, {"units": [{"inputs": 10, "units": nan}]}]
     prints = {f"s{i}": dict(p, sha256=str(i), signature=str(i)) for i, p in enumerate(bad)}
     assert F.near_duplicates({**prints, "ok": found}) == []
 
