@@ -261,10 +261,13 @@ def nudged(module):
     return module
 
 
-def test_fingerprint_records_hash_layout_signature_and_sketch(tmp_path):
+def test_fingerprint_records_hash_layout_signature_and_units(tmp_path):
     found = A.fingerprint(save(Tiny(), tmp_path / "m.ts"))
     assert len(found["sha256"]) == 64 and len(found["signature"]) == 64
-    assert [4, 3, 4, 4] in found["layout"] and len(found["sketch"]) == 512
+    assert [4, 3, 4, 4] in found["layout"]
+    filters = [g for g in found["units"] if g["inputs"] == 3 * 4 * 4]  # the conv's 4 filters
+    assert len(filters) == 1 and len(filters[0]["units"]) == 4
+    assert all(len(unit) == A.fingerprint.__globals__["PROJECTION"] for unit in filters[0]["units"])
 
 
 def test_copied_resaved_and_nudged_models_are_flagged_and_honest_ones_not(tmp_path):
@@ -275,7 +278,7 @@ def test_copied_resaved_and_nudged_models_are_flagged_and_honest_ones_not(tmp_pa
     prints["fay"] = A.fingerprint(tmp_path / "fay.ts")
     flagged = {(a, b): (reason, similarity) for a, b, reason, similarity in A.near_duplicates(prints)}
     assert flagged[("ann", "bob")] == ("identical weights", 1.0)
-    assert flagged[("ann", "cy")][0] == "near-identical weights" and flagged[("ann", "cy")][1] > 0.999
+    assert flagged[("ann", "cy")] == ("matching units", 1.0)  # one weight nudged, no unit lost
     assert flagged[("dee", "fay")] == ("identical file", 1.0)
     assert not {pair for pair in flagged if "eve" in pair}
     assert ("ann", "dee") not in flagged and ("cy", "dee") not in flagged

@@ -285,5 +285,6 @@ def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, 
     # Same code, same data: the same centroids (a human decides whether that is copying).
     assert pairs[("reference", "wronggrad")] in ("identical file", "identical weights")
     assert not any("patcher" in students for students in pairs)  # its zeros match nobody
-    (name, reason, members), *_ = groups(flagged)
+    (name, reason, members, pairs), *_ = groups(flagged)
     assert name == "tiny_weights.npz" and {"reference", "wronggrad", "shaped"} <= set(members)
+    assert ("reference", "wronggrad", 1.0) in pairs  # each pair shown with its similarity

@@ -67,7 +67,7 @@ class AssignmentPage:
     checks: list[CheckRate]
     failures: list[Failure]
     not_run: list[Submission]
-    similar: list[tuple[str, str, list[tuple[str, str]]]]   # (file, reason, students)
+    similar: list[tuple]   # (file, reason, [(student, link)], [(student, student, similarity)])
     course_link: str = "index.html"
 
 
@@ -137,7 +137,8 @@ def assignment_model(course: Course, assignment: str) -> AssignmentPage:
     scores = [s.score for s in subs]
     rates, failures = check_tables(course, assignment, [s.student for s in subs])
     links = {s.student: s.link for s in subs}
-    similar = [(name, reason, [(m, links.get(m, "")) for m in members]) for name, reason, members
+    similar = [(name, reason, [(m, links.get(m, "")) for m in members], pairs)
+               for name, reason, members, pairs
                in similarity.groups(similarity.copied_models(course, assignment))]
     return AssignmentPage(assignment, maximum,
                           histogram(scores, maximum, f"{assignment}: autograded scores"),

@@ -4,8 +4,10 @@ the class.
 After judging a submission the coordinator fingerprints the files it judged (weights, a
 model archive) into ``model_fingerprints.json`` beside the autograded notebook; after a
 batch, :func:`copied_models` compares them per assignment and file. Identical or
-near-identical models are flagged for a human to look at, never penalised automatically:
-two students who ran the same code with the same seeds train the same weights.
+similar models (the same units, even permuted, padded with dead units or nudged: see
+fingerprint.py) are flagged in pairs, with how similar, for a human to look at, never
+penalised automatically: two students who ran the same code with the same seeds train
+the same weights.
 """
 from __future__ import annotations
 
@@ -44,15 +46,19 @@ def copied_models(course, assignment: str) -> list[dict]:
     return flagged
 
 
-def groups(flagged: list[dict]) -> list[tuple[str, str, list[str]]]:
-    """Flagged pairs merged into groups: (file, reason, students), largest first."""
-    merged: list[tuple[str, str, set]] = []
+def groups(flagged: list[dict]) -> list[tuple[str, str, list[str], list[tuple]]]:
+    """Flagged pairs merged into groups: (file, reason, students, pairs), largest first;
+    pairs: (student, student, similarity) of the group, most similar first, so a reader
+    sees which two models match and how closely, not only who is in the group."""
+    merged: list[tuple[str, str, set, list]] = []
     for pair in flagged:
         members = set(pair["students"])
-        for i, (name, reason, group) in enumerate(merged):
+        found = (*pair["students"], pair["similarity"])
+        for i, (name, reason, group, pairs) in enumerate(merged):
             if name == pair["file"] and reason == pair["reason"] and group & members:
-                merged[i] = (name, reason, group | members)
+                merged[i] = (name, reason, group | members, pairs + [found])
                 break
         else:
-            merged.append((pair["file"], pair["reason"], members))
-    return sorted(((n, r, sorted(g)) for n, r, g in merged), key=lambda x: (-len(x[2]), x[0]))
+            merged.append((pair["file"], pair["reason"], members, [found]))
+    return sorted(((n, r, sorted(g), sorted(p, key=lambda x: (-x[2], x[0], x[1])))
+                   for n, r, g, p in merged), key=lambda x: (-len(x[2]), x[0]))

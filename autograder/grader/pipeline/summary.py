@@ -3,12 +3,15 @@
 One row per student: the autograded points of each assignment (from the gradebook) and the
 problems of the run (a submission that was not graded, the notes grading left on it); then
 the time a submission took in its kernel and in the trusted judge, and the saved models a
-human should look at (identical or near-identical across students, from similarity.py).
+human should look at: each pair of students with similar models and how similar
+(similarity.py).
 """
 from __future__ import annotations
 
 from . import gradebook
 from .similarity import copied_models, groups
+
+MAX_PAIRS = 8   # pairs printed per group of similar models; the dashboard lists them all
 
 
 def print_summary(course, assignments, results) -> None:
@@ -39,8 +42,9 @@ def print_summary(course, assignments, results) -> None:
               f"then {sum(judged) / len(judged):.1f} s in the trusted judge "
               f"(at most {max(judged):.1f} s)")
     for assignment in assignments:
-        for name, reason, members in groups(copied_models(course, assignment)):
-            shown = ", ".join(members[:8]) + (f" and {len(members) - 8} more"
-                                              if len(members) > 8 else "")
-            print(f"look at: {assignment}/{name}: {reason} for {len(members)} students "
-                  f"({shown})")
+        for name, reason, members, pairs in groups(copied_models(course, assignment)):
+            print(f"look at: {assignment}/{name}: {reason} for {len(members)} students")
+            for a, b, similarity in pairs[:MAX_PAIRS]:
+                print(f"    {a} and {b}: similarity {similarity:.4f}")
+            if len(pairs) > MAX_PAIRS:
+                print(f"    and {len(pairs) - MAX_PAIRS} more pairs (see the dashboard)")
