@@ -1,0 +1,104 @@
+"""Gradients of a large network, recorded as a small sketch that only backprop makes cheap.
+
+Why: on the small networks of the gradient checks (tens of parameters), central
+differences of the student's own forward pass are as accurate as backprop (fourth order
+agrees with autograd to ~1e-10) and take milliseconds, so a check on them cannot tell
+backprop from numerical differentiation. Each gradient check therefore also runs the
+student's code on a large network, where the two differ by orders of magnitude:
+
+* backprop costs about three forward passes, whatever the number of parameters P;
+* numerical differentiation costs 2 (central) or 4 (fourth-order) forward passes *per
+  parameter*, 2P-4P passes in all. Each check states its own sizes and the measured cost.
+
+Recording P gradient entries would be megabytes of evidence per check, so the kernel
+records a sketch from which the judge, who computes the full reference with autograd,
+can tell whether the whole gradient was right:
+
+* ``rows``: the sum of squares of every row of each gradient array (a (D, H) weight
+  gradient gives D numbers). A sum of squares is not linear in the gradient, so it
+  cannot be had from a few directional derivatives (two forward passes each): it needs
+  every entry of its row, or a Monte-Carlo estimate whose relative error after m passes
+  is about sqrt(2/m), 1e-6 only after 10^12 passes. Nor can its value be guessed: only
+  the full gradient gives it.
+* ``sample``: SAMPLE entries of each array at indices drawn from the check's seed and the
+  job's nonce, so a wrong sign or a transposed gradient is reported with its place.
+
+Both sides compute the same sketch (:func:`sketch`), the kernel of the student's
+gradients and the judge of autograd's, and :func:`compare_sketches` compares them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import tolerances
+from .compare import compare
+from .core import StudentError
+from .judging import evidence_array
+
+SAMPLE = 32  # entries sampled per gradient array
+
+
+def sample_indices(rng: np.random.Generator, shapes: dict) -> dict:
+    """name -> flat indices (at most SAMPLE, without repeats) into an array of that shape."""
+    out = {}
+    for name in sorted(shapes):
+        size = int(np.prod(shapes[name]))
+        out[name] = np.sort(rng.choice(size, min(SAMPLE, size), replace=False))
+    return out
+
+
+def sketch(grads: dict, indices: dict) -> dict:
+    """The sketch of gradient arrays: per array, row sums of squares and sampled entries.
+
+    grads: name -> float64 array (a bias (H,) has H rows of one entry);
+    indices: from :func:`sample_indices`. Output: name -> {"rows": (rows,), "sample": (k,)}.
+    """
+    out = {}
+    for name, index in indices.items():
+        g = np.asarray(grads[name], dtype=np.float64)
+        rows = g.reshape(g.shape[0], -1) if g.ndim else g.reshape(1, 1)
+        out[name] = {"rows": np.einsum("ij,ij->i", rows, rows), "sample": g.reshape(-1)[index]}
+    return out
+
+
+def student_sketch(grads: dict, shapes: dict, indices: dict, what: str) -> dict:
+    """The sketch of the student's gradients, after checking keys and shapes (kernel side).
+
+    Raises StudentError naming the first missing or misshapen gradient.
+    """
+    from .arrays import to_array
+
+    if not isinstance(grads, dict):
+        raise StudentError(f"{what} returned a {type(grads).__name__}, expected a dict of "
+                           "gradients")
+    arrays = {}
+    for name, shape in shapes.items():
+        if name not in grads:
+            raise StudentError(f"{what} returned no gradient for {name!r}")
+        arrays[name] = to_array(grads[name], f"the gradient of {name} ({what})")
+        if arrays[name].shape != tuple(shape):
+            raise StudentError(f"{what}: the gradient of {name} has shape "
+                               f"{arrays[name].shape}, expected {tuple(shape)}")
+    return sketch(arrays, indices)
+
+
+def compare_sketches(got: dict, want: dict, tol: float = tolerances.NETWORK) -> str | None:
+    """None when the recorded sketch matches the reference's, else a message (judge side).
+
+    Sampled entries first (their message says where and by how much); then the row sums
+    of squares, which only the whole gradient gives. Relative errors of both are ~1e-12
+    between two correct float64 computations in a different order.
+    """
+    for name in sorted(want):
+        if name not in got:
+            raise StudentError(f"nothing was recorded for the gradient of {name}")
+        entry = got[name]
+        if not isinstance(entry, dict):
+            raise StudentError(f"the record of the gradient of {name} is malformed")
+        for part, what in (("sample", f"sampled entries of the gradient of {name}"),
+                           ("rows", f"the sum of squares of each row of the gradient of {name}")):
+            observed = evidence_array(entry[part], what, 1)
+            problem = compare(what, observed, want[name][part], tol)
+            if problem:
+                return problem
+    return None
