@@ -34,16 +34,16 @@ def mlp_loss(params: dict, X, Y, activation: str, penalty=None, alpha=0.0):
     return loss
 
 
-# The large network every MLP gradient check also runs (see sketch.py for why). Measured
-# on one core (OPENBLAS_NUM_THREADS=1, numpy 2, the 2-core development machine): a tanh
-# forward pass of LARGE_SIZES on LARGE_BATCH inputs takes 20 ms, so numerical
-# differentiation of the student's forward over its 0.79 M parameters needs 2 x 0.79 M
-# passes = 32,000 s (central) or 64,000 s (fourth order): 9 to 18 hours per check, 90-180
-# times A1's cell limit (3 x 120 s), and still 5 times that limit on 16 cores with
-# every core used. Honest backprop (forward plus backward) takes 0.06 s, autograd's reference
-# in the judge about as long. Four layers, because perturbing a first-layer weight then
-# changes everything after it: re-running only the layers after a perturbation still
-# costs two full-width layers per first-layer weight.
+# The large network every MLP gradient check also runs (see sketch.py for why), 0.79 M
+# parameters. Measured with A1's solution on one core (OPENBLAS_NUM_THREADS=1, the 2-core
+# development machine, /tmp/measure_a1.py in the report of issue 20): a forward pass on
+# LARGE_BATCH inputs takes 15 ms (tanh) to 22 ms (relu), so numerical differentiation of
+# the student's own forward over every parameter needs 2 x 0.79 M passes = 24,000-35,000 s
+# (central) or 48,000-70,000 s (fourth order): 7 to 20 hours per check, 65-195 times A1's
+# cell limit (3 x 120 s), and still 4-12 times that limit with 16 cores in parallel.
+# Backprop (forward and backward) takes 0.04-0.05 s, autograd's reference in the judge
+# 0.05 s, the whole check 0.11 s. Four layers, because re-running only the layers after a
+# perturbed weight still costs two full-width layers per first-layer weight.
 LARGE_SIZES = (512, 512, 512, 512, 10)
 LARGE_BATCH = 512
 
