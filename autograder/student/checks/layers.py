@@ -23,27 +23,30 @@ PARAMETERS = {"linear": ("W", "b"), "conv2d": ("W", "b")}
 # Numerical differentiation of the student's forward costs 2 passes per entry of x and of
 # the parameters, and a pass costs about c seconds per entry, so 2 c E^2 in all. Measured
 # with A4's solution on one core (/tmp/measure_a4.py in the report of issue 20): c = 1 ns
-# (Linear, memory-bound), 1 ns (a 2x2 convolution with stride 3) to 80 ns (5x5, stride 1),
-# 14-22 ns (max pooling). With these E that is 8,800 s (linear), 550 s (2x2, stride 3),
-# 15,000 s (3x3) to 44,000 s (5x5) for conv2d and 8,000-12,000 s for maxpool2d per check,
-# against A4's cell limit of 3 x 300 s for the whole cell (the first check of each cell is
-# one of the costly ones), while forward and backward take 0.01 s (linear) to 0.15 s (5x5
-# convolution). Elementwise layers and flatten get none: their Jacobian is diagonal (a
-# permutation), so one perturbation of every entry at once gives the whole gradient,
-# whatever the size. A convolution written with loops is given a smaller input in its
-# check call (A4's test_conv_loop), as its honest passes are some 100 times slower.
+# (Linear, memory-bound), 28 ns (3x3 convolution, stride 1) to 80 ns (5x5), 14-22 ns (max
+# pooling); a convolution with stride s reads each entry about s^2 times less, so it gets
+# s^2 times the entries. That is 8,800 s (linear), 15,000 s (3x3) to 44,000 s (5x5) for a
+# conv2d with stride 1, 4,500 s and more with stride 3, and 8,000-12,000 s for maxpool2d,
+# per check, against A4's cell limit of 3 x 300 s for a whole cell, while forward and
+# backward take 0.01 s (linear) to 0.15 s (5x5 convolution). Elementwise layers and
+# flatten get none: their Jacobian is diagonal (a permutation), so one perturbation of
+# every entry at once gives the whole gradient, whatever the size. A convolution written
+# with loops is given a smaller input in its check call (A4's test_conv_loop), as its
+# honest passes are some 100 times slower.
 LARGE_ENTRIES = {"linear": 2 ** 21, "conv2d": 2 ** 19, "maxpool2d": 2 ** 19}
 LARGE_SIDE = 32  # images of the large input: CIFAR-10's size
 
 
-def default_large(reference: str, x_shape) -> tuple:
+def default_large(reference: str, x_shape, stride: int = 1) -> tuple:
     """The large input's shape: x_shape's features (linear) or channels (conv, pool) with
-    LARGE_SIDE x LARGE_SIDE images, and as many samples as make LARGE_ENTRIES; () for none."""
+    LARGE_SIDE x LARGE_SIDE images, and as many samples as make LARGE_ENTRIES (times
+    stride^2 for a convolution); () for none."""
     if reference not in LARGE_ENTRIES:
         return ()
     per_sample = ((x_shape[1],) if reference == "linear"
                   else (x_shape[1], LARGE_SIDE, LARGE_SIDE))
-    return (-(-LARGE_ENTRIES[reference] // int(np.prod(per_sample))), *per_sample)
+    entries = LARGE_ENTRIES[reference] * (int(stride) ** 2 if reference == "conv2d" else 1)
+    return (-(-entries // int(np.prod(per_sample))), *per_sample)
 
 
 def reference_forward(reference: str, x, params: dict, options: dict):
@@ -130,8 +133,9 @@ class LayerCheck(Check):
             raise ValueError(f"reference must be one of {REFERENCES}")
         super().__init__(name or f"{reference} layer forward and backward", points, seed)
         self.reference, self.x_shape, self.options = reference, tuple(x_shape), options
-        self.large = tuple(int(s) for s in (default_large(reference, self.x_shape)
-                                            if large is None else large))
+        self.large = tuple(int(s) for s in (
+            default_large(reference, self.x_shape, options.get("stride", 1))
+            if large is None else large))
 
     def inputs(self):
         return {"x": self.rng("x").normal(0, 1, self.x_shape)}
