@@ -21,15 +21,17 @@ PARAMETERS = {"linear": ("W", "b"), "conv2d": ("W", "b")}
 
 # Entries of the large input x every check of these layers also runs (sketch.py says why).
 # Numerical differentiation of the student's forward costs 2 passes per entry of x and of
-# the parameters, and a pass costs about c seconds per entry, so 2 c E^2 in all. Measured
-# with A4's solution on one core (/tmp/measure_a4.py in the report of issue 20): c = 1 ns
-# (Linear, memory-bound), 28 ns (3x3 convolution, stride 1) to 80 ns (5x5), 14-22 ns (max
-# pooling); a convolution with stride s reads each entry about s^2 times less, so it gets
-# s^2 times the entries. That is 8,800 s (linear), 15,000 s (3x3) to 44,000 s (5x5) for a
-# conv2d with stride 1, 4,500 s and more with stride 3, and 8,000-12,000 s for maxpool2d,
-# per check, against A4's cell limit of 3 x 300 s for a whole cell, while forward and
-# backward take 0.01 s (linear) to 0.15 s (5x5 convolution). Elementwise layers and
-# flatten get none: their Jacobian is diagonal (a permutation), so one perturbation of
+# the parameters (4 for fourth order), and a pass costs about c seconds per entry, so
+# 2 c E^2 in all. c, measured with A4's solution on one core of the 2-core development
+# machine (benchmarks/numerical_gradients.py): 1 ns (Linear, memory-bound), 28 ns (3x3
+# convolution, stride 1) to 80 ns (5x5), 14-22 ns (max pooling); a convolution with stride
+# s reads each entry about s^2 times less, so it gets s^2 times the entries. Per check that
+# is 8,800 s (linear), 15,000 s (3x3) to 44,000 s (5x5) for conv2d, 8,000-12,000 s for
+# maxpool2d (quiet machine), and about 500,000 s for the 2x2 convolution with stride 3
+# (the same script with the machine loaded 5 times over: 24,000-160,000 s for the
+# others), against A4's cell limit of 3 x 300 s for a whole cell; forward and backward
+# take 0.01 s (linear) to 0.15 s (5x5 convolution) on a quiet machine. Elementwise layers
+# and flatten get none: their Jacobian is diagonal (a permutation), so one perturbation of
 # every entry at once gives the whole gradient, whatever the size. A convolution written
 # with loops is given a smaller input in its check call (A4's test_conv_loop), as its
 # honest passes are some 100 times slower.

@@ -36,7 +36,7 @@ def mlp_loss(params: dict, X, Y, activation: str, penalty=None, alpha=0.0):
 
 # The large network every MLP gradient check also runs (see sketch.py for why), 0.79 M
 # parameters. Measured with A1's solution on one core (OPENBLAS_NUM_THREADS=1, the 2-core
-# development machine, /tmp/measure_a1.py in the report of issue 20): a forward pass on
+# development machine, benchmarks/numerical_gradients.py): a forward pass on
 # LARGE_BATCH inputs takes 15 ms (tanh) to 22 ms (relu), so numerical differentiation of
 # the student's own forward over every parameter needs 2 x 0.79 M passes = 24,000-35,000 s
 # (central) or 48,000-70,000 s (fourth order): 7 to 20 hours per check, 65-195 times A1's
