@@ -522,7 +522,7 @@ def test_the_collect_halves_run_without_torch(tmp_path):
         "sys.modules['autograder.student.checks'] = autograder.student.checks = package\n"
         "import numpy as np\n"
         "from autograder.student.checks import (mlp, utilities, mlp_training, preprocessing,\n"
-        "    evaluation, convolution, cnn_training)\n"
+        "    evaluation, convolution, cnn_training, layers, network)\n"
         "import json\n"
         "from autograder.student import data\n"
         "checks = None\n"
@@ -538,7 +538,11 @@ def test_the_collect_halves_run_without_torch(tmp_path):
         "mlp.ForwardCheck([3, 4, 2]).collect(A1['forward'])\n"
         "mlp_training.TrainCheck().collect((A1['train'], A1['Adam'](lr=1e-2)))\n"
         "convolution.Im2colCheck((2, 3, 5, 5)).collect(A4['im2col'])\n"
-        "cnn_training.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
+        "assert 'large' in cnn_training.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
+        "grads = lambda p, X, Y: A1['backward'](p, A1['forward'](p, X)[1], Y)\n"
+        "assert 'sketch' in network.MLPGradientCheck([3, 4, 2]).collect(grads)['large']\n"
+        "assert 'sketch' in layers.LayerCheck('conv2d', (2, 3, 5, 5), pad=1).collect(\n"
+        "    A4['Conv2D'](3, 4, 3, pad=1))['large']\n"
         "cnn_training.TrainStepCheck(steps=2).collect((A4['train_step'], A4['build_model'], A4['Adam']))\n"
         "print('ok')\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
