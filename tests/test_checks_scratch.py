@@ -641,7 +641,7 @@ def test_a_numerical_backward_is_caught_by_cost_not_accuracy(order, case):
 def test_a_numerical_backward_stopped_by_the_cell_limit_loses_the_check(case, monkeypatch, order=4):
     """At grading the attacker's backward gets as far as A4's cell limit allows, at most half
     of the entries (the whole takes 5 to 50 times that limit, see layers.py), and knows the
-    sampled entries; the row sums of squares of what it could not reach still fail it."""
+    sampled entries; the block sums of squares of what it could not reach still fail it."""
     from autograder.student.checks.layers import LayerCheck, reference_gradients
 
     monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-9")
@@ -661,7 +661,7 @@ def test_a_numerical_backward_stopped_by_the_cell_limit_loses_the_check(case, mo
     assert not result.passed
     assert result.message.startswith(f"right on the small input, but wrong on an input of shape "
                                      f"{check.large}"), result.message
-    assert "sum of squares of each row of the gradient of dx" in result.message
+    assert "blocks of the gradient of dx" in result.message
 
 
 def test_the_network_check_runs_a_large_input_too():

@@ -173,7 +173,7 @@ def test_numerical_differentiation_that_stops_at_the_cell_limit_loses_the_check(
     """The attacker at grading: every small-network entry differentiated, then on the large
     network as many entries as A1's cell limit allows (3 x 120 s at the measured 20 ms per
     forward pass: 18,000 passes), plus the exact values at every sampled entry (the nonce
-    is in its environment). It still fails: the row sums of squares need every entry."""
+    is in its environment). It still fails: the block sums of squares need every entry."""
     from autograder.student.checks.network import MLPGradientCheck
 
     monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-7")
@@ -195,7 +195,7 @@ def test_numerical_differentiation_that_stops_at_the_cell_limit_loses_the_check(
     assert not result.passed
     assert result.message.startswith("right on the small network, but wrong on a "
                                      "512-512-512-512-10 network (batch 512)")
-    assert "sum of squares of each row of the gradient of W1" in result.message
+    assert "blocks of the gradient of W1" in result.message
 
 
 def test_backprop_passes_the_large_network_on_every_nonce(monkeypatch):
@@ -222,7 +222,7 @@ def test_a_grad_fn_that_fails_only_on_the_large_network_says_so():
 
 
 @pytest.mark.parametrize("forged", [{}, {"error": 3}, {"sketch": {}}, {"sketch": {"W1": 1}},
-                                    {"sketch": {"W1": {"rows": "x", "sample": [1]}}}])
+                                    {"sketch": {"W1": {"blocks": "x", "sample": [1]}}}])
 def test_a_forged_large_network_record_fails_with_a_message(forged):
     from autograder.student.checks.network import MLPGradientCheck
 

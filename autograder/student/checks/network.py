@@ -134,7 +134,7 @@ class MLPGradientCheck(Check):
                 return self.failed(problem)
         return self.judge_large(ev.get("large"))
 
-    def judge_large(self, large) -> object:
+    def judge_large(self, large):
         """The large network's sketch against autograd's (after the small network passed)."""
         where = f"on a {self.large_name()} network (batch {self.large_batch})"
         if not isinstance(large, dict) or not ("sketch" in large or "error" in large):

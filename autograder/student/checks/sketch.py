@@ -14,12 +14,13 @@ Recording P gradient entries would be megabytes of evidence per check, so the ke
 records a sketch from which the judge, who computes the full reference with autograd,
 can tell whether the whole gradient was right:
 
-* ``rows``: the sum of squares of every row of each gradient array (a (D, H) weight
-  gradient gives D numbers). A sum of squares is not linear in the gradient, so it
-  cannot be had from a few directional derivatives (two forward passes each): it needs
-  every entry of its row, or a Monte-Carlo estimate whose relative error after m passes
-  is about sqrt(2/m), 1e-6 only after 10^12 passes. Nor can its value be guessed: only
-  the full gradient gives it.
+* ``blocks``: the sum of squares of each of BLOCKS contiguous blocks of every gradient
+  array, flattened (fewer blocks for a smaller array). A sum of squares is not linear in
+  the gradient, so it cannot be had from a few directional derivatives (two forward
+  passes each): it needs every entry of its block, or a Monte-Carlo estimate whose
+  relative error after m passes is about sqrt(2/m), 1e-6 only after 10^12 passes. Nor
+  can its value be guessed: only the full gradient gives it. The evidence stays at most
+  BLOCKS + SAMPLE numbers per array, whatever its size.
 * ``sample``: SAMPLE entries of each array at indices drawn from the check's seed and the
   job's nonce, so a wrong sign or a transposed gradient is reported with its place.
 
@@ -31,11 +32,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import tolerances
+from .arrays import to_array
 from .compare import compare
 from .core import StudentError
 from .judging import evidence_array
 
-SAMPLE = 32  # entries sampled per gradient array
+SAMPLE = 32   # entries sampled per gradient array
+BLOCKS = 256  # sums of squares per gradient array
 
 
 def sample_indices(rng: np.random.Generator, shapes: dict) -> dict:
@@ -48,16 +51,18 @@ def sample_indices(rng: np.random.Generator, shapes: dict) -> dict:
 
 
 def sketch(grads: dict, indices: dict) -> dict:
-    """The sketch of gradient arrays: per array, row sums of squares and sampled entries.
+    """The sketch of gradient arrays: per array, block sums of squares and sampled entries.
 
-    grads: name -> float64 array (a bias (H,) has H rows of one entry);
-    indices: from :func:`sample_indices`. Output: name -> {"rows": (rows,), "sample": (k,)}.
+    grads: name -> float64 array; indices: from :func:`sample_indices`.
+    Output: name -> {"blocks": (min(BLOCKS, size),), "sample": (min(SAMPLE, size),)}.
     """
     out = {}
     for name, index in indices.items():
-        g = np.asarray(grads[name], dtype=np.float64)
-        rows = g.reshape(g.shape[0], -1) if g.ndim else g.reshape(1, 1)
-        out[name] = {"rows": np.einsum("ij,ij->i", rows, rows), "sample": g.reshape(-1)[index]}
+        g = np.asarray(grads[name], dtype=np.float64).reshape(-1)
+        count = min(BLOCKS, g.size)
+        starts = np.arange(count) * g.size // count  # block k: entries starts[k] .. starts[k+1]
+        out[name] = {"blocks": np.add.reduceat(g * g, starts) if g.size else np.zeros(0),
+                     "sample": g[index]}
     return out
 
 
@@ -66,8 +71,6 @@ def student_sketch(grads: dict, shapes: dict, indices: dict, what: str) -> dict:
 
     Raises StudentError naming the first missing or misshapen gradient.
     """
-    from .arrays import to_array
-
     if not isinstance(grads, dict):
         raise StudentError(f"{what} returned a {type(grads).__name__}, expected a dict of "
                            "gradients")
@@ -85,7 +88,7 @@ def student_sketch(grads: dict, shapes: dict, indices: dict, what: str) -> dict:
 def compare_sketches(got: dict, want: dict, tol: float = tolerances.NETWORK) -> str | None:
     """None when the recorded sketch matches the reference's, else a message (judge side).
 
-    Sampled entries first (their message says where and by how much); then the row sums
+    Sampled entries first (their message says where and by how much); then the block sums
     of squares, which only the whole gradient gives. Relative errors of both are ~1e-12
     between two correct float64 computations in a different order.
     """
@@ -96,7 +99,8 @@ def compare_sketches(got: dict, want: dict, tol: float = tolerances.NETWORK) -> 
         if not isinstance(entry, dict):
             raise StudentError(f"the record of the gradient of {name} is malformed")
         for part, what in (("sample", f"sampled entries of the gradient of {name}"),
-                           ("rows", f"the sum of squares of each row of the gradient of {name}")):
+                           ("blocks", f"the sums of squares of {len(want[name]['blocks'])} "
+                                      f"blocks of the gradient of {name}")):
             observed = evidence_array(entry[part], what, 1)
             problem = compare(what, observed, want[name][part], tol)
             if problem:
