@@ -16,7 +16,8 @@ from .compare import compare
 from .core import StudentError, call_student, run
 from .judging import SafeCheck, array, evidence_array, lazy_torch, number, same
 from .layers import default_large
-from .sketch import compare_sketches, sample_indices, sketch, student_sketch
+from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
+                     sketch, student_sketch)
 
 ARCHITECTURE = ("conv1_W", "conv1_b", "conv2_W", "conv2_b", "fc_W", "fc_b")
 
@@ -158,7 +159,7 @@ class NetworkGradientCheck(SafeCheck):
             try:  # a failure here must not hide what the small input shows
                 evidence["large"] = self.collect_large(student)
             except StudentError as err:
-                evidence["large"] = {"error": str(err)}
+                evidence["large"] = failure_record(err)
         return evidence
 
     def collect_large(self, student) -> dict:
@@ -180,7 +181,7 @@ class NetworkGradientCheck(SafeCheck):
         if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
             return "nothing was recorded for the large input"
         if "error" in large:
-            return f"right on the small input, but {large['error']}"
+            return f"right on the small input, but {failure_message(large)}"
         _, dx, grads = self.reference(self.inputs(self.large, "large"))
         want = {"dx": dx, **grads}
         shapes = {k: np.shape(v) for k, v in want.items()}

@@ -14,7 +14,8 @@ from .arrays import to_array
 from .compare import compare
 from .core import Check, StudentError, call_student, run
 from .judging import Malformed
-from .sketch import compare_sketches, sample_indices, sketch, student_sketch
+from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
+                     sketch, student_sketch)
 
 REFERENCES = ("linear", "relu", "sigmoid", "tanh", "flatten", "conv2d", "maxpool2d")
 PARAMETERS = {"linear": ("W", "b"), "conv2d": ("W", "b")}
@@ -162,7 +163,7 @@ class LayerCheck(Check):
             try:  # a failure here must not hide what the small input shows
                 evidence["large"] = self.collect_large(layer, params, names)
             except StudentError as err:
-                evidence["large"] = {"error": str(err)}
+                evidence["large"] = failure_record(err)
         return evidence
 
     def large_inputs(self, shapes: dict) -> dict:
@@ -191,7 +192,7 @@ class LayerCheck(Check):
         if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
             return "nothing was recorded for the large input"
         if "error" in large:
-            return f"right on the small input, but {large['error']}"
+            return f"right on the small input, but {failure_message(large)}"
         shapes = {n: np.shape(ev["params"][n]) for n in PARAMETERS.get(self.reference, ())}
         inp = self.large_inputs(shapes)
         out, _, _ = reference_gradients(self.reference, inp["x"], inp["params"], None,

@@ -8,7 +8,8 @@ from .arrays import to_array
 from .compare import compare
 from .core import Check, StudentError, call_student, grader_reference, run
 from .judging import Malformed
-from .sketch import compare_sketches, sample_indices, sketch, student_sketch
+from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
+                     sketch, student_sketch)
 from .functions import ACTIVATIONS
 
 
@@ -85,7 +86,7 @@ class MLPGradientCheck(Check):
         try:  # a failure here must not hide what the small network shows
             evidence["large"] = self.collect_large(grad_fn)
         except StudentError as err:
-            evidence["large"] = {"error": str(err)}
+            evidence["large"] = failure_record(err)
         return evidence
 
     def collect_large(self, grad_fn) -> dict:
@@ -140,7 +141,7 @@ class MLPGradientCheck(Check):
         if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
             return self.failed(f"nothing was recorded for the gradients {where}")
         if "error" in large:
-            return self.failed(f"right on the small network, but {large['error']}")
+            return self.failed(f"right on the small network, but {failure_message(large)}")
         inp = self.large_inputs()
         want = sketch(self.reference(inp), inp["indices"])
         try:

@@ -106,3 +106,23 @@ def compare_sketches(got: dict, want: dict, tol: float = tolerances.NETWORK) -> 
             if problem:
                 return problem
     return None
+
+
+def failure_record(err: StudentError) -> dict:
+    """The record of a large run that failed in the student's code (kernel side)."""
+    return {"error": str(err), **({"raised": err.raised} if err.raised else {})}
+
+
+def failure_message(record: dict) -> str:
+    """What to say about a failed large run (judge side). When the student's code raised,
+    only the exception's type and place, never its text (the student's process talking);
+    otherwise the collect half's own description."""
+    raised = record.get("raised")
+    if isinstance(raised, dict):
+        def name(value):
+            return value if isinstance(value, str) and value.isidentifier() and len(value) <= 60 else None
+        place = (f" at line {raised['line']} of {name(raised.get('function'))}"
+                 if isinstance(raised.get("line"), int) and name(raised.get("function")) else "")
+        what = raised.get("what") if isinstance(raised.get("what"), str) else "your code"
+        return f"{what[:200]} raised {name(raised.get('type')) or 'an exception'}{place}"
+    return str(record.get("error"))[:500]
