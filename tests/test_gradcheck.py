@@ -232,3 +232,32 @@ def test_a_forged_large_network_record_fails_with_a_message(forged):
     assert check.judge(evidence).passed
     result = check.judge(dict(evidence, large=forged))
     assert not result.passed and result.message
+
+
+def test_the_trusted_judge_decides_the_large_network_from_the_evidence_file(tmp_path, monkeypatch):
+    """As at grading: the kernel only records (its verdict counts for nothing), the judge
+    rebuilds the check and decides from the file; the sketch survives the JSON round trip."""
+    from autograder.student.checks import evidence as evidence_file
+    from autograder.student.checks.network import MLPGradientCheck
+
+    monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-11")
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(tmp_path / "evidence.jsonl"))
+    honest = lambda p, X, Y: A1["mlp_gradients"](p, X, Y, "sigmoid")  # noqa: E731
+    def bails_out(params, X, Y):  # numerical where that is quick, zeros on the large network
+        if params["W1"].size > 10_000:
+            return {k: np.zeros_like(v) for k, v in params.items()}
+        return numerical_mlp_gradients(4, "sigmoid")(params, X, Y)
+
+    for grad_fn in (honest, bails_out):
+        recorded = checks.check_mlp_gradients(grad_fn, [4, 3, 3, 2], "sigmoid", batch=3)
+        assert recorded.details == {"recorded": True}
+    honest_record, attack_record = evidence_file.read_evidence(str(tmp_path / "evidence.jsonl"))
+    monkeypatch.delenv("AUTOGRADER_EVIDENCE")
+    judge = MLPGradientCheck([4, 3, 3, 2], "sigmoid", 3)
+    judge.nonce = "grading-job-11"
+    assert honest_record["identity"] == attack_record["identity"] == judge.identity()
+    assert judge.judge(honest_record["evidence"]).passed
+    verdict = judge.judge(attack_record["evidence"])
+    assert not verdict.passed
+    assert verdict.message.startswith("right on the small network, but wrong on a "
+                                      "512-512-512-512-10 network"), verdict.message
