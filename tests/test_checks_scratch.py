@@ -522,7 +522,7 @@ def test_the_collect_halves_run_without_torch(tmp_path):
         "sys.modules['autograder.student.checks'] = autograder.student.checks = package\n"
         "import numpy as np\n"
         "from autograder.student.checks import (mlp, utilities, mlp_training, preprocessing,\n"
-        "    evaluation, convolution, cnn_training)\n"
+        "    evaluation, convolution, cnn_training, layers, network)\n"
         "import json\n"
         "from autograder.student import data\n"
         "checks = None\n"
@@ -538,7 +538,11 @@ def test_the_collect_halves_run_without_torch(tmp_path):
         "mlp.ForwardCheck([3, 4, 2]).collect(A1['forward'])\n"
         "mlp_training.TrainCheck().collect((A1['train'], A1['Adam'](lr=1e-2)))\n"
         "convolution.Im2colCheck((2, 3, 5, 5)).collect(A4['im2col'])\n"
-        "cnn_training.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
+        "assert 'large' in cnn_training.NetworkGradientCheck((3, 2, 6, 6)).collect(A4_LAYERS)\n"
+        "grads = lambda p, X, Y: A1['backward'](p, A1['forward'](p, X)[1], Y)\n"
+        "assert 'sketch' in network.MLPGradientCheck([3, 4, 2]).collect(grads)['large']\n"
+        "assert 'sketch' in layers.LayerCheck('conv2d', (2, 3, 5, 5), pad=1).collect(\n"
+        "    A4['Conv2D'](3, 4, 3, pad=1))['large']\n"
         "cnn_training.TrainStepCheck(steps=2).collect((A4['train_step'], A4['build_model'], A4['Adam']))\n"
         "print('ok')\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
@@ -555,3 +559,120 @@ def test_without_torch_a_grading_kernel_defers_and_a_notebook_says_so(monkeypatc
     monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(tmp_path / "evidence.jsonl"))
     result = check.judge(evidence)
     assert result.passed and result.details["deferred"]
+
+
+# ---------------------------------------------------------------- backprop, not differences
+# A4 layers whose backward differentiates their own forward pass numerically (issue 20):
+# right on the small inputs, so each linear, conv2d and max-pool check also runs a large
+# input (layers.LARGE_ENTRIES) that takes such a backward hours (measured costs in layers.py).
+
+def numerical_layer(base, order, cell_limit_entries=None, known=None):
+    """A subclass of ``base`` whose backward is central differences (order 2, h = 1e-5, or 4,
+    h = 1e-4)
+    of <forward(x), dout> in every entry of x and of the parameters.
+
+    ``cell_limit_entries``: on a large input, only that many entries are differentiated
+    (what fits in A4's cell limit), the rest stay zero, except the sampled entries, copied
+    from ``known`` (the attacker knows the nonce, hence which entries are sampled)."""
+    steps = {2: ((1, 1 / 2), (-1, -1 / 2)),
+             4: ((-2, 1 / 12), (-1, -8 / 12), (1, 8 / 12), (2, -1 / 12))}[order]
+    h = 1e-5 if order == 2 else 1e-4
+
+    class Numerical(base):
+        def forward(self, x):
+            self.x = x.copy()
+            return super().forward(x)
+
+        def differentiate(self, value, dout, budget):
+            grad = np.zeros_like(value)
+            for i in range(min(value.size, budget)):
+                old, total = value.flat[i], 0.0
+                for k, weight in steps:
+                    value.flat[i] = old + k * h
+                    total += weight * float(np.sum(super().forward(self.x) * dout))
+                value.flat[i] = old
+                grad.flat[i] = total / h if abs(total / h) > 1e-9 else 0.0  # exact zeros
+            return grad
+
+        def backward(self, dout):
+            large = known is not None and self.x.shape == known["x_shape"]
+            budget = 40 if large else 10 ** 9  # 40 passes run here, standing for the limit's
+            self.grads = {k: self.differentiate(v, dout, budget) for k, v in self.params.items()}
+            dx = self.differentiate(self.x, dout, budget)
+            super().forward(self.x)
+            if large:
+                for name, got in (("dx", dx), *self.grads.items()):
+                    got.flat[:cell_limit_entries] = known["grads"][name].flat[:cell_limit_entries]
+                    index = known["indices"][name]
+                    got.flat[index] = known["grads"][name].flat[index]
+            return dx
+    return Numerical
+
+
+NUMERICAL_CASES = [
+    ("Conv2D", (3, 4, 3), dict(stride=1, pad=1), "conv2d", (2, 3, 5, 5)),
+    ("Conv2D", (2, 3, 2), dict(stride=3, pad=0), "conv2d", (2, 2, 8, 7)),
+    ("MaxPool2D", (2, 2), {}, "maxpool2d", (2, 3, 4, 4)),
+    ("Linear", (20, 13), {}, "linear", (9, 20)),
+]
+
+
+def build(cls, args, options):
+    return cls(*args, **{k: v for k, v in options.items()}) if options else cls(*args)
+
+
+def check_options(reference, args, options):
+    return dict(options, kernel=args[0], stride=args[1]) if reference == "maxpool2d" else options
+
+
+@pytest.mark.parametrize("order", [2, 4])
+@pytest.mark.parametrize("case", NUMERICAL_CASES, ids=[c[0] + str(c[1]) for c in NUMERICAL_CASES])
+def test_a_numerical_backward_is_caught_by_cost_not_accuracy(order, case):
+    """With a large input as small as the visible one, a numerical backward passes: only the
+    size of the default large input stops it."""
+    cls, args, options, reference, x_shape = case
+    layer = build(numerical_layer(A4[cls], order), args, options)
+    result = checks.check_layer(layer, reference, x_shape, large=x_shape, raise_on_fail=False,
+                                **check_options(reference, args, options))
+    assert result.passed, result.message
+
+
+@pytest.mark.parametrize("case", NUMERICAL_CASES, ids=[c[0] + str(c[1]) for c in NUMERICAL_CASES])
+def test_a_numerical_backward_stopped_by_the_cell_limit_loses_the_check(case, monkeypatch, order=4):
+    """At grading the attacker's backward gets as far as A4's cell limit allows, at most half
+    of the entries (the whole takes 5 to 50 times that limit, see layers.py), and knows the
+    sampled entries; the block sums of squares of what it could not reach still fail it."""
+    from autograder.student.checks.layers import LayerCheck, reference_gradients
+
+    monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-9")
+    cls, args, options, reference, x_shape = case
+    opts = check_options(reference, args, options)
+    check = LayerCheck(reference, x_shape, **opts)
+    names = ("W", "b") if reference != "maxpool2d" else ()
+    shapes = {n: build(A4[cls], args, options).params[n].shape for n in names}
+    inp = check.large_inputs(shapes)
+    out, _, _ = reference_gradients(reference, inp["x"], inp["params"], None, opts)
+    dout = check.rng("large dout").normal(0, 1, out.shape)
+    _, dx, grads = reference_gradients(reference, inp["x"], inp["params"], dout, opts)
+    known = {"x_shape": check.large, "indices": inp["indices"], "grads": {"dx": dx, **(grads or {})}}
+    entries = check.large[0] // 2 * int(np.prod(check.large[1:]))  # the first half of dx
+    layer = build(numerical_layer(A4[cls], order, entries, known), args, options)
+    result = checks.check_layer(layer, reference, x_shape, raise_on_fail=False, **opts)
+    assert not result.passed
+    assert result.message.startswith(f"right on the small input, but wrong on an input of shape "
+                                     f"{check.large}"), result.message
+    assert "blocks of the gradient of dx" in result.message
+
+
+def test_the_network_check_runs_a_large_input_too():
+    """Network.backward is judged on a large input: a Conv2D whose gradients are right only
+    on small inputs (what a time-boxed numerical backward returns) loses the check."""
+    class SmallOnly(A4["Conv2D"]):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            return dx if dx.size < 10_000 else np.zeros_like(dx)
+
+    result = quiet(checks.check_network_gradients, A4["Network"], SmallOnly, *A4_LAYERS[2:],
+                   (3, 2, 6, 6), 4)
+    assert result.message.startswith("right on the small input, but wrong on an input of shape "
+                                     "(256, 2, 32, 32)"), result.message

@@ -15,6 +15,9 @@ from . import tolerances
 from .compare import compare
 from .core import StudentError, call_student, run
 from .judging import SafeCheck, array, evidence_array, lazy_torch, number, same
+from .layers import default_large
+from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
+                     sketch, student_sketch)
 
 ARCHITECTURE = ("conv1_W", "conv1_b", "conv2_W", "conv2_b", "fc_W", "fc_b")
 
@@ -119,23 +122,25 @@ class NetworkGradientCheck(SafeCheck):
     kind = "network_gradients"
     NAMES = (("conv", "W"), ("conv", "b"), ("fc", "W"), ("fc", "b"))
 
-    def __init__(self, x_shape, n_classes=4, seed=0, name=None, points=1.0):
+    def __init__(self, x_shape, n_classes=4, seed=0, name=None, points=1.0, large=None):
         super().__init__(name or f"Network gradients, input {tuple(x_shape)}", points, seed)
         self.x_shape, self.n_classes = tuple(int(s) for s in x_shape), int(n_classes)
+        self.large = tuple(int(s) for s in (default_large("conv2d", self.x_shape)
+                                            if large is None else large))
 
-    def inputs(self):
-        rng = self.rng()
-        N, C, H, W = self.x_shape
+    def inputs(self, x_shape=None, salt=""):
+        rng = self.rng(salt)
+        N, C, H, W = x_shape or self.x_shape
         shapes = {"conv_W": (3, C, 3, 3), "conv_b": (3,), "fc_W": (3 * (H // 2) * (W // 2),
                                                                    self.n_classes),
                   "fc_b": (self.n_classes,)}
         return {"params": {k: rng.normal(0, 0.5, s) for k, s in shapes.items()},
-                "x": rng.normal(size=self.x_shape), "G": rng.normal(size=(N, self.n_classes))}
+                "x": rng.normal(size=(N, C, H, W)), "G": rng.normal(size=(N, self.n_classes))}
 
-    def collect(self, student):
+    def build(self, student, x_shape, params):
+        """The student's Network of its own layers, with ``params`` written in: (net, layers)."""
         Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear = student
-        inp = self.inputs()
-        N, C, H, W = self.x_shape
+        N, C, H, W = x_shape
         rng = np.random.default_rng(0)
         layers = [("conv", call_student(lambda: Conv2D(C, 3, 3, stride=1, pad=1, rng=rng),
                                         what="Conv2D(C, 3, 3, stride=1, pad=1)")),
@@ -146,8 +151,49 @@ class NetworkGradientCheck(SafeCheck):
                                                      rng=rng), what="Linear(D, K)"))]
         by_name = dict(layers)
         for layer, key in self.NAMES:
-            by_name[layer].params[key] = inp["params"][f"{layer}_{key}"].copy()
-        net = call_student(Network, layers, what="Network(layers)")
+            by_name[layer].params[key] = params[f"{layer}_{key}"].copy()
+        return call_student(Network, layers, what="Network(layers)"), by_name
+
+    def collect(self, student):
+        evidence = self.collect_small(student)
+        if self.large and "backward_error" not in evidence:
+            try:  # a failure here must not hide what the small input shows
+                evidence["large"] = self.collect_large(student)
+            except StudentError as err:
+                evidence["large"] = failure_record(err)
+        return evidence
+
+    def collect_large(self, student) -> dict:
+        """forward and backward on the large input; a sketch of dx and the gradients."""
+        inp = self.inputs(self.large, "large")
+        net, by_name = self.build(student, self.large, inp["params"])
+        call_student(net.forward, inp["x"], what=f"Network.forward on an input {self.large}")
+        dx = call_student(net.backward, inp["G"], what=f"Network.backward on an input {self.large}")
+        got = {"dx": dx, **{f"{l}_{k}": getattr(by_name[l], "grads", {}).get(k)
+                            for l, k in self.NAMES}}
+        shapes = {"dx": self.large, **{k: v.shape for k, v in inp["params"].items()}}
+        indices = sample_indices(self.rng("large sample"), shapes)
+        return {"sketch": student_sketch(got, shapes, indices,
+                                         f"Network.backward on an input {self.large}")}
+
+    def judge_large(self, ev) -> str | None:
+        """None when the large run's sketch matches autograd's, else the problem."""
+        large = ev.get("large")
+        if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
+            return "nothing was recorded for the large input"
+        if "error" in large:
+            return f"right on the small input, but {failure_message(large)}"
+        _, dx, grads = self.reference(self.inputs(self.large, "large"))
+        want = {"dx": dx, **grads}
+        shapes = {k: np.shape(v) for k, v in want.items()}
+        problem = compare_sketches(large["sketch"],
+                                   sketch(want, sample_indices(self.rng("large sample"), shapes)))
+        return (f"right on the small input, but wrong on an input of shape {self.large}: "
+                f"{problem}") if problem else None
+
+    def collect_small(self, student):
+        inp = self.inputs()
+        net, by_name = self.build(student, self.x_shape, inp["params"])
         scores = array(call_student(net.forward, inp["x"].copy(), what="Network.forward(x)"),
                        "the scores", np.float64)
         try:  # a wrong forward pass is the first thing to report, even if backward crashes
@@ -166,10 +212,10 @@ class NetworkGradientCheck(SafeCheck):
                            "grad": array(grad, f"the gradient of pair {k}", np.float64)})
         return {"scores": scores, "dx": array(dx, "dx", np.float64), "pairs": listed}
 
-    def reference(self):
+    def reference(self, inp=None):
         torch = lazy_torch()
         F = torch.nn.functional
-        inp = self.inputs()
+        inp = inp or self.inputs()
         t = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
         x = torch.tensor(inp["x"], requires_grad=True)
         h = F.max_pool2d(torch.relu(F.conv2d(x, t["conv_W"], t["conv_b"], padding=1)), 2)
@@ -214,13 +260,17 @@ class NetworkGradientCheck(SafeCheck):
         problem = compare("dx", evidence_array(ev["dx"], "dx"), dx_ref, tolerances.NETWORK)
         if problem:
             return self.failed(problem + ": Network.backward must return the first layer's dx")
-        return self.passed()
+        problem = self.judge_large(ev) if self.large else None
+        return self.failed(problem) if problem else self.passed()
 
 
 def check_network_gradients(Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear, x_shape,
-                            n_classes=4, seed=0, name=None, points=1.0, raise_on_fail=True):
+                            n_classes=4, seed=0, name=None, points=1.0, raise_on_fail=True,
+                            large=None):
     """A float64 Network(conv 3x3 pad 1 - relu - maxpool 2 - flatten - linear) of the
     student's layers: the scores, every parameter gradient listed by ``parameters()`` and
-    dx of ``backward(G)`` for a random upstream G (N, n_classes), against torch autograd."""
-    check = NetworkGradientCheck(x_shape, n_classes, seed, name, points)
+    dx of ``backward(G)`` for a random upstream G (N, n_classes), against torch autograd;
+    then the gradients on a ``large`` input (default as for a conv2d layer check,
+    layers.default_large), which only backprop computes in time."""
+    check = NetworkGradientCheck(x_shape, n_classes, seed, name, points, large)
     return run(check, (Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear), raise_on_fail)

@@ -13,9 +13,43 @@ from . import tolerances
 from .arrays import to_array
 from .compare import compare
 from .core import Check, StudentError, call_student, run
+from .judging import Malformed
+from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
+                     sketch, student_sketch)
 
 REFERENCES = ("linear", "relu", "sigmoid", "tanh", "flatten", "conv2d", "maxpool2d")
 PARAMETERS = {"linear": ("W", "b"), "conv2d": ("W", "b")}
+
+# Entries of the large input x every check of these layers also runs (sketch.py says why).
+# Numerical differentiation of the student's forward costs 2 passes per entry of x and of
+# the parameters (4 for fourth order), and a pass costs about c seconds per entry, so
+# 2 c E^2 in all. c, measured with A4's solution on one core of the 2-core development
+# machine (benchmarks/numerical_gradients.py): 1 ns (Linear, memory-bound), 28 ns (3x3
+# convolution, stride 1) to 80 ns (5x5), 14-22 ns (max pooling); a convolution with stride
+# s reads each entry about s^2 times less, so it gets s^2 times the entries. Per check that
+# is 8,800 s (linear), 15,000 s (3x3) to 44,000 s (5x5) for conv2d, 8,000-12,000 s for
+# maxpool2d (quiet machine), and about 500,000 s for the 2x2 convolution with stride 3
+# (the same script with the machine loaded 5 times over: 24,000-160,000 s for the
+# others), against A4's cell limit of 3 x 300 s for a whole cell; forward and backward
+# take 0.01 s (linear) to 0.15 s (5x5 convolution) on a quiet machine. Elementwise layers
+# and flatten get none: their Jacobian is diagonal (a permutation), so one perturbation of
+# every entry at once gives the whole gradient, whatever the size. A convolution written
+# with loops is given a smaller input in its check call (A4's test_conv_loop), as its
+# honest passes are some 100 times slower.
+LARGE_ENTRIES = {"linear": 2 ** 21, "conv2d": 2 ** 19, "maxpool2d": 2 ** 19}
+LARGE_SIDE = 32  # images of the large input: CIFAR-10's size
+
+
+def default_large(reference: str, x_shape, stride: int = 1) -> tuple:
+    """The large input's shape: x_shape's features (linear) or channels (conv, pool) with
+    LARGE_SIDE x LARGE_SIDE images, and as many samples as make LARGE_ENTRIES (times
+    stride^2 for a convolution); () for none."""
+    if reference not in LARGE_ENTRIES:
+        return ()
+    per_sample = ((x_shape[1],) if reference == "linear"
+                  else (x_shape[1], LARGE_SIDE, LARGE_SIDE))
+    entries = LARGE_ENTRIES[reference] * (int(stride) ** 2 if reference == "conv2d" else 1)
+    return (-(-entries // int(np.prod(per_sample))), *per_sample)
 
 
 def reference_forward(reference: str, x, params: dict, options: dict):
@@ -96,12 +130,15 @@ def _run_layer(layer, x, dout_rng):
 class LayerCheck(Check):
     kind = "layer"
 
-    def __init__(self, reference, x_shape, seed=0, name=None, points=1.0,
+    def __init__(self, reference, x_shape, seed=0, name=None, points=1.0, large=None,
                  **options):
         if reference not in REFERENCES:
             raise ValueError(f"reference must be one of {REFERENCES}")
         super().__init__(name or f"{reference} layer forward and backward", points, seed)
         self.reference, self.x_shape, self.options = reference, tuple(x_shape), options
+        self.large = tuple(int(s) for s in (
+            default_large(reference, self.x_shape, options.get("stride", 1))
+            if large is None else large))
 
     def inputs(self):
         return {"x": self.rng("x").normal(0, 1, self.x_shape)}
@@ -122,7 +159,57 @@ class LayerCheck(Check):
                                f"(layer.grads has keys {sorted(grads)})")
         evidence = {"params": values, "out": out, "dout": dout, "dx": dx,
                     "grads": {n: to_array(grads[n], f"layer.grads[{n!r}]") for n in names}}
+        if self.large:
+            try:  # a failure here must not hide what the small input shows
+                evidence["large"] = self.collect_large(layer, params, names)
+            except StudentError as err:
+                evidence["large"] = failure_record(err)
         return evidence
+
+    def large_inputs(self, shapes: dict) -> dict:
+        """The large run's parameters (names -> shapes given), x, and sampled entries."""
+        params = {n: self.rng("large params").normal(0, 0.5, shapes[n]) for n in shapes}
+        x = self.rng("large x").normal(0, 1, self.large)
+        wanted = {"dx": self.large, **shapes}
+        return {"params": params, "x": x, "shapes": wanted,
+                "indices": sample_indices(self.rng("large sample"), wanted)}
+
+    def collect_large(self, layer, params: dict, names) -> dict:
+        """forward and backward on the large x; a sketch of dx and the parameter gradients."""
+        shapes = {n: np.shape(params[n]) for n in names}
+        inp = self.large_inputs(shapes)
+        for name in names:  # rewrite the seeded values: the layer keeps the new arrays' dtype
+            params[name][...] = inp["params"][name]
+        what = f"forward and backward on an input of shape {self.large}"
+        out, dout, dx, grads = _run_layer(layer, inp["x"], self.rng("large dout"))
+        got = {"dx": dx, **{n: (grads or {}).get(n) for n in names}}
+        return {"out_shape": list(out.shape),
+                "sketch": student_sketch(got, inp["shapes"], inp["indices"], what)}
+
+    def judge_large(self, ev) -> str | None:
+        """None when the large run's sketch matches autograd's, else the problem."""
+        large = ev.get("large")
+        if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
+            return "nothing was recorded for the large input"
+        if "error" in large:
+            return f"right on the small input, but {failure_message(large)}"
+        shapes = {n: np.shape(ev["params"][n]) for n in PARAMETERS.get(self.reference, ())}
+        inp = self.large_inputs(shapes)
+        out, _, _ = reference_gradients(self.reference, inp["x"], inp["params"], None,
+                                        self.options)
+        dout = self.rng("large dout").normal(0, 1, out.shape)
+        _, dx, grads = reference_gradients(self.reference, inp["x"], inp["params"], dout,
+                                           self.options)
+        want = sketch({"dx": dx, **(grads or {})}, inp["indices"])
+        try:
+            problem = compare_sketches(large["sketch"], want)
+        except StudentError as err:
+            problem = str(err)
+        except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+            problem = (f"the record is malformed ({type(err).__name__}); it was not produced by "
+                       "this check on its inputs")
+        return (f"right on the small input, but wrong on an input of shape {self.large}: "
+                f"{problem}") if problem else None
 
     def judge(self, ev):
         x = self.inputs()["x"]
@@ -142,6 +229,7 @@ class LayerCheck(Check):
         for name, expected in (grads or {}).items():
             problem = problem or compare(f"gradient of {name}", ev["grads"][name], expected,
                                          tolerances.LAYER, batch=x.shape[0], hint=self._hint())
+        problem = problem or (self.judge_large(ev) if self.large else None)
         if problem:
             return self.failed(problem)
         return self.passed()
@@ -181,13 +269,16 @@ class LayerCheck(Check):
 
 
 def check_layer(layer, reference, x_shape, seed=0, name=None, points=1.0, raise_on_fail=True,
-                **options):
+                large=None, **options):
     """A layer's forward, dx and parameter gradients vs torch autograd in float64.
 
     reference: linear (W (D, M), b (M,), x (N, D)), relu, sigmoid, tanh, flatten,
     conv2d (W (F, C, HH, WW), b (F,); options stride, pad), maxpool2d (kernel, stride).
+    Linear, conv2d and maxpool2d layers then run on a ``large`` input (default:
+    :func:`default_large`), whose gradients only backprop computes in time; a slow layer
+    (a convolution with loops) is given a smaller one in its check call.
     """
-    return run(LayerCheck(reference, x_shape, seed, name, points, **options), layer,
+    return run(LayerCheck(reference, x_shape, seed, name, points, large, **options), layer,
                raise_on_fail)
 
 

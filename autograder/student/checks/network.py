@@ -7,6 +7,9 @@ from . import tolerances
 from .arrays import to_array
 from .compare import compare
 from .core import Check, StudentError, call_student, grader_reference, run
+from .judging import Malformed
+from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
+                     sketch, student_sketch)
 from .functions import ACTIVATIONS
 
 
@@ -32,27 +35,71 @@ def mlp_loss(params: dict, X, Y, activation: str, penalty=None, alpha=0.0):
     return loss
 
 
+# The large network every MLP gradient check also runs (see sketch.py for why), 0.79 M
+# parameters. Measured with A1's solution on one core (OPENBLAS_NUM_THREADS=1, the 2-core
+# development machine, benchmarks/numerical_gradients.py): a forward pass on
+# LARGE_BATCH inputs takes 15 ms (tanh) to 22 ms (relu), so numerical differentiation of
+# the student's own forward over every parameter needs 2 x 0.79 M passes = 24,000-35,000 s
+# (central) or 48,000-70,000 s (fourth order): 7 to 20 hours per check, 65-195 times A1's
+# cell limit (3 x 120 s), and still 4-12 times that limit with 16 cores in parallel.
+# Backprop (forward and backward) takes 0.04-0.05 s, autograd's reference in the judge
+# 0.05 s, the whole check 0.11 s. Four layers, because re-running only the layers after a
+# perturbed weight still costs two full-width layers per first-layer weight.
+LARGE_SIZES = (512, 512, 512, 512, 10)
+LARGE_BATCH = 512
+
+
+def mlp_inputs(rng, sizes, batch) -> dict:
+    """Parameters (scaled by 1/sqrt(fan_in)), inputs X (batch, sizes[0]) and one-hot Y."""
+    params = {}
+    for i, (d_in, d_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        params[f"W{i}"] = rng.normal(0, 1 / np.sqrt(d_in), (d_in, d_out))
+        params[f"b{i}"] = rng.normal(0, 0.1, d_out)
+    X = rng.normal(0, 1, (batch, sizes[0]))
+    Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
+    return {"params": params, "X": X, "Y": Y}
+
+
 class MLPGradientCheck(Check):
     kind = "mlp_gradients"
 
     def __init__(self, sizes, activation="relu", batch=5, seed=0, penalty=None, alpha=0.0,
-                 name=None, points=1.0):
+                 name=None, points=1.0, large=LARGE_SIZES, large_batch=LARGE_BATCH):
         super().__init__(name or f"MLP {'-'.join(map(str, sizes))} parameter gradients",
                          points, seed)
         self.sizes, self.activation, self.batch = list(sizes), activation, batch
         self.penalty, self.alpha = penalty, float(alpha)
+        self.large, self.large_batch = [int(s) for s in large], int(large_batch)
 
     def inputs(self):
-        rng = self.rng()
-        params = {}
-        for i, (d_in, d_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
-            params[f"W{i}"] = rng.normal(0, 1 / np.sqrt(d_in), (d_in, d_out))
-            params[f"b{i}"] = rng.normal(0, 0.1, d_out)
-        X = rng.normal(0, 1, (self.batch, self.sizes[0]))
-        Y = np.eye(self.sizes[-1])[rng.integers(0, self.sizes[-1], self.batch)]
-        return {"params": params, "X": X, "Y": Y}
+        return mlp_inputs(self.rng(), self.sizes, self.batch)
+
+    def large_inputs(self) -> dict:
+        """The large network's inputs, and the entries its sketch samples."""
+        rng = self.rng("large")
+        inp = mlp_inputs(rng, self.large, self.large_batch)
+        shapes = {k: v.shape for k, v in inp["params"].items()}
+        return dict(inp, shapes=shapes, indices=sample_indices(rng, shapes))
 
     def collect(self, grad_fn):
+        evidence = self.collect_small(grad_fn)
+        try:  # a failure here must not hide what the small network shows
+            evidence["large"] = self.collect_large(grad_fn)
+        except StudentError as err:
+            evidence["large"] = failure_record(err)
+        return evidence
+
+    def collect_large(self, grad_fn) -> dict:
+        inp = self.large_inputs()
+        grads = call_student(grad_fn, inp["params"], inp["X"], inp["Y"],
+                             what=f"grad_fn on a {self.large_name()} network")
+        return {"sketch": student_sketch(grads, inp["shapes"], inp["indices"],
+                                         f"grad_fn on a {self.large_name()} network")}
+
+    def large_name(self) -> str:
+        return "-".join(map(str, self.large))
+
+    def collect_small(self, grad_fn):
         inp = self.inputs()
         params = {k: v.copy() for k, v in inp["params"].items()}
         grads = call_student(grad_fn, params, inp["X"].copy(), inp["Y"].copy(),
@@ -66,23 +113,46 @@ class MLPGradientCheck(Check):
                                f"(returned keys: {sorted(map(str, grads))})")
         return {"grads": {k: to_array(grads[k], f"gradient of {k}") for k in inp["params"]}}
 
-    def judge(self, ev):
+    def reference(self, inp) -> dict:
+        """Autograd's gradients (float64) of the loss at ``inp``."""
         import torch
-        inp = self.inputs()
         tensors = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
         loss = mlp_loss(tensors, torch.tensor(inp["X"]), torch.tensor(inp["Y"]),
                         self.activation, self.penalty, self.alpha)
         loss.backward()
-        for key, tensor in tensors.items():
+        return {key: tensor.grad.numpy() for key, tensor in tensors.items()}
+
+    def judge(self, ev):
+        inp = self.inputs()
+        for key, truth in self.reference(inp).items():
             hint = ""
             if key.startswith("b"):
                 hint = "a bias gradient is the upstream gradient summed over the batch axis"
-            truth = tensor.grad.numpy()
             problem = compare(f"gradient of {key}", ev["grads"][key], truth,
                               tolerances.NETWORK, batch=self.batch, hint=hint,
                               mistakes=self.penalty_mistakes(key, inp["params"][key], truth))
             if problem:
                 return self.failed(problem)
+        return self.judge_large(ev.get("large"))
+
+    def judge_large(self, large):
+        """The large network's sketch against autograd's (after the small network passed)."""
+        where = f"on a {self.large_name()} network (batch {self.large_batch})"
+        if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
+            return self.failed(f"nothing was recorded for the gradients {where}")
+        if "error" in large:
+            return self.failed(f"right on the small network, but {failure_message(large)}")
+        inp = self.large_inputs()
+        want = sketch(self.reference(inp), inp["indices"])
+        try:
+            problem = compare_sketches(large["sketch"], want)
+        except StudentError as err:
+            problem = str(err)
+        except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+            problem = (f"the record is malformed ({type(err).__name__}); it was not produced by "
+                       "this check on its inputs")
+        if problem:
+            return self.failed(f"right on the small network, but wrong {where}: {problem}")
         return self.passed()
 
 
@@ -101,14 +171,18 @@ class MLPGradientCheck(Check):
 
 
 def check_mlp_gradients(grad_fn, sizes, activation="relu", batch=5, seed=0, penalty=None,
-                        alpha=0.0, name=None, points=1.0, raise_on_fail=True):
+                        alpha=0.0, name=None, points=1.0, raise_on_fail=True,
+                        large=LARGE_SIZES, large_batch=LARGE_BATCH):
     """A whole MLP's parameter gradients against torch autograd.
 
     grad_fn(params, X, Y) -> grads, with params {"W1": (sizes[0], sizes[1]), "b1":
     (sizes[1],), ...}, X (batch, sizes[0]), Y one-hot (batch, sizes[-1]). The loss is the
     mean cross-entropy of softmax(last affine) plus the optional penalty on the W's.
+    The same grad_fn then runs on a ``large`` network (``large_batch`` inputs, same
+    activation and penalty), whose gradients only backprop computes in time (LARGE_SIZES).
     """
-    check = MLPGradientCheck(sizes, activation, batch, seed, penalty, alpha, name, points)
+    check = MLPGradientCheck(sizes, activation, batch, seed, penalty, alpha, name, points,
+                             large, large_batch)
     return run(check, grad_fn, raise_on_fail)
 
 
