@@ -21,7 +21,8 @@ from .core import Check, StudentError, run
 from .functions import check_elementwise
 from .losses import check_loss, check_penalty
 from .softmax import check_softmax, check_softmax_cross_entropy, check_softmax_vjp
-from .layers import check_layer, check_layers_agree
+from .agreement import check_layers_agree
+from .layers import check_layer
 from .network import check_adam, check_mlp_gradients
 from .params import check_count_function, check_parameter_count
 from .result import CheckResult, rubric
