@@ -42,13 +42,16 @@ def sandbox_endings(jobdir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def stop_kernel_at(seconds: float, stopped: list, pid: int | None) -> threading.Timer:
+def stop_kernel_at(seconds: float, stopped: list, kernel) -> threading.Timer:
     """Past the notebook's wall clock, stop the job's kernel (its launcher takes the whole
     sandbox with it): the cells left get an error, the tests that passed keep their
     points. The coordinator's own limit, a minute later, is only the backstop. Only this
     job's kernel: the next job's, started ahead, is not this job's to stop."""
+    pid = kernels.launcher_pid(kernel)
+
     def stop():
         stopped.append(seconds)
+        kernels.remember_sandbox(kernel)  # so that kernels.stop waits for all of it
         try:
             os.kill(pid, signal.SIGKILL)  # bwrap's --die-with-parent takes the sandbox along
         except (OSError, TypeError):
@@ -108,10 +111,11 @@ def grade_job(spec_file: Path, kernel=None, between_cells=None) -> dict:
         config.Autograde.autograde_preprocessors = autograde_steps()
         config.CappedExecute.output_limit = job["limits"]["output_bytes"]
         api = Course(jobdir).api(config=config)
-        timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped,
-                               kernels.launcher_pid(kernel))
+        timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped, kernel)
+        # "stop": after the last cell, before nbgrader writes into the kernel's folder
         hooks = {"kernel": kernel, "between_cells": between_cells,
-                 "hand_over": lambda: kernels.hand_over(job, jobdir)}
+                 "hand_over": lambda: kernels.hand_over(job, jobdir),
+                 "stop": lambda: (timer.cancel(), kernels.stop(kernel))}
         result = autograde(api, job["assignment"], job["student"], hooks)
     finally:
         if timer is not None:
