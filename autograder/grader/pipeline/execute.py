@@ -202,12 +202,15 @@ class SafeAutograde(Autograde):
             self.hooks["hand_over"]()
 
     def write_single_notebook(self, output, resources):
-        """The kernel is dead (stopped after its last cell; again here, should execution
-        have failed before); then the notebook is written as a new plain file."""
-        if self.hooks.get("stop"):
+        """Written twice: sanitized, before the kernel gets any code (a kernel started
+        ahead runs nothing yet), then autograded, once the kernel is dead (stopped after
+        its last cell; again here, should execution have failed before). Each time as a
+        new plain file."""
+        if self.hooks.get("stop") and not getattr(self, "_sanitizing", False):
             self.hooks["stop"]()
         folder = self._format_dest(resources["nbgrader"]["assignment"],
                                    resources["nbgrader"]["student"])
+        self.writer.build_directory = folder  # where Autograde looks for the sanitized copy
         self.removed = remove_special_files(folder)
         name = resources["unique_key"] + resources.get("output_extension", ".ipynb")
         write_new_file(folder, name, output.encode() if isinstance(output, str) else output)
