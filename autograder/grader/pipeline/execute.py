@@ -64,12 +64,13 @@ class CappedExecute(Execute):
                 self.kc = None
             self.stop_kernel()  # the last cell has run: nothing of the kernel may live on
 
-    def stop_kernel(self) -> None:
-        """Stop the job's kernel and its sandbox, and wait until they are dead."""
+    def stop_kernel(self, now: bool = False) -> None:
+        """Stop the job's kernel and its sandbox, and wait until they are dead (without
+        the hook, a kernel nbclient started is its own to stop, unless ``now``)."""
         stop = CappedExecute.hooks.get("stop")
         if stop is not None:
             stop()
-        elif self.km is not None:
+        elif now and self.km is not None:
             run_sync(self.km.shutdown_kernel)(now=True)
 
     def preprocess_cell(self, cell, resources, index):
@@ -89,7 +90,7 @@ class CappedExecute(Execute):
         except CellTimeoutError:
             # Interrupted and still busy: later cells would only queue behind it.
             self.kernel_died = True
-            self.stop_kernel()
+            self.stop_kernel(now=True)
             cell.outputs.append(_died("this cell ran past its wall-clock limit and did not "
                                       "stop when interrupted, so the kernel was stopped"))
             return cell, resources

@@ -206,7 +206,7 @@ def stop(manager) -> None:
     the connection file and sockets (jupyter_client's shutdown would poll every 0.1 s).
     Safe to call twice. Nothing of the kernel runs when nbgrader writes into its folder.
     """
-    if getattr(manager, "stopped", False):
+    if manager is None or getattr(manager, "stopped", False):
         return
     remember_sandbox(manager)
     process = getattr(getattr(manager, "provisioner", None), "process", None)

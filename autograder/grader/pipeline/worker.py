@@ -11,9 +11,14 @@ kit. The job's folders as the kernel sees them:
     <job>/run/                                 connection file, sockets, evidence: writable
     <job>/...                                  gradebook, submission, status: invisible
 
+The kernel and its whole sandbox are stopped, and dead, right after the notebook's last
+cell (the hook "stop", kernels.stop), before nbgrader writes the autograded notebook or
+changes anything in its folder: no process of the student's can race the grader's writes.
+
 It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended),
 "wall_clock" (whether the notebook's wall clock stopped the kernel), "removed" (links and
-special files the kernel left, deleted before nbgrader wrote there), "worker" (its pid),
+special files the kernel left, deleted before nbgrader wrote there, and anything there
+the grader could not read), "worker" (its pid),
 "peak_kb" (peak resident memory of the worker and its largest kernel so far)}.
 """
 from __future__ import annotations
