@@ -17,6 +17,7 @@ NONE = {name: 0 for name in FULL}
 BEFORE_DOUBLE = {**NONE, "relu_test": 2}   # the kernel dies in the double answer cell
 HONEST_DOUBLE = "def double(x):\n    return 2 * x\n"
 MARKER = "hostile-marker-7f3a"  # in the command line of every process an attack starts
+RACED = f"/tmp/{MARKER}-raced.ipynb"  # the symlink racer's target outside the course
 
 
 @dataclass
@@ -199,6 +200,40 @@ def attacks(course: str, repo: str, port: int) -> dict[str, Attack]:
         "symlink-loop": Attack("double_answer", (
             "import os\nos.symlink('loop2', 'loop1')\nos.symlink('loop1', 'loop2')\n"
             "os.symlink('/', 'root')\n" + HONEST_DOUBLE), FULL, note="a symbolic link"),
+        # -- the grader's own writes into the kernel's folder, and its walks of it
+        "symlink-racer": Attack("double_answer", (
+            "CODE = '''\nimport os, itertools\n"
+            f"targets = itertools.cycle([{course + '/raced.ipynb'!r}, {RACED!r}])\n"
+            "while True:\n    try:\n        os.remove('f1_tiny.ipynb')\n"
+            "    except OSError:\n        pass\n    try:\n"
+            "        os.symlink(next(targets), 'f1_tiny.ipynb')\n    except OSError:\n"
+            "        pass\n'''\n" + spawn + "import time\ntime.sleep(0.5)\n" + HONEST_DOUBLE),
+            FULL),
+        "fifo-notebook": Attack("double_answer", (
+            "import os\nos.remove('f1_tiny.ipynb')\nos.mkfifo('f1_tiny.ipynb')\n"
+            + HONEST_DOUBLE), FULL, note="f1_tiny.ipynb: not kept (not a regular file)"),
+        "very-deep-folders": Attack("double_answer", (
+            "import os\ntop = os.open('.', os.O_RDONLY)\nfor _ in range(2000):\n"
+            "    os.mkdir('d')\n    os.chdir('d')\nopen('x.txt', 'w').write('x')\n"
+            "os.symlink('../' * 3, 'up')\nos.fchdir(top)\n" + HONEST_DOUBLE),
+            FULL, note="nested deeper"),
+        # 10^5 files cost ~25 s more per job on a loaded 2-core machine: 2 x 10^4 here
+        "twenty-thousand-files": Attack("double_answer", (
+            "import os\nfor k in range(4):\n    os.mkdir(f'many{k}')\n"
+            "    for i in range(5000):\n"
+            "        os.close(os.open(f'many{k}/{i}', os.O_CREAT | os.O_WRONLY, 0o644))\n"
+            + HONEST_DOUBLE), FULL, note="more than 2000 files"),
+        "display-update-flood": Attack("double_answer", (
+            "from IPython.display import display\n"
+            "for _ in range(40):\n    display('x', display_id='flood')\n"
+            "display('y' * 2**19, display_id='flood', update=True)\n" + HONEST_DOUBLE),
+            FULL, note="output limit"),
+        "clear-output-flood": Attack("double_answer", (
+            "from IPython.display import clear_output\nfor _ in range(12):\n"
+            "    print('z' * 2**19)\n    clear_output()\n" + HONEST_DOUBLE),
+            FULL, note="output limit"),
+        "error-flood": Attack("double_answer", (
+            HONEST_DOUBLE + "raise ValueError('e' * 12 * 2**20)\n"), FULL, note="output limit"),
         "escape-attempts": Attack("double_answer", (
             "import ctypes, os, subprocess\n"
             "for command in (['unshare', '-r', 'id'], ['mount', '-t', 'tmpfs', 'x', '/mnt'],"

@@ -136,6 +136,7 @@ def batch(tmp_path_factory, listener):
                 limits=lambda a: LIMITS)
     before = snapshot(course)
     attacks = hostile.attacks(str(root), str(REPO), listener.port)
+    Path(hostile.RACED).unlink(missing_ok=True)
     for student, attack in attacks.items():
         put(incoming / student, notebook(course, {attack.cell: attack.code}))
     retyped = notebook(course)
@@ -225,6 +226,24 @@ def test_flooded_output_is_cut_before_it_reaches_the_course(batch):
     assert page.stat().st_size < 2 * LIMITS.output_bytes
 
 
+@pytest.mark.parametrize("student", ["output-flood", "display-update-flood",
+                                     "clear-output-flood", "error-flood"])
+def test_every_way_of_flooding_the_notebook_stays_under_the_output_cap(batch, student):
+    path = batch.course.autograded / student / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb"
+    assert path.stat().st_size < 2 * LIMITS.output_bytes
+    assert "the output limit was reached" in "\n".join(batch.results[student].notes)
+
+
+def test_a_symlink_racer_never_gets_the_grader_to_write_outside_the_job(batch):
+    """The racer re-creates f1_tiny.ipynb -> outside until its sandbox dies; the sandbox
+    is dead before nbgrader writes, and the write never follows a link anyway."""
+    assert not (batch.course.root / "raced.ipynb").exists()
+    assert not os.path.lexists(hostile.RACED)
+    written = batch.course.autograded / "symlink-racer" / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb"
+    assert not written.is_symlink()
+    assert json.loads(written.read_text())["cells"]
+
+
 def test_planted_verdicts_and_notes_are_replaced_by_the_graders(batch):
     folder = batch.course.autograded / "planted-verdict" / fx.ASSIGNMENT
     verdicts = json.loads((folder / "trusted_judge.json").read_text())
@@ -237,6 +256,63 @@ def test_regrading_the_bystanders_after_the_batch_gives_the_same_scores(batch):
     grade.grade(batch.course, students=list(BYSTANDERS), workers=2, progress=False,
                 limits=lambda a: LIMITS)
     assert {s: scores(batch.course, s) for s in BYSTANDERS} == BYSTANDERS
+
+
+def capped(limit: int):
+    """A CappedExecute on a two-cell notebook, as nbclient sets it up before running."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.grader.pipeline.execute import CappedExecute
+
+    ex = CappedExecute(output_limit=limit)
+    ex.nb = new_notebook(cells=[new_code_cell("a"), new_code_cell("b")])
+    ex.reset_execution_trackers()
+    ex.output_bytes, ex.output_truncated, ex.clear_before_next_output = 0, False, False
+    return ex
+
+
+def iopub(msg_type: str, **content) -> dict:
+    return {"msg_type": msg_type, "header": {"msg_type": msg_type}, "content": content,
+            "parent_header": {"msg_id": "m"}, "buffers": []}
+
+
+def test_display_updates_count_once_per_output_they_rewrite():
+    ex = capped(100_000)
+    cell = ex.nb.cells[0]
+    for _ in range(20):  # 20 small outputs under one display_id
+        ex.process_message(iopub("display_data", data={"text/plain": "x"}, metadata={},
+                                 transient={"display_id": "d"}), cell, 0)
+    assert len(cell.outputs) == 20
+    update = iopub("update_display_data", data={"text/plain": "y" * 10_000}, metadata={},
+                   transient={"display_id": "d"})
+    ex.process_message(update, cell, 0)  # 20 x 10 kB: over the 100 kB cap, dropped
+    assert ex.output_truncated
+    assert all(out.get("data", {}).get("text/plain") == "x" for out in cell.outputs[:20])
+    assert "[output limit:" in cell.outputs[-1]["text"]
+
+
+def test_clearing_outputs_frees_nothing_and_a_failing_cell_keeps_a_small_error():
+    ex = capped(100_000)
+    cell = ex.nb.cells[1]
+    for _ in range(3):
+        ex.process_message(iopub("stream", name="stdout", text="z" * 40_000), cell, 1)
+        ex.process_message(iopub("clear_output", wait=False), cell, 1)
+    assert ex.output_truncated
+    ex.process_message(iopub("error", ename="ValueError", evalue="e" * 10**6,
+                             traceback=["t" * 10**6]), cell, 1)
+    errors = [out for out in cell.outputs if out["output_type"] == "error"]
+    assert len(errors) == 1 and errors[0]["ename"] == "ValueError"
+    assert len(json.dumps(errors[0])) < 5000
+
+
+def test_comm_messages_count_against_the_output_cap():
+    ex = capped(100_000)
+    for _ in range(3):
+        ex.process_message(iopub("comm_msg", comm_id="c", data={"state": {"v": "w" * 40_000},
+                                                                 "method": "update"}),
+                           ex.nb.cells[0], 0)
+    assert ex.output_truncated
+    assert len(json.dumps(ex.widget_state)) < 100_000
 
 
 # ------------------------------------------------------------------ the coordinator

@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 
 from autograder.grader import sandbox
 from autograder.grader.sandbox import GiB, Limits, MiB
+from autograder.grader.sandbox import safetree
 from autograder.grader.sandbox.launcher import folder_bytes
 
 PY = sys.executable
@@ -294,6 +295,94 @@ def test_folder_bytes_counts_files_but_not_symlink_targets(tmp_path):
     (tmp_path / "a").write_bytes(b"x" * 100_000)
     (tmp_path / "link").symlink_to("/usr")
     assert 100_000 <= folder_bytes([str(tmp_path)]) < 200_000
+
+
+def deep_folder(root, depth):
+    """root/d/d/.../d (``depth`` folders), made through descriptors (no path is that long)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.close(fd)
+
+
+def hostile_tree(root):
+    """A folder with what a kernel may leave: a link out, a link loop, a FIFO, a socket,
+    a folder nobody may read; returns the outside file the link points to."""
+    outside = root.parent / f"{root.name}-outside.txt"
+    outside.write_text("keep")
+    os.chmod(outside, 0o600)
+    (root / "sub").mkdir()
+    (root / "sub" / "out").symlink_to(outside)
+    (root / "sub" / "loop").symlink_to(root)
+    (root / "sub" / "self").symlink_to("self")
+    os.mkfifo(root / "fifo")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(root / "sock"))
+    sock.close()
+    (root / "closed" / "inner").mkdir(parents=True)
+    (root / "closed" / "inner" / "f").write_text("x")
+    os.chmod(root / "closed" / "inner", 0)
+    os.chmod(root / "closed", 0)
+    return outside
+
+
+@unprivileged
+def test_safe_tree_removes_ten_thousand_levels_with_few_descriptors(tmp_path, monkeypatch):
+    deep_folder(tmp_path, 10_000)
+    monkeypatch.setattr(safetree, "_fd_budget", lambda: 16)  # climbs back through ".."
+    entries = list(safetree.walk(tmp_path))
+    assert len(entries) == 10_000
+    assert folder_bytes([str(tmp_path)]) > 10_000 * 512
+    assert safetree.remove_tree(tmp_path) == []
+    assert not tmp_path.exists()
+
+
+@unprivileged
+def test_safe_tree_never_follows_links_and_handles_fifos_sockets_closed_folders(tmp_path):
+    root = tmp_path / "job"
+    root.mkdir()
+    outside = hostile_tree(root)
+    removed = safetree.remove_special(root)
+    assert sorted(n.split(":")[0] for n in removed if "not kept" in n) == [
+        "fifo", "sock", "sub/loop", "sub/out", "sub/self"]
+    closed = [] if os.geteuid() == 0 else ["closed/: not read (permission denied)"]
+    assert [n for n in removed if "not kept" not in n] == closed
+    # root reads a closed folder; an ordinary grader gets a note, not an exception
+    assert safetree.chmod_files(root, 0o644) == closed
+    assert oct(outside.stat().st_mode & 0o777) == "0o600"   # never changed through the link
+    (tmp_path / "again").mkdir()
+    hostile_tree(tmp_path / "again")
+    assert safetree.remove_tree(root) == []
+    assert safetree.remove_tree(tmp_path / "again") == []
+    assert not root.exists() and not (tmp_path / "again").exists()
+    assert outside.read_text() == "keep"
+
+
+def test_safe_tree_chown_and_bytes_of_twenty_thousand_files(tmp_path):
+    for i in range(20_000):
+        (tmp_path / f"f{i}").write_bytes(b"x")
+    (tmp_path / "link").symlink_to("/usr")
+    assert 20_000 * 512 <= folder_bytes([str(tmp_path)]) < 20_000 * 8192
+    if os.geteuid() == 0:
+        assert safetree.chown_tree(tmp_path, 1234, 1234) == []
+        assert (tmp_path / "f7").stat().st_uid == 1234
+        assert os.stat("/usr").st_uid == 0  # the link changed, not its target
+
+
+def test_safe_tree_walk_notes_a_folder_swapped_for_a_link(tmp_path):
+    """A folder replaced between listing and opening is not entered."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f").write_text("x")
+    walked = []
+    for fd, name, st, rel in safetree.walk(tmp_path):
+        walked.append(rel)
+        if rel == "a":  # topdown: swap it before the walk opens it
+            os.rename("a", "b", src_dir_fd=fd, dst_dir_fd=fd)
+            os.symlink("/usr", "a", dir_fd=fd)
+    assert "a/f" not in walked and not any(r.startswith("a/") for r in walked)
 
 
 @unprivileged

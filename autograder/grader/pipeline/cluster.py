@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
 
+from ..sandbox import safetree
 from .harvest import FILE_LIMIT_BYTES, _copy_regular, harvest
 from .jobs import EVIDENCE, write_job_spec, write_student_kit
 from .warm import WarmWorker
@@ -107,7 +107,7 @@ def grade_packed(job: dict) -> dict:
                 "evidence": pack(staged / "run"),
                 "gradebook": (jobdir / "gradebook.db").read_bytes()}
     finally:
-        shutil.rmtree(jobdir, ignore_errors=True)
+        safetree.remove_tree(jobdir, report=True)
 
 
 def packed_job(jobdir: Path, student: str, assignment: str, nonce: str, limits, limit: float,
@@ -121,7 +121,7 @@ def packed_job(jobdir: Path, student: str, assignment: str, nonce: str, limits, 
 
 def unpack_result(answer: dict, jobdir: Path, student: str, assignment: str) -> None:
     """Lay out a Dask worker's answer as a local job would have left it."""
-    shutil.rmtree(jobdir, ignore_errors=True)
+    safetree.remove_tree(jobdir, report=True)
     unpack(answer["autograded"], jobdir / "autograded" / student / assignment)
     unpack(answer["evidence"], jobdir / "run")
     (jobdir / "gradebook.db").write_bytes(answer["gradebook"])

@@ -15,9 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import queue
-import shutil
 import signal
-import tempfile
 import itertools
 import time
 from collections import deque
@@ -26,6 +24,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..sandbox import safetree
 from . import gradebook, judge, outcomes
 from .course import Course
 from .harvest import harvest
@@ -239,7 +238,14 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
     recorder.record(result.assignment, result.student,
                     jobdir / "gradebook.db" if graded else None, verdicts,
                     NO_SANDBOX_NOTE if not sandboxed else "")
-    shutil.rmtree(jobdir, ignore_errors=True)
+    remove_job_folder(jobdir)
+
+
+def remove_job_folder(jobdir: Path) -> None:
+    """Delete a job's folder, whatever its kernel left there (any depth, links, FIFOs,
+    unreadable folders): iterative and through folder descriptors (safetree); what cannot
+    be deleted is reported on stderr, never raised, so the batch goes on."""
+    safetree.remove_tree(jobdir, report=True)
 
 
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
@@ -280,8 +286,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     shown = Progress(jobs, journal.done, every=10) if progress else None
     judges = JudgeProcess()
     judges.start()  # its imports overlap the first jobs
-    with tempfile.TemporaryDirectory(prefix="ag-") as workroot, closing(judges), \
-            gradebook.Recorder(course) as recorder:
+    with safetree.temporary_folder("ag-") as workroot, closing(judges), gradebook.Recorder(course) as recorder:
         if scheduler:
             from .cluster import cluster_results
 

@@ -135,10 +135,80 @@ def hand_over(job: dict, jobdir: Path) -> None:
         lchown_tree(notebook_folder(job, jobdir), ROOT_SLOT_UID + job["slot"])
 
 
+def _proc_status(pid: int) -> dict:
+    """Fields of /proc/PID/status ({} once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        return {}
+
+
+def _sandbox_init(launcher: int) -> tuple[int, str] | None:
+    """(pid, start time) of the init of the kernel's pid namespace: the launcher's first
+    descendant in a deeper pid namespace (bwrap --unshare-pid), or None (not started yet,
+    or not sandboxed). Every process of the sandbox is below it."""
+    parents, depth = {}, len(_proc_status(launcher).get("NSpid", "").split())
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            parents.setdefault(int(fields[1]), []).append((int(entry), fields[19]))
+    todo = list(parents.get(launcher, []))
+    while todo and depth:
+        pid, started = todo.pop(0)
+        if len(_proc_status(pid).get("NSpid", "").split()) > depth:
+            return pid, started
+        todo += parents.get(pid, [])
+    return None
+
+
+def remember_sandbox(manager) -> None:
+    """Note the kernel's sandbox (its pid namespace's init) while its launcher lives, so
+    that ``stop`` can wait for it even after the launcher is gone."""
+    pid = launcher_pid(manager)
+    if pid is not None and getattr(manager, "sandbox_init", None) is None:
+        found = _sandbox_init(pid)
+        if found is not None:  # (another thread may have found it before the launcher died)
+            manager.sandbox_init = found
+
+
+def _wait_dead(init: tuple[int, str] | None, seconds: float = 30.0) -> bool:
+    """Kill the sandbox's init and wait until it is a zombie or gone: the kernel then has
+    killed and reaped every other process of its pid namespace (zap_pid_ns_processes)."""
+    if init is None:
+        return True
+    pid, started = init
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return True
+        if fields[19] != started or fields[0] in ("Z", "X"):
+            return True
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        time.sleep(0.002)
+    return False
+
+
 def stop(manager) -> None:
-    """Stop the kernel now (its cells are done, or the job failed): kill its launcher's
-    process group (bwrap dies with it, and the sandbox with bwrap), reap it, and remove its
-    connection file and sockets (jupyter_client's shutdown would poll it every 0.1 s)."""
+    """Stop the kernel and its whole sandbox now (its cells are done, or the job failed),
+    and return only once every process of it is dead: kill its launcher's process group
+    and the sandbox's pid-namespace init, reap the launcher, wait for the init, and remove
+    the connection file and sockets (jupyter_client's shutdown would poll every 0.1 s).
+    Safe to call twice. Nothing of the kernel runs when nbgrader writes into its folder.
+    """
+    if manager is None or getattr(manager, "stopped", False):
+        return
+    remember_sandbox(manager)
     process = getattr(getattr(manager, "provisioner", None), "process", None)
     if process is not None:
         try:
@@ -146,6 +216,9 @@ def stop(manager) -> None:
         except OSError:
             pass
         process.wait()
+    if not _wait_dead(getattr(manager, "sandbox_init", None)):
+        raise RuntimeError("the kernel's sandbox did not stop within 30 s")
+    manager.stopped = True
     try:
         run_sync(manager.cleanup_resources)()
     except Exception:  # noqa: BLE001 (nothing left to clean up)

@@ -11,9 +11,14 @@ kit. The job's folders as the kernel sees them:
     <job>/run/                                 connection file, sockets, evidence: writable
     <job>/...                                  gradebook, submission, status: invisible
 
+The kernel and its whole sandbox are stopped, and dead, right after the notebook's last
+cell (the hook "stop", kernels.stop), before nbgrader writes the autograded notebook or
+changes anything in its folder: no process of the student's can race the grader's writes.
+
 It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended),
 "wall_clock" (whether the notebook's wall clock stopped the kernel), "removed" (links and
-special files the kernel left, deleted before nbgrader wrote there), "worker" (its pid),
+special files the kernel left, deleted before nbgrader wrote there, and anything there
+the grader could not read), "worker" (its pid),
 "peak_kb" (peak resident memory of the worker and its largest kernel so far)}.
 """
 from __future__ import annotations
@@ -42,13 +47,16 @@ def sandbox_endings(jobdir: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def stop_kernel_at(seconds: float, stopped: list, pid: int | None) -> threading.Timer:
+def stop_kernel_at(seconds: float, stopped: list, kernel) -> threading.Timer:
     """Past the notebook's wall clock, stop the job's kernel (its launcher takes the whole
     sandbox with it): the cells left get an error, the tests that passed keep their
     points. The coordinator's own limit, a minute later, is only the backstop. Only this
     job's kernel: the next job's, started ahead, is not this job's to stop."""
+    pid = kernels.launcher_pid(kernel)
+
     def stop():
         stopped.append(seconds)
+        kernels.remember_sandbox(kernel)  # so that kernels.stop waits for all of it
         try:
             os.kill(pid, signal.SIGKILL)  # bwrap's --die-with-parent takes the sandbox along
         except (OSError, TypeError):
@@ -108,10 +116,11 @@ def grade_job(spec_file: Path, kernel=None, between_cells=None) -> dict:
         config.Autograde.autograde_preprocessors = autograde_steps()
         config.CappedExecute.output_limit = job["limits"]["output_bytes"]
         api = Course(jobdir).api(config=config)
-        timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped,
-                               kernels.launcher_pid(kernel))
+        timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped, kernel)
+        # "stop": after the last cell, before nbgrader writes into the kernel's folder
         hooks = {"kernel": kernel, "between_cells": between_cells,
-                 "hand_over": lambda: kernels.hand_over(job, jobdir)}
+                 "hand_over": lambda: kernels.hand_over(job, jobdir),
+                 "stop": lambda: (timer.cancel(), kernels.stop(kernel))}
         result = autograde(api, job["assignment"], job["student"], hooks)
     finally:
         if timer is not None:
