@@ -10,6 +10,7 @@ import site
 import sys
 from pathlib import Path
 
+from . import seccomp
 from .limits import Limits
 
 SANDBOX_UID = 65534          # the uid and gid the student's code sees
@@ -171,5 +172,6 @@ def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limi
             "before": namespaces(limits), "after": after, "prefix": rlimits(limits),
             "bwrap": shutil.which("bwrap") or "/usr/bin/bwrap",
             "status": str(status) if status else None,
+            "seccomp": (seccomp.filter_bytes() or b"").hex(),
             "total_write_bytes": limits.total_write_bytes}
     return [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), "--", *argv]
