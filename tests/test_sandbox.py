@@ -452,3 +452,18 @@ def test_the_seccomp_program_denies_its_list_on_each_architecture(machine):
     if machine == "x86_64":
         assert run_filter(code, arch, 0x40000000 + 39) == eperm  # x32
     assert len(seccomp.filter_bytes(machine)) == 8 * len(code)
+
+
+def test_the_doctor_reports_the_seccomp_filter_and_notices_when_it_is_missing(monkeypatch):
+    from types import SimpleNamespace
+
+    from autograder.grader import doctor
+    from autograder.grader.sandbox import command, probe
+
+    assert sandbox.sandbox_problem() is None
+    rows = {what: (ok, detail) for what, ok, detail in doctor.checks()}
+    assert rows["seccomp filter"] == (True, "active (tried in a sandbox: ptrace, unshare and "
+                                            "bpf are refused)")
+    monkeypatch.setattr(command, "seccomp", SimpleNamespace(filter_bytes=lambda: None))
+    problem = probe.seccomp_problem()
+    assert problem.startswith("the seccomp filter is not in force in the sandbox (mode 0 |")
