@@ -1,8 +1,9 @@
 """From-scratch assignments: no differentiation oracle in reach of the grading kernel.
 
 A course notebook marked ``"autograder": {"from_scratch": true}`` (A1, A4) is graded in a
-sandbox where torch and the other autodiff libraries are empty folders, and the kit's
-student side holds no numerical differentiation. A gradient computed with them scores 0;
+sandbox where torch, sympy, scipy and the other autodiff and symbolic libraries cannot be
+imported from any site folder (venv, base interpreter, system), and the kit's student side
+holds no numerical differentiation. A gradient computed with them scores 0;
 every honest NumPy formula keeps full marks.
 """
 import json

@@ -1,6 +1,7 @@
 """The command line that runs a program inside a bubblewrap sandbox."""
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -120,7 +121,13 @@ def site_folders() -> list[str]:
 
 def autodiff_paths() -> list[str]:
     """Every installed entry of an autodiff or symbolic package the sandbox could see
-    (folders, modules, extensions, metadata, .pth files, wheels), found without importing."""
+    (folders, modules, extensions, metadata, .pth files, wheels), found without importing
+    (once per process: a Dask worker asks for every job)."""
+    return list(_autodiff_paths())
+
+
+@functools.lru_cache(maxsize=1)
+def _autodiff_paths() -> tuple[str, ...]:
     found = []
     for folder in site_folders():
         try:
@@ -128,7 +135,7 @@ def autodiff_paths() -> list[str]:
         except OSError:
             continue
         found += [os.path.join(folder, e) for e in entries if is_autodiff(e)]
-    return sorted(set(found))
+    return tuple(sorted(set(found)))
 
 
 def hide_binds(paths) -> list[list[str]]:
