@@ -157,9 +157,10 @@ def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limi
 
     writable: the only host folders the sandbox may change (bound at the same paths);
     readonly: more host paths it may read; hide: installed folders and files whose import
-    fails inside (with the reason), for example ``autodiff_paths()``; env: added to ``default_env()``; slot: one per
-    concurrent job (the uid outside, when the grader is root); status: a file, outside
-    everything the sandbox sees, where the launcher records how the sandbox ended.
+    fails inside (with the reason), for example ``autodiff_paths()``; env: added to
+    ``default_env()``; slot: one per concurrent job (the uid outside, when the grader is
+    root); status: a file, outside everything the sandbox sees, where the launcher records
+    how the sandbox ended. Every sandbox runs under the seccomp filter (seccomp.py).
     """
     limits = limits or Limits()
     writable = [os.path.abspath(p) for p in writable]
