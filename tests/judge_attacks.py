@@ -12,6 +12,7 @@ from tests import course_fixture as fx
 
 FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
 WRONG_DOUBLE = "def double(x):\n    return x * 0 + 4\n"   # right only for the visible double(2)
+HONEST_DOUBLE = "def double(x):\n    return 2 * x\n"
 PICKLE_MARKER = "/tmp/pickle-ran"                          # inside the sandbox; checked outside too
 # The identity of the hidden double check, as a student can compute it in the kernel.
 DOUBLE_CHECK = ("from autograder.student.checks.values import ValuesCheck\n"
@@ -109,4 +110,10 @@ def judge_attacks(Attack) -> dict:
             "import sys\nsource = '\\n'.join(get_ipython().user_ns['In'])\n"
             "print(source)\nsys.stderr.write(source)\n"
             "def double(x):\n    raise RuntimeError(source)\n"), {**FULL, "double_test": 0}),
+        # -- evidence over the parser's limits (a 5,000-digit integer once crashed the judge)
+        "evidence-oversized": Attack("double_answer", (
+            "import os\npath = os.environ['AUTOGRADER_EVIDENCE']\n"
+            "open(path, 'a').write('{\"identity\": \"forged\", \"evidence\": {\"n\": '"
+            " + '9' * 5000 + '}}\\n' + '{\"identity\": \"deep\", \"evidence\": {\"n\": '"
+            " + '[' * 10000 + ']' * 10000 + '}}\\n')\n" + HONEST_DOUBLE), FULL),
     }

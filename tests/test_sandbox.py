@@ -436,3 +436,123 @@ def test_everything_works_for_an_unprivileged_grader():
         os.rmdir(stage)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert f"{len(UNPRIVILEGED)} passed" in r.stdout, r.stdout[-1000:]
+
+
+# ---------------------------------------------------------------- seccomp --
+# Each call in its own forked child: were PTRACE_TRACEME allowed, only that child would be
+# traced, and a call that worked leaves nothing holding the output open.
+SYSCALLS = """
+import ctypes, errno, json, os, subprocess
+libc = ctypes.CDLL(None, use_errno=True)
+victim = subprocess.Popen(["sleep", "60"])
+CALLS = {"ptrace traceme": (101, 0, 0, 0, 0), "ptrace attach": (101, 16, victim.pid, 0, 0),
+         "process_vm_readv": (310, victim.pid, 0, 1, 0, 1, 0), "keyctl": (250, 0, 0, 0, 0),
+         "add_key": (248, 0, 0, 0, 0, 0), "request_key": (249, 0, 0, 0, 0),
+         "bpf": (321, 0, 0, 0), "mount": (165, 0, 0, 0, 0, 0), "umount2": (166, 0, 0),
+         "unshare user": (272, 0x10000000), "unshare mount": (272, 0x20000),
+         "setns": (308, 0, 0), "perf_event_open": (298, 0, 0, -1, -1, 0),
+         "userfaultfd": (323, 0), "io_uring_setup": (425, 1, 0), "fsopen": (430, 0, 0),
+         "chroot": (161, 0), "pivot_root": (155, 0, 0),
+         "clone new user": (56, 0x10000000 | 17, 0, 0, 0, 0),
+         "clone new net": (56, 0x40000000 | 17, 0, 0, 0, 0),
+         "clone3": (435, 0, 0), "x32 getpid": (0x40000000 + 39,)}
+found = {}
+for name, (nr, *args) in CALLS.items():
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 1), os.dup2(null, 2)   # a leftover (traced, cloned) holds no pipe
+        ret = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
+        os.write(w, (errno.errorcode.get(ctypes.get_errno(), "?") if ret < 0 else "ALLOWED").encode())
+        os._exit(0)
+    os.close(w)
+    found[name] = os.read(r, 100).decode() or "ALLOWED"   # a clone's child exits silently
+    os.waitpid(pid, 0)
+victim.kill()
+print("SYSCALLS", json.dumps(found))
+"""
+
+
+@unprivileged
+def test_seccomp_denies_ptrace_keyrings_bpf_mounts_and_namespaces(job_dir):
+    r = run_in_sandbox(SYSCALLS, job_dir)
+    assert r.returncode == 0, r.stderr[-2000:]
+    found = __import__("json").loads(r.stdout.split("SYSCALLS ", 1)[1])
+    assert found.pop("clone3") == "ENOSYS"  # C libraries then fall back to clone
+    assert found == {name: "EPERM" for name in found}
+
+
+@unprivileged
+def test_threads_fork_subprocess_numpy_and_torch_work_under_seccomp(job_dir):
+    r = run_in_sandbox("""
+        import os, subprocess, threading
+        import numpy, torch
+        print("seccomp", [l.split()[1] for l in open("/proc/self/status") if l.startswith("Seccomp:")])
+        out = []
+        threads = [threading.Thread(target=lambda: out.append(numpy.ones(4).sum())) for _ in range(4)]
+        [t.start() for t in threads]; [t.join() for t in threads]
+        torch.set_num_threads(2)
+        print("work", sum(out), torch.ones(64, 64).matmul(torch.ones(64, 64)).sum().item())
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7)
+        print("fork", os.waitpid(pid, 0)[1] >> 8)
+        print("run", subprocess.run(["/bin/echo", "ok"], capture_output=True, text=True).stdout)
+    """, job_dir)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "seccomp ['2']" in r.stdout          # 2: a filter is installed
+    assert "work 16.0 262144.0" in r.stdout and "fork 7" in r.stdout and "run ok" in r.stdout
+
+
+def run_filter(code: list, arch: int, nr: int, flags: int = 0) -> int:
+    """What a compiled classic-BPF seccomp program returns for one call (the five
+    instructions seccomp.py uses, interpreted as the kernel does)."""
+    data = {0: nr, 4: arch, 16: flags}
+    a, pc = 0, 0
+    while True:
+        op, jt, jf, k = code[pc]
+        if op == 0x20:
+            a, pc = data[k], pc + 1
+        elif op == 0x06:
+            return k
+        else:
+            taken = {0x15: a == k, 0x35: a >= k, 0x45: bool(a & k)}[op]
+            pc += 1 + (jt if taken else jf)
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_the_seccomp_program_denies_its_list_on_each_architecture(machine):
+    from autograder.grader.sandbox import seccomp
+
+    arch, numbers = seccomp.ARCHES[machine]
+    code = seccomp.program(machine)
+    eperm, enosys, allow = 0x50001, 0x50026, 0x7FFF0000
+    for name in seccomp.DENIED_NAMES:
+        assert run_filter(code, arch, numbers[name]) == eperm, name
+    assert run_filter(code, arch, numbers["clone3"]) == enosys
+    assert run_filter(code, arch, numbers["clone"], 0x003D0F00) == allow  # a thread
+    assert run_filter(code, arch, numbers["clone"], 0x01200011) == allow  # fork
+    assert run_filter(code, arch, numbers["clone"], 0x10000011) == eperm  # a new user ns
+    for allowed in (0, 1, 63, 200, 300):   # read, write, ... (none of them on the list)
+        if allowed not in {numbers[n] for n in (*seccomp.DENIED_NAMES, "clone", "clone3")}:
+            assert run_filter(code, arch, allowed) == allow
+    assert run_filter(code, 0x40000003, 20) == eperm    # i386 / another ABI
+    if machine == "x86_64":
+        assert run_filter(code, arch, 0x40000000 + 39) == eperm  # x32
+    assert len(seccomp.filter_bytes(machine)) == 8 * len(code)
+
+
+def test_the_doctor_reports_the_seccomp_filter_and_notices_when_it_is_missing(monkeypatch):
+    from types import SimpleNamespace
+
+    from autograder.grader import doctor
+    from autograder.grader.sandbox import command, probe
+
+    assert sandbox.sandbox_problem() is None
+    rows = {what: (ok, detail) for what, ok, detail in doctor.checks()}
+    assert rows["seccomp filter"] == (True, "active (tried in a sandbox: ptrace, unshare and "
+                                            "bpf are refused)")
+    monkeypatch.setattr(command, "seccomp", SimpleNamespace(filter_bytes=lambda: None))
+    problem = probe.seccomp_problem()
+    assert problem.startswith("the seccomp filter is not in force in the sandbox (mode 0 |")

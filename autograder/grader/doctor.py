@@ -15,6 +15,12 @@ def checks() -> list[tuple[str, bool, str]]:
         "an ordinary user: user namespaces"
     found.append(("sandbox (bubblewrap)", problem is None,
                   problem or f"{shutil.which('bwrap')} works, as {who}"))
+    if problem is None:
+        from .sandbox.probe import seccomp_problem
+
+        filtered = seccomp_problem()
+        found.append(("seccomp filter", filtered is None, filtered or
+                      "active (tried in a sandbox: ptrace, unshare and bpf are refused)"))
     found.append(("setpriv (util-linux)", bool(shutil.which("setpriv")),
                   "stops grading processes when the grader stops"
                   if shutil.which("setpriv") else "missing: apt-get install util-linux"))

@@ -75,9 +75,10 @@ def _stage_binds(binds):
 
 
 def _data_fd(text):
-    """A pipe holding ``text``, for bwrap --ro-bind-data (small files only)."""
+    """A pipe holding ``text`` (str or bytes), for bwrap --ro-bind-data or --seccomp (small
+    data only: it must fit the pipe)."""
     r, w = os.pipe()
-    os.write(w, text.encode())
+    os.write(w, text.encode() if isinstance(text, str) else text)
     os.close(w)
     os.set_inheritable(r, True)
     return r
@@ -147,6 +148,8 @@ def launch(spec, command):
         mounts += ["--bind" if kind == "rw" else "--ro-bind", src, dst]
     for text, target in spec["data_files"]:
         mounts += ["--ro-bind-data", str(_data_fd(text)), target]
+    if spec.get("seccomp"):  # the compiled filter (seccomp.py), hex in the spec
+        mounts += ["--seccomp", str(_data_fd(bytes.fromhex(spec["seccomp"])))]
     bwrap = spec["bwrap"]
     pid = os.fork()
     if pid == 0:

@@ -6,8 +6,11 @@ No pickle, so reading an evidence file can never execute code.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
+
+from .core import StudentError
 
 
 def encode(value):
@@ -23,13 +26,41 @@ def encode(value):
     return value
 
 
+ARRAY_VALUES_LIMIT = 4_000_000  # values in one recorded array (a model's weights: ~10^5)
+MALFORMED = "the recorded result is malformed"
+
+
+def decode_array(value: dict) -> np.ndarray:
+    """An array from its record, checked first: a numeric dtype, a shape of at most 32
+    non-negative ints whose product is the number of values, at most ARRAY_VALUES_LIMIT
+    values. Raises StudentError saying what is wrong (the kernel wrote it)."""
+    flat, shape = value.get("__array__"), value.get("shape")
+    try:
+        dtype = np.dtype(value.get("dtype"))
+    except (TypeError, ValueError):
+        raise StudentError(f"{MALFORMED}: an array has no valid dtype") from None
+    if dtype.kind not in "biuf":
+        raise StudentError(f"{MALFORMED}: an array has the unsupported dtype {dtype}")
+    if not isinstance(flat, list) or len(flat) > ARRAY_VALUES_LIMIT:
+        raise StudentError(f"{MALFORMED}: an array is not a list of at most "
+                           f"{ARRAY_VALUES_LIMIT:,} values")
+    if not (isinstance(shape, list) and len(shape) <= 32
+            and all(type(n) is int and 0 <= n <= ARRAY_VALUES_LIMIT for n in shape)
+            and math.prod(shape) == len(flat)):
+        raise StudentError(f"{MALFORMED}: an array's shape does not match its "
+                           f"{len(flat)} values")
+    try:
+        return np.asarray(flat, dtype=dtype).reshape(shape)
+    except (TypeError, ValueError, OverflowError):
+        raise StudentError(f"{MALFORMED}: an array holds values that are not {dtype} "
+                           "numbers") from None
+
+
 def decode(value):
+    """Plain data from its JSON form, arrays rebuilt (see decode_array)."""
     if isinstance(value, dict):
         if "__array__" in value:
-            dtype = np.dtype(value["dtype"])
-            if dtype.kind not in "biuf":
-                raise ValueError(f"evidence array with unsupported dtype {dtype}")
-            return np.asarray(value["__array__"], dtype=dtype).reshape(value["shape"])
+            return decode_array(value)
         return {k: decode(v) for k, v in value.items()}
     if isinstance(value, list):
         return [decode(v) for v in value]
