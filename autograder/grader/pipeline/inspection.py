@@ -69,13 +69,20 @@ class InspectionError(StudentError):
 
 def configure(sandbox: bool = True) -> None:
     """Inspect in the sandbox (default) or, for ``--no-sandbox``, in a plain process."""
+    if not sandbox and _state["sandbox"]:
+        print("saved models are inspected WITHOUT the sandbox (--no-sandbox)", file=sys.stderr)
     _state["sandbox"] = bool(sandbox)
 
 
 def _root() -> Path:
-    """The judge process's scratch root (inspections' folders, the image files)."""
+    """The judge process's scratch root (inspections' folders, the image files); the roots
+    of judges that were killed before their exit handler ran are removed first."""
     if _state["root"] is None:
-        _state["root"] = Path(tempfile.mkdtemp(prefix="ag-inspect-"))
+        for stale in Path(tempfile.gettempdir()).glob("ag-inspect-*-*"):
+            pid = stale.name.split("-")[2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                subprocess.run(["rm", "-rf", "--one-file-system", str(stale)], check=False)
+        _state["root"] = Path(tempfile.mkdtemp(prefix=f"ag-inspect-{os.getpid()}-"))
         atexit.register(shutil.rmtree, _state["root"], True)
     return _state["root"]
 
@@ -84,11 +91,12 @@ def judge_slot() -> int:
     """A sandbox slot no other judge on this machine holds, and no kernel ever gets."""
     if _state["slot"] is None:
         for slot in JUDGE_SLOTS:
-            handle = open(os.path.join(tempfile.gettempdir(), f"autograder-judge-slot-{slot}.lock"), "w")
+            lock = os.path.join(tempfile.gettempdir(), f"autograder-judge-slot-{slot}.lock")
+            handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                handle.close()
+                os.close(handle)
                 continue
             _state["slot"] = (slot, handle)
             break
@@ -187,20 +195,22 @@ def run_inspector(path: Path, kind: str, images: Path | None, seconds: float) ->
 
 def _run(argv: list, env: dict, scratch: Path, seconds: float, name: str, status: Path) -> str:
     """Run the inspector, killed (its whole process group) past ``seconds``; how it ended."""
-    process = subprocess.Popen(argv, env=env, cwd=scratch / "out", stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True,
-                               preexec_fn=None if _state["sandbox"] else _rlimits)
+    with open(scratch / "stderr", "wb") as log:  # a file: a chatty archive fills no memory
+        process = subprocess.Popen(argv, env=env, cwd=scratch / "out", stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+                                   preexec_fn=None if _state["sandbox"] else _rlimits)
     try:
-        _, err = process.communicate(timeout=seconds)
+        process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        os.killpg(process.pid, signal.SIGKILL)  # bwrap's --die-with-parent takes the rest
+        process.wait()
         return (f"stopped: evaluating {name} was stopped after the limit of {seconds:g} s "
                 "(a network for this assignment evaluates in seconds: does its forward "
                 "loop for long?)")
     if process.returncode:
-        sys.stderr.write(err.decode("utf-8", "replace")[-2000:])
+        with open(scratch / "stderr", "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 2000))
+            sys.stderr.write(log.read().decode("utf-8", "replace"))
     ended = read_json(status) if status.exists() else None
     if ended and ended.get("limit"):
         return f"stopped by the limit on {ended['limit']}"
