@@ -2,6 +2,7 @@
 the only process that opens a file a student saved. It runs sandboxed as the judge's own
 unprivileged slot uid, can write nothing but its scratch folder, is stopped at a time
 limit, and answers with plain data the judge checks before use."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -49,16 +50,23 @@ def processes_under(folder) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("limit", ["wall clock", "CPU time"])
 def test_a_forward_that_never_ends_is_stopped_at_the_limit_and_the_next_is_judged(
-        tmp_path, data_root):
+        tmp_path, data_root, monkeypatch, limit):
     (tmp_path / "spin").mkdir()
     (tmp_path / "next").mkdir()
     save(Spin(), tmp_path / "spin" / "a5_model.ts")
     save(Tiny(), tmp_path / "next" / "a5_model.ts")
-    message = failure(judge_archive(tmp_path / "spin", {**SPEC, "seconds": 3}))
-    assert "stopped after the limit of 3 s" in message and "a5_model.ts" in message
+    if limit == "CPU time":
+        monkeypatch.setattr(inspection, "LIMITS",
+                            dataclasses.replace(inspection.LIMITS, cpu_seconds=3))
+    spec = {**SPEC, "seconds": 3} if limit == "wall clock" else SPEC
+    message = failure(judge_archive(tmp_path / "spin", spec))
+    assert "a5_model.ts was stopped after the limit of 3 s" in message
+    assert ("CPU time" in message) == (limit == "CPU time")
     assert processes_under(inspection._root()) == []
-    assert judge_archive(tmp_path / "next", {**SPEC, "seconds": 60}).passed
+    monkeypatch.undo()
+    assert judge_archive(tmp_path / "next", SPEC).passed
 
 
 def write_npy_member(path, header: dict, data: bytes, compress=zipfile.ZIP_STORED):
