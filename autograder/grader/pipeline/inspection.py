@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...student.checks.core import StudentError
 from ..sandbox.limits import GiB, Limits, MiB
-from .inspector import ARRAY_DTYPES, ARRAYS_LIMIT_BYTES
+from .answers import InspectionError, read_arrays, read_json  # noqa: F401 (re-exported)
+from .inspector import ARRAYS_LIMIT_BYTES
 
 # One saved model's evaluation. CPU time decides (the machine's load does not change it):
 # a network that can train for an epoch within A5's notebook limit evaluates the 10,000 test
@@ -49,7 +49,6 @@ from .inspector import ARRAY_DTYPES, ARRAYS_LIMIT_BYTES
 INSPECT_CPU_SECONDS = 120
 INSPECT_SECONDS = 300
 FILE_LIMIT_BYTES = 64 * MiB
-ANSWER_LIMIT_BYTES = 4 * MiB
 CACHED = 16               # answers kept: enough for one submission's checks
 JUDGE_SLOTS = range(1000, 1064)
 LIMITS = Limits(memory_bytes=4 * GiB, processes=64, file_size_bytes=ARRAYS_LIMIT_BYTES,
@@ -61,16 +60,6 @@ ROOT = KIT.parent                                  # its parent, for PYTHONPATH
 _state = {"sandbox": True, "slot": None, "root": None}
 _answers: dict[tuple, dict | Exception] = {}
 _prints: dict[tuple, dict] = {}
-
-
-class InspectionError(StudentError):
-    """The saved file could not be inspected; the message says why, for the student.
-    ``unreadable``: the exception type the file raised while loading, when not a
-    StudentError (the judge then says the file cannot be read)."""
-
-    def __init__(self, message: str, unreadable: str = ""):
-        super().__init__(message)
-        self.unreadable = unreadable
 
 
 def configure(sandbox: bool = True) -> None:
@@ -254,63 +243,13 @@ def _processes_naming(scratch: Path) -> list[int]:
     return found
 
 
-def read_json(path: Path):
-    """The JSON object in the regular file ``path``; None if absent, odd, huge or malformed."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with open(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        text = f.read(ANSWER_LIMIT_BYTES + 1)
-    if len(text) > ANSWER_LIMIT_BYTES:
-        return None
-    try:
-        found = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
-def read_arrays(path: Path, header) -> dict[str, np.ndarray]:
-    """The arrays described by ``header`` ([{"name", "dtype", "shape"}]) from the raw bytes
-    at ``path``; InspectionError unless every row is well-formed and the sizes add up."""
-    bad = InspectionError("the inspector's answer is malformed; tell the course staff")
-    if not isinstance(header, list) or len(header) > 10_000:
-        raise bad
-    sizes = []
-    for row in header:
-        shape = row.get("shape") if isinstance(row, dict) else None
-        if not (isinstance(shape, list) and len(shape) <= 8 and isinstance(row.get("name"), str)
-                and all(isinstance(n, int) and 0 <= n <= ARRAYS_LIMIT_BYTES for n in shape)
-                and row.get("dtype") in ARRAY_DTYPES):
-            raise bad
-        sizes.append(int(np.prod(shape, dtype=object)) * np.dtype(row["dtype"]).itemsize)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        raise bad from None
-    with open(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode) or sum(sizes) > ARRAYS_LIMIT_BYTES:
-            raise bad
-        data = f.read(ARRAYS_LIMIT_BYTES + 1)
-    if len(data) != sum(sizes):
-        raise bad
-    arrays, start = {}, 0
-    for row, size in zip(header, sizes):
-        arrays[row["name"]] = np.frombuffer(data, row["dtype"], size // np.dtype(row["dtype"]).itemsize,
-                                            start).reshape(row["shape"]).copy()
-        start += size
-    return arrays
-
-
 def inspect(path: Path, kind: str, images: tuple[str, str] | None = None,
             seconds: float | None = None) -> dict:
     """The inspector's answer on the saved file ``path``: ``kind`` "arrays" ({"arrays":
     {name: array}}), "archive" ({"predictions", "parameters", "hidden"} on ``images``:
     (dataset, split)) or "fingerprint" ({}). Every answer also has "sha256", "sandboxed"
-    and "uid" (the owner of the answer file on the host: the uid the inspector ran as). Raises InspectionError (a StudentError) with the reason."""
+    and "uid" (the owner of the answer file on the host: the uid the inspector ran as).
+    Raises InspectionError (a StudentError) with the reason."""
     path = Path(path)
     seconds = float(seconds or INSPECT_SECONDS)
     file = _file_key(path)
