@@ -75,19 +75,28 @@ def _root() -> Path:
     if _state["root"] is None:
         for stale in Path(tempfile.gettempdir()).glob("ag-inspect-*-*"):
             pid = stale.name.split("-")[2]
-            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                subprocess.run(["rm", "-rf", "--one-file-system", str(stale)], check=False)
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and \
+                    stale.lstat().st_uid == os.geteuid():
+                subprocess.run(["rm", "-rf", "--one-file-system", str(stale)], check=False,
+                               stderr=subprocess.DEVNULL)
         _state["root"] = Path(tempfile.mkdtemp(prefix=f"ag-inspect-{os.getpid()}-"))
         atexit.register(shutil.rmtree, _state["root"], True)
     return _state["root"]
 
 
 def judge_slot() -> int:
-    """A sandbox slot no other judge on this machine holds, and no kernel ever gets."""
+    """A sandbox slot no other judge on this machine holds, and no kernel ever gets (a lock
+    file per slot, held for the process's life). Slots matter only to root, which runs each
+    sandbox as ROOT_SLOT_UID + slot; other users' sandboxes all run as themselves."""
+    if os.geteuid() != 0:
+        return JUDGE_SLOTS[0]
     if _state["slot"] is None:
         for slot in JUDGE_SLOTS:
             lock = os.path.join(tempfile.gettempdir(), f"autograder-judge-slot-{slot}.lock")
-            handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                handle = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            except OSError:
+                continue
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -96,7 +105,8 @@ def judge_slot() -> int:
             _state["slot"] = (slot, handle)
             break
         else:
-            raise RuntimeError(f"all {len(JUDGE_SLOTS)} judge sandbox slots are in use")
+            raise InspectionError(f"all {len(JUDGE_SLOTS)} sandbox slots of the judge are in "
+                                  "use on this machine; tell the course staff")
     return _state["slot"][0]
 
 

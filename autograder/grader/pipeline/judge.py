@@ -72,6 +72,9 @@ def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResul
     except InspectionError as err:
         return check.failed(f"{spec['path']} cannot be read as plain arrays ({err.unreadable})"
                             if err.unreadable else str(err))
+    except Exception as err:  # noqa: BLE001 (the grader's own failure costs this check only)
+        return check.failed(f"the grader could not inspect {spec['path']} ({type(err).__name__}: "
+                            f"{str(err)[:200]}); tell the course staff")
     try:
         return check.judge({"arrays": arrays})
     except StudentError as err:
