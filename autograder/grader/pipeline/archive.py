@@ -235,7 +235,8 @@ def judge_archive(folder: Path, spec: dict) -> CheckResult:
     """The verdict on the archive ``spec["path"]`` in a submission ``folder``.
 
     spec: {"check": "archive_accuracy", "path": "a5_model.ts", "dataset": "cifar10",
-    "threshold": 0.7, "parameter_cap": 1000000, "split": "test"}. Never raises: a refused,
+    "threshold": 0.7, "parameter_cap": 1000000, "split": "test"}, and optionally "seconds"
+    (the evaluation's wall-clock limit, default ``inspection.INSPECT_SECONDS``). Never raises: a refused,
     unreadable or failing archive is a failed result with a message.
     """
     check = ArchiveCheck(spec)
