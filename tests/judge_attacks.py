@@ -94,6 +94,14 @@ def judge_attacks(Attack) -> dict:
             f"        return (os.system, ('touch {PICKLE_MARKER}',))\n"
             "np.savez('tiny_weights.npz', W1=np.array([Payload()], dtype=object), b1=np.zeros(10))\n"),
             {**FULL, "centroid_test": 0}),
+        "bomb-weights": Attack("centroid_answer", (
+            "import io, zipfile, numpy as np\n"   # a header claiming 8 TB, then 64 bytes
+            "head = io.BytesIO()\n"
+            "np.lib.format.write_array_header_1_0(head, {'descr': '<f8', "
+            "'fortran_order': False, 'shape': (10 ** 12,)})\n"
+            "with zipfile.ZipFile('tiny_weights.npz', 'w') as z:\n"
+            "    z.writestr('W1.npy', head.getvalue() + bytes(64))\n"
+            "    z.writestr('b1.npy', head.getvalue())\n"), {**FULL, "centroid_test": 0}),
         "oversized-weights": Attack("centroid_answer", (
             "import numpy as np\n"
             "np.savez('tiny_weights.npz', W1=np.zeros((784, 10)), b1=np.zeros(10),"

@@ -184,6 +184,12 @@ def test_pickled_weights_never_run_their_payload_in_the_grader(batch):
     assert "cannot be read as plain arrays" in verdicts["centroid_test"]["message"]
 
 
+def test_weights_whose_header_claims_terabytes_fail_their_check_with_a_message(batch):
+    verdicts = judge.read_verdicts(batch.course.autograded / "bomb-weights" / fx.ASSIGNMENT)
+    assert "tiny_weights.npz cannot be read as plain arrays" in \
+        verdicts["centroid_test"]["message"]
+
+
 def test_bystanders_in_the_batch_keep_exactly_their_scores(batch):
     for student, expected in BYSTANDERS.items():
         assert batch.results[student].status == "graded"

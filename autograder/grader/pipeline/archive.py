@@ -18,22 +18,30 @@ What this module refuses before running anything
   ``ARCHIVE_LIMIT_BYTES``;
 * a file that is not a zip, has too many entries, unpacks to more than
   ``UNPACKED_LIMIT_BYTES`` or names entries outside its folder;
-* code that defines ``__setstate__`` (TorchScript runs it while loading), calls
-  ``from_file`` (file access) or operators outside the ``aten``/``prim`` namespaces;
-* after loading, a ``forward`` graph with a node outside ``aten``/``prim`` or in
-  ``FORBIDDEN_OPERATORS``.
+* code (every file of the archive's ``code/``: all compiled functions, reached or not)
+  that defines ``__setstate__`` (TorchScript runs it while loading), names a file or
+  remote operator (``FORBIDDEN_NAMES``: ``save``, ``from_file``, ...) or calls operators
+  outside the ``aten``/``prim`` namespaces;
+* after loading, any method of the module or of a submodule (so a method reached through
+  a TorchScript interface too), with every function it calls inlined, and every graph
+  that ``torch.jit.fork`` runs (a node's subgraph, inlined in turn), holding a node
+  outside ``aten``/``prim``, a call left unresolved, or an operator in
+  ``FORBIDDEN_OPERATORS`` (``aten::save``, every operator with a ``filename`` argument,
+  remote calls).
 
-Residual risk (documented, not removed): the archive's graph runs in the judging process.
-It can loop for long or allocate much memory (``prim::Loop``, huge ``aten::empty``), and
-the TorchScript loader and interpreter are C++ code that a crafted archive might crash.
-Run ``judge_archive`` in a worker process with a time and memory limit (the grading worker
-does); the judge uses at most ``TORCH_THREADS`` threads so a slow model cannot starve the
-coordinator.
+Where it runs (defence in depth)
+--------------------------------
+The judge never loads an archive itself: ``evaluate_archive`` has the artifact inspector
+(inspector.py, started by inspection.py) load and run it in the sandbox, unprivileged,
+with nothing writable but its scratch folder, a memory and CPU limit and a wall-clock
+limit (``INSPECT_SECONDS``, or the spec's ``"seconds"``), and give back its predictions
+on the images (never the labels) and its parameter counts. So a scan that misses an
+operator can write nowhere that matters, a ``forward`` that loops costs that submission
+its check after the limit, and a crafted archive that crashes torch crashes only the
+inspector. The judge scores the predictions against its own labels.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
 import stat
 import warnings
@@ -42,9 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...student.checks.accuracy import labels, preprocessed, score
-from ...student.checks.archive import (accuracy_message, archive_counts, archive_predictions,
-                                       cap_message)
+from ...student.checks.accuracy import labels, score
+from ...student.checks.archive import accuracy_message, cap_message
 from ...student.checks.core import Check, StudentError, register_reference
 from ...student.checks.result import CheckResult
 from .fingerprint import file_sha256, fingerprint, near_duplicates  # noqa: F401 (re-exported)
@@ -52,9 +59,14 @@ from .fingerprint import file_sha256, fingerprint, near_duplicates  # noqa: F401
 ARCHIVE_LIMIT_BYTES = 32 * 1024 * 1024
 UNPACKED_LIMIT_BYTES = 128 * 1024 * 1024
 MAX_ENTRIES = 4000
-TORCH_THREADS = 2
-FORBIDDEN_OPERATORS = {"aten::from_file", "aten::save", "aten::_save_for_mobile"}
-FORBIDDEN_CODE = re.compile(r"__setstate__|from_file|\bops\.(?!aten\.|prim\.)\w+\.")
+# File and remote operators; operators with a ``filename`` argument are added on loading.
+FORBIDDEN_OPERATORS = {"aten::from_file", "aten::save", "aten::_save_for_mobile",
+                       "prim::rpc_async", "prim::rpc_sync", "prim::rpc_remote",
+                       "aten::dist_backward"}
+FORBIDDEN_NAMES = {"__setstate__", "save", "_save_for_mobile", "from_file", "rpc_async",
+                   "rpc_sync", "rpc_remote"}
+FORBIDDEN_CODE = re.compile(r"\b(?:" + "|".join(sorted(FORBIDDEN_NAMES)) + r")\b")
+FOREIGN_OPS = re.compile(r"\bops\s*\.\s*(?!aten\b|prim\b)\w+\s*\.")
 
 
 class ArchiveError(StudentError):
@@ -107,28 +119,65 @@ def _scan_zip(path: Path) -> None:
                                "and data.pkl): save it with torch.jit.script(model).save(...)")
         for entry in entries:
             if "/code/" in entry.filename and entry.filename.endswith(".py"):
-                found = FORBIDDEN_CODE.search(archive.read(entry).decode("utf-8", "replace"))
+                found = forbidden_code(archive.read(entry).decode("utf-8", "replace"))
                 if found:
                     raise ArchiveError(f"{path.name} is refused: its code uses "
-                                       f"{found.group(0)!r}, which a CIFAR-10 network never needs")
+                                       f"{found!r}, which a CIFAR-10 network never needs")
 
 
-def _graph_nodes(block):
-    for node in block.nodes():
-        yield node
-        for inner in node.blocks():
-            yield from _graph_nodes(inner)
+def forbidden_code(text: str) -> str:
+    """The first forbidden name (a whole word, wherever it stands: code, string or comment)
+    or foreign operator namespace in the archive's code ``text``; empty if none."""
+    found = FORBIDDEN_CODE.search(text) or FOREIGN_OPS.search(text)
+    return re.sub(r"\s+", "", found.group(0)) if found else ""
 
 
-def _check_graph(module, name: str) -> None:
+def forbidden_operators() -> set[str]:
+    """FORBIDDEN_OPERATORS and every registered operator that takes a file name."""
+    import torch
+
+    named = {schema.name for schema in torch._C._jit_get_all_schemas()
+             if any(a.name in ("filename", "file_name", "path_name") for a in schema.arguments)}
+    return FORBIDDEN_OPERATORS | named
+
+
+def check_graph(graph, where: str, forbidden: set[str]) -> None:
+    """Refuse a graph with a foreign or forbidden operator or an unresolved call, searching
+    nested blocks and the subgraphs of nodes (``prim::fork`` runs one), inlined first."""
+    import torch
+
+    pending = [graph]
+    while pending:
+        block = pending.pop()
+        for node in block.nodes():
+            kind = node.kind()
+            if kind.split("::")[0] not in ("aten", "prim") or kind in forbidden:
+                raise ArchiveError(f"{where} uses the operator {kind}")
+            if kind == "prim::CallFunction":
+                raise ArchiveError(f"{where} calls a function the judge cannot check")
+            pending.extend(node.blocks())
+            for attribute in node.attributeNames():
+                kinds = node.kindOf(attribute)
+                inner = [node.g(attribute)] if kinds == "g" else \
+                    list(node.gs(attribute)) if kinds == "gs" else []
+                for subgraph in inner:
+                    torch._C._jit_pass_inline(subgraph)  # a forked function's calls
+                    pending.append(subgraph)
+
+
+def check_methods(module, name: str) -> None:
+    """Check every method of ``module`` and of each of its submodules (not only
+    ``forward``: a method reached through an interface or a fork is checked too)."""
+    forbidden = forbidden_operators()
     try:
-        graph = module.inlined_graph
+        module.forward.graph
     except Exception as err:  # noqa: BLE001
         raise ArchiveError(f"{name} has no forward method ({type(err).__name__})") from None
-    for node in _graph_nodes(graph):
-        kind = node.kind()
-        if kind.split("::")[0] not in ("aten", "prim") or kind in FORBIDDEN_OPERATORS:
-            raise ArchiveError(f"{name} is refused: its forward uses the operator {kind}")
+    for prefix, submodule in module.named_modules():
+        for method in submodule._c._method_names():
+            graph = submodule._c._get_method(method).inlined_graph
+            where = f"{prefix}.{method}" if prefix else method
+            check_graph(graph, f"{name} is refused: its {where}", forbidden)
 
 
 def load_archive(path: Path):
@@ -146,30 +195,30 @@ def load_archive(path: Path):
     except Exception as err:  # noqa: BLE001 (any load failure is the submission's)
         raise ArchiveError(f"{path.name} cannot be loaded as a TorchScript archive "
                            f"({type(err).__name__}: {str(err)[:300]})") from None
-    _check_graph(module, path.name)
+    check_methods(module, path.name)
     return module
 
 
-@functools.lru_cache(maxsize=64)
-def _evaluation(digest: str, path: str, dataset: str, split: str) -> dict:
-    """Predictions of the archive (keyed by its content hash, so a judged file is evaluated
-    once even when several checks need it). Output: score() of the predictions."""
-    import torch
+def evaluate_archive(path: Path, dataset: str, split: str, seconds: float | None = None) -> dict:
+    """{"accuracy", "per_class", "n", "parameters", "hidden"} of the archive at ``path``,
+    run by the sandboxed inspector on the split's images (``seconds``: its wall-clock
+    limit); the accuracy is computed here, from the judge's own labels."""
+    from .inspection import inspect
 
-    module = load_archive(Path(path))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(min(threads, TORCH_THREADS))
-    try:
-        predicted = archive_predictions(module, preprocessed(dataset, split, "image"))
-    finally:
-        torch.set_num_threads(threads)
-    return {**score(predicted, labels(dataset, split)), **archive_counts(module)}
-
-
-def evaluate_archive(path: Path, dataset: str, split: str) -> dict:
-    """{"accuracy", "per_class", "n", "parameters", "hidden"} of the archive at ``path``."""
     _regular_file(Path(path))
-    return _evaluation(file_sha256(Path(path)), str(path), dataset, split)
+    answer = inspect(Path(path), "archive", (dataset, split), seconds)
+    truth = labels(dataset, split)
+    try:
+        predicted = np.asarray(answer.get("predictions"), dtype=np.int64)
+        counts = {key: answer.get(key) for key in ("parameters", "hidden")}
+    except (TypeError, ValueError, OverflowError):
+        predicted, counts = None, {}
+    if predicted is None or predicted.shape != truth.shape or \
+            not all(isinstance(v, int) and v >= 0 for v in counts.values()) or \
+            len(counts) != 2:
+        raise ArchiveError("the evaluation of the archive gave a malformed answer; tell the "
+                           "course staff")
+    return {**score(predicted, truth), **counts}
 
 
 def archive_per_class(path: Path, dataset: str, split: str) -> list:
@@ -187,7 +236,8 @@ def judge_archive(folder: Path, spec: dict) -> CheckResult:
     """The verdict on the archive ``spec["path"]`` in a submission ``folder``.
 
     spec: {"check": "archive_accuracy", "path": "a5_model.ts", "dataset": "cifar10",
-    "threshold": 0.7, "parameter_cap": 1000000, "split": "test"}. Never raises: a refused,
+    "threshold": 0.7, "parameter_cap": 1000000, "split": "test"}, and optionally "seconds"
+    (the evaluation's wall-clock limit, default ``inspection.INSPECT_SECONDS``). Never raises: a refused,
     unreadable or failing archive is a failed result with a message.
     """
     check = ArchiveCheck(spec)
@@ -197,7 +247,7 @@ def judge_archive(folder: Path, spec: dict) -> CheckResult:
         return check.failed(f"the judge spec's path {spec['path']!r} leaves the submission")
     dataset, split = spec.get("dataset", "cifar10"), spec.get("split", "test")
     try:
-        result = evaluate_archive(target, dataset, split)
+        result = evaluate_archive(target, dataset, split, spec.get("seconds"))
     except StudentError as err:
         return check.failed(str(err))
     except Exception as err:  # noqa: BLE001 (never let a submission crash the judge)

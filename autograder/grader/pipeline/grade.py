@@ -228,7 +228,8 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
     started = time.perf_counter()
     verdicts, problems = judges.judge(jobdir / "judge.json", {
         "course": str(course.root), "assignment": result.assignment, "folder": str(out),
-        "evidence": str(jobdir / "run" / EVIDENCE), "nonce": result.nonce})
+        "evidence": str(jobdir / "run" / EVIDENCE), "nonce": result.nonce,
+        "sandbox": sandboxed})  # saved models are inspected as the kernels ran
     result.judge_seconds = time.perf_counter() - started
     result.notes += problems
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes

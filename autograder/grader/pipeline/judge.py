@@ -13,9 +13,11 @@ the notebook saved (weights, a model archive)::
     "autograder": {"judge": {"check": "saved_network_accuracy", "path": "a1_weights.npz",
                              "layers": [...], "dataset": "mnist", "threshold": 0.97}}
 
-The judge loads the file as plain arrays (``np.load(allow_pickle=False)``,
-``torch.load(weights_only=True)``) and evaluates it with the kit's forward pass and data.
-The judge never imports, unpickles or executes anything from the submission.
+The judge never opens such a file itself: the sandboxed artifact inspector (inspector.py,
+run by inspection.py) loads it as plain arrays (``np.load(allow_pickle=False)``,
+``torch.load(weights_only=True)``) and hands back their bytes under a checked header; the
+judge evaluates them with the kit's own forward pass and data. The judge never imports,
+unpickles, executes or parses anything from the submission.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from ...student.checks.result import CheckResult
 from .. import references  # registers the grader's references with the checks
 from .diagnose import dependency_notes, saving_cell_problem, visible_stops
 from .evidence import read_records
+from .inspection import InspectionError, inspect
+from .inspector import load_arrays  # noqa: F401 (re-exported: run inside the inspector only)
 from .redact import redact, student_error
 from .replay import TestCell, hidden_lines, test_cells
 
@@ -40,19 +44,6 @@ def judged_files(course, assignment: str) -> list[str]:
     """The files the judge reads from a submission's folder."""
     return [cell.judge_spec["path"] for cell in test_cells(course, assignment)
             if cell.judge_spec]
-
-
-def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Plain arrays from an untrusted .npz or torch state_dict file (no pickle code runs)."""
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as saved:
-            return {k: np.asarray(saved[k]) for k in saved.files}
-    import torch
-
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise StudentError(f"{path.name} holds a {type(state).__name__}, expected a state_dict")
-    return {str(k): v.detach().cpu().numpy() for k, v in state.items() if hasattr(v, "detach")}
 
 
 def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
@@ -77,7 +68,15 @@ def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResul
     if not target.is_file():
         return check.failed(f"{spec['path']} is not a regular file")
     try:
-        return check.judge_arrays(load_arrays(target))
+        arrays = inspect(folder / spec["path"], "arrays", seconds=spec.get("seconds"))["arrays"]
+    except InspectionError as err:
+        return check.failed(f"{spec['path']} cannot be read as plain arrays ({err.unreadable})"
+                            if err.unreadable else str(err))
+    except Exception as err:  # noqa: BLE001 (the grader's own failure costs this check only)
+        return check.failed(f"the grader could not inspect {spec['path']} ({type(err).__name__}: "
+                            f"{str(err)[:200]}); tell the course staff")
+    try:
+        return check.judge_arrays(arrays)
     except StudentError as err:
         return check.failed(str(err))
     except Exception as err:  # noqa: BLE001 (any unreadable file is the submission's fault)

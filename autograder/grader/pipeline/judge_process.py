@@ -6,8 +6,10 @@ crash a library that reads it. So the coordinator holds neither: it sends each j
 request to a judge process (``python -m autograder.grader.pipeline.judge_process``),
 started when grading starts and kept for the batch, with the same protocol as a warm
 worker (warm.py): one request path per line in, one ``RESULT`` line out. The judge
-process never runs student code either: it reads the harvested files and the evidence
-as data (judge.py).
+process never runs student code either: it reads the evidence as data (judge.py), and a
+saved model only through the sandboxed artifact inspector (inspection.py), which is
+stopped after a limit of its own: a model that hangs costs its submission that check,
+well before ``JUDGE_SECONDS``.
 
 A judge that dies or runs past its limit is replaced and the submission judged once
 more; if that fails too, the submission gets no autograded points, a note saying why,
@@ -35,9 +37,10 @@ def judge_command() -> list[str]:
 
 def judge_request(request: dict) -> dict:
     """Judge one harvested submission and fingerprint its judged files; its verdicts."""
-    from . import judge, similarity
+    from . import inspection, judge, similarity
     from .course import Course
 
+    inspection.configure(sandbox=request.get("sandbox", True))
     course, folder = Course(request["course"]), Path(request["folder"])
     evidence = Path(request["evidence"]) if request.get("evidence") else None
     verdicts = judge.judge_submission(course, request["assignment"], folder, evidence,

@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .fingerprint import fingerprint, near_duplicates
+from .fingerprint import near_duplicates
+from .inspection import fingerprint
 
 FINGERPRINTS = "model_fingerprints.json"
 
 
 def record_fingerprints(folder: Path, paths: list[str]) -> None:
-    """Fingerprint the judged files present in a harvested submission folder."""
+    """Fingerprint the judged files present in a harvested submission folder (in the
+    sandboxed inspector, or from its answer when the judge already had the file inspected:
+    inspection.fingerprint)."""
     (folder / FINGERPRINTS).unlink(missing_ok=True)  # the kernel could have planted one
     found = {}
     for name in paths:
