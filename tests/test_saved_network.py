@@ -32,7 +32,7 @@ def linear_classifier():
 
 def judge(arrays, layers, preprocess="image"):
     check = SavedNetworkCheck("net.npz", layers, "cifar10", THRESHOLD, "val", preprocess)
-    return check.judge({"arrays": arrays})
+    return check.judge_arrays(arrays)
 
 
 def as_conv(W):
