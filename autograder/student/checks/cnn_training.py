@@ -16,8 +16,8 @@ from .compare import compare
 from .core import StudentError, call_student, run
 from .judging import SafeCheck, array, evidence_array, lazy_torch, number, same
 from .layers import default_large
-from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
-                     sketch, student_sketch)
+from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
+                     student_sketch)
 
 ARCHITECTURE = ("conv1_W", "conv1_b", "conv2_W", "conv2_b", "fc_W", "fc_b")
 
@@ -178,18 +178,14 @@ class NetworkGradientCheck(SafeCheck):
 
     def judge_large(self, ev) -> str | None:
         """None when the large run's sketch matches autograd's, else the problem."""
-        large = ev.get("large")
-        if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
-            return "nothing was recorded for the large input"
-        if "error" in large:
-            return f"right on the small input, but {failure_message(large)}"
-        _, dx, grads = self.reference(self.inputs(self.large, "large"))
-        want = {"dx": dx, **grads}
-        shapes = {k: np.shape(v) for k, v in want.items()}
-        problem = compare_sketches(large["sketch"],
-                                   sketch(want, sample_indices(self.rng("large sample"), shapes)))
-        return (f"right on the small input, but wrong on an input of shape {self.large}: "
-                f"{problem}") if problem else None
+        def want():
+            _, dx, grads = self.reference(self.inputs(self.large, "large"))
+            found = {"dx": dx, **grads}
+            shapes = {k: np.shape(v) for k, v in found.items()}
+            return sketch(found, sample_indices(self.rng("large sample"), shapes))
+
+        return large_run_problem(ev.get("large"), want, "input",
+                                 f"on an input of shape {self.large}")
 
     def collect_small(self, student):
         inp = self.inputs()

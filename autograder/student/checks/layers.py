@@ -13,9 +13,8 @@ from . import tolerances
 from .arrays import to_array
 from .compare import compare
 from .core import Check, StudentError, call_student, run
-from .judging import Malformed
-from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
-                     sketch, student_sketch)
+from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
+                     student_sketch)
 
 REFERENCES = ("linear", "relu", "sigmoid", "tanh", "flatten", "conv2d", "maxpool2d")
 PARAMETERS = {"linear": ("W", "b"), "conv2d": ("W", "b")}
@@ -188,28 +187,18 @@ class LayerCheck(Check):
 
     def judge_large(self, ev) -> str | None:
         """None when the large run's sketch matches autograd's, else the problem."""
-        large = ev.get("large")
-        if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
-            return "nothing was recorded for the large input"
-        if "error" in large:
-            return f"right on the small input, but {failure_message(large)}"
-        shapes = {n: np.shape(ev["params"][n]) for n in PARAMETERS.get(self.reference, ())}
-        inp = self.large_inputs(shapes)
-        out, _, _ = reference_gradients(self.reference, inp["x"], inp["params"], None,
-                                        self.options)
-        dout = self.rng("large dout").normal(0, 1, out.shape)
-        _, dx, grads = reference_gradients(self.reference, inp["x"], inp["params"], dout,
-                                           self.options)
-        want = sketch({"dx": dx, **(grads or {})}, inp["indices"])
-        try:
-            problem = compare_sketches(large["sketch"], want)
-        except StudentError as err:
-            problem = str(err)
-        except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
-            problem = (f"the record is malformed ({type(err).__name__}); it was not produced by "
-                       "this check on its inputs")
-        return (f"right on the small input, but wrong on an input of shape {self.large}: "
-                f"{problem}") if problem else None
+        def want():
+            shapes = {n: np.shape(ev["params"][n]) for n in PARAMETERS.get(self.reference, ())}
+            inp = self.large_inputs(shapes)
+            out, _, _ = reference_gradients(self.reference, inp["x"], inp["params"], None,
+                                            self.options)
+            dout = self.rng("large dout").normal(0, 1, out.shape)
+            _, dx, grads = reference_gradients(self.reference, inp["x"], inp["params"], dout,
+                                               self.options)
+            return sketch({"dx": dx, **(grads or {})}, inp["indices"])
+
+        return large_run_problem(ev.get("large"), want, "input",
+                                 f"on an input of shape {self.large}")
 
     def judge(self, ev):
         x = self.inputs()["x"]

@@ -7,9 +7,8 @@ from . import tolerances
 from .arrays import to_array
 from .compare import compare
 from .core import Check, StudentError, call_student, grader_reference, run
-from .judging import Malformed
-from .sketch import (compare_sketches, failure_message, failure_record, sample_indices,
-                     sketch, student_sketch)
+from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
+                     student_sketch)
 from .functions import ACTIVATIONS
 
 
@@ -137,24 +136,13 @@ class MLPGradientCheck(Check):
 
     def judge_large(self, large):
         """The large network's sketch against autograd's (after the small network passed)."""
-        where = f"on a {self.large_name()} network (batch {self.large_batch})"
-        if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
-            return self.failed(f"nothing was recorded for the gradients {where}")
-        if "error" in large:
-            return self.failed(f"right on the small network, but {failure_message(large)}")
-        inp = self.large_inputs()
-        want = sketch(self.reference(inp), inp["indices"])
-        try:
-            problem = compare_sketches(large["sketch"], want)
-        except StudentError as err:
-            problem = str(err)
-        except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
-            problem = (f"the record is malformed ({type(err).__name__}); it was not produced by "
-                       "this check on its inputs")
-        if problem:
-            return self.failed(f"right on the small network, but wrong {where}: {problem}")
-        return self.passed()
+        def want():
+            inp = self.large_inputs()
+            return sketch(self.reference(inp), inp["indices"])
 
+        problem = large_run_problem(
+            large, want, "network", f"on a {self.large_name()} network (batch {self.large_batch})")
+        return self.failed(problem) if problem else self.passed()
 
     def penalty_mistakes(self, key: str, value: np.ndarray, truth: np.ndarray) -> dict:
         """The gradients a misplaced weight penalty gives, each with its cause."""
@@ -236,6 +224,6 @@ class AdamCheck(Check):
 
 
 def check_adam(run_adam, lr=1e-3, steps=3, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """run_adam(params, grads_per_step, lr) -> params after the steps, vs torch.optim.Adam."""
-    import torch
+    """run_adam(params, grads_per_step, lr) -> params after the steps, vs torch.optim.Adam
+    (torch only in the judge: a from-scratch grading kernel has none)."""
     return run(AdamCheck(lr, steps, seed, name, points), run_adam, raise_on_fail)

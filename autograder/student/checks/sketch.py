@@ -35,7 +35,7 @@ from . import tolerances
 from .arrays import to_array
 from .compare import compare
 from .core import StudentError
-from .judging import evidence_array
+from .judging import Malformed, evidence_array
 
 SAMPLE = 32   # entries sampled per gradient array
 BLOCKS = 256  # sums of squares per gradient array
@@ -126,3 +126,22 @@ def failure_message(record: dict) -> str:
         what = raised.get("what") if isinstance(raised.get("what"), str) else "your code"
         return f"{what[:200]} raised {name(raised.get('type')) or 'an exception'}{place}"
     return str(record.get("error"))[:500]
+
+
+def large_run_problem(large, want, small: str, where: str) -> str | None:
+    """Judge side: None when the kernel's record of a large run (``large``) matches the
+    judge's own sketch (``want()``, computed only when a sketch was recorded), else the
+    message. small: what the small run was ("input", "network"); where: the large run
+    ("on an input of shape (...)")."""
+    if not isinstance(large, dict) or not ("sketch" in large or "error" in large):
+        return f"nothing was recorded for the large {small}"
+    if "error" in large:
+        return f"right on the small {small}, but {failure_message(large)}"
+    try:
+        problem = compare_sketches(large["sketch"], want())
+    except StudentError as err:
+        problem = str(err)
+    except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+        problem = (f"the record is malformed ({type(err).__name__}); it was not produced by "
+                   "this check on its inputs")
+    return f"right on the small {small}, but wrong {where}: {problem}" if problem else None
