@@ -169,9 +169,10 @@ def raise_on_leaks(leaks: list[Leak]) -> None:
 MIN_CODE_SECRET = 20  # a solution line this long is telling; shorter ones (`dx = dout * mask`,
                       # `return out`) recur in any code and in the kit's own references
 # Lines that say nothing about an answer although long: a loop or branch header
-# (`for l in range(1, len(sizes)):`) and unpacking a shape (`n, c, h, w = x.shape`).
+# (`for l in range(1, len(sizes)):`), unpacking a shape (`n, c, h, w = x.shape`) and a call
+# without arguments (`optimizer.zero_grad()`: naming the API is the hint, not the answer).
 TRIVIAL_CODE = re.compile(r"^(for|while|if|elif|else|with|def|class|try|except)\b.*:$"
-                          r"|^[\w, ]+ = \w+\.shape$")
+                          r"|^[\w, ]+ = \w+\.shape$|^[\w.]+\(\)$")
 
 
 def _code_texts(path: Path) -> list[tuple[int, str]]:
