@@ -1,6 +1,8 @@
 """nbgrader configuration: the course directory is the repository root."""
 import os
 
+from autograder.grader.pipeline.course import NEVER_RELEASED
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
@@ -16,7 +18,6 @@ c.ClearHiddenTests.enforce_metadata = True
 # Deleted or de-tagged test cells are put back from the source version when grading.
 c.OverwriteCells.add_missing_cells = True
 # Files a teacher's run leaves behind (trained weights) are never released.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-                            "*.npz", "*.npy", "*.pt", "*.pth", "*.ckpt", "data"]
+c.CourseDirectory.ignore = list(NEVER_RELEASED)
 # The autograder CLI (autograder/pipeline/course.py) builds the same configuration in
 # code, with per-assignment cell timeouts; keep the two in step.

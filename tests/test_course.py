@@ -16,7 +16,7 @@ import shutil
 import pytest
 
 from autograder.grader.pipeline import collect, gradebook, grade, release
-from autograder.grader.pipeline.course import Course
+from autograder.grader.pipeline.course import NEVER_RELEASED, Course
 from autograder.grader.pipeline.sample import build, fill, load_mutations, reference_answers, verify
 from tests.conftest import REPO
 
@@ -29,7 +29,7 @@ ROUND_TRIP = (ASSIGNMENTS if os.environ.get("AUTOGRADER_ROUNDTRIP") == "all"
 def course_copy(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     shutil.copytree(REPO / "source", root / "source",
-                    ignore=shutil.ignore_patterns("*.npz", "*.pt", "*.pth", ".ipynb_checkpoints"))
+                    ignore=shutil.ignore_patterns(*NEVER_RELEASED))
     course = Course(root)
     release.release(course)
     return course

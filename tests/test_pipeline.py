@@ -42,6 +42,22 @@ def write(folder, name, nb):
 
 # ------------------------------------------------------------------ release
 
+def test_what_a_teachers_run_leaves_in_source_is_never_released(course):
+    """Trained weights, checkpoints and model archives (A5's a5_model.ts is the teacher's
+    trained network) stay in source/ when the assignment is released again."""
+    folder = course.source / fx.ASSIGNMENT
+    left = ["model.ts", "model.pt2", "best.pt", "weights.npz", "state.pth", "run.ckpt"]
+    try:
+        for name in left:
+            (folder / name).write_bytes(b"teacher's trained model")
+        release.release(course)
+        assert sorted(p.name for p in (course.release / fx.ASSIGNMENT).iterdir()
+                      if p.name in left) == []
+    finally:
+        for name in left:
+            (folder / name).unlink(missing_ok=True)
+
+
 def test_release_has_no_solutions_hidden_tests_or_mark_scheme(course):
     text = (course.release / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb").read_text()
     assert fx.SOLUTION_LINE not in text and fx.HIDDEN_LINE not in text

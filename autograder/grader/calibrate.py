@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .pipeline.course import Course
+from .pipeline.course import NEVER_RELEASED, Course
 from .pipeline.jobs import assignment_budget
 
 MARGIN = 0.005  # a threshold sits at least half a percentage point below the worst seed
@@ -51,7 +51,7 @@ def run_seed(course: Course, assignment: str, seed: int, specs: dict, timeout: i
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         folder = Path(tmp) / assignment
         shutil.copytree(course.source / assignment, folder, ignore=shutil.ignore_patterns(
-            "*.npz", "*.pt", "*.ts", ".ipynb_checkpoints"))
+            *NEVER_RELEASED))
         saved = os.environ.get("COURSE_SEED")
         os.environ["COURSE_SEED"] = str(seed)  # the kernel inherits it
         run = Run(seed, 0.0)

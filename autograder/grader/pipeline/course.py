@@ -14,6 +14,12 @@ from pathlib import Path
 
 from traitlets.config import Config
 
+# Files a teacher's run of a notebook leaves behind (trained weights, checkpoints, model
+# archives: a5_model.ts is the teacher's trained network) are never released to students,
+# copied into a grading job or into a calibration run. nbgrader_config.py reads this too.
+NEVER_RELEASED = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.npz", "*.npy",
+                  "*.pt", "*.pth", "*.pt2", "*.ts", "*.ckpt", "data")
+
 # nbgrader runs the `alembic` and `jupyter` commands of its own environment; make sure
 # they are found even when this Python was started without activating its venv.
 _BIN = os.path.dirname(os.path.abspath(__import__("sys").executable))
@@ -102,10 +108,7 @@ class Course:
         c.CourseDirectory.db_url = f"sqlite:///{self.gradebook}"
         c.CourseDirectory.course_id = "dl-course"
         c.ClearHiddenTests.enforce_metadata = True
-        # Files a teacher's run of a notebook leaves behind (trained weights, checkpoints)
-        # are never released to students nor copied into a grading job.
-        c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-                                    "*.npz", "*.npy", "*.pt", "*.pth", "*.ckpt", "data"]
+        c.CourseDirectory.ignore = list(NEVER_RELEASED)
         # A deleted or de-tagged test cell is put back and run from the source version.
         c.OverwriteCells.add_missing_cells = True
         if "cell" in timeouts:
