@@ -1,7 +1,7 @@
 """nbgrader configuration: the course directory is the repository root."""
 import os
 
-from autograder.grader.pipeline.course import NEVER_RELEASED
+from autograder.grader.course import NEVER_RELEASED
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -19,5 +19,5 @@ c.ClearHiddenTests.enforce_metadata = True
 c.OverwriteCells.add_missing_cells = True
 # Files a teacher's run leaves behind (trained weights) are never released.
 c.CourseDirectory.ignore = list(NEVER_RELEASED)
-# The autograder CLI (autograder/pipeline/course.py) builds the same configuration in
+# The autograder CLI (autograder/grader/course.py) builds the same configuration in
 # code, with per-assignment cell timeouts; keep the two in step.

@@ -69,8 +69,9 @@ def make_micro_course(root: Path) -> Path:
 def build_class(root: Path, students: int, kind: str) -> Path:
     """The ``kind`` course ("micro" or "tiny"), released, with ``students`` reference
     submissions collected."""
-    from autograder.grader.pipeline import collect, release
-    from autograder.grader.pipeline.course import Course
+    from autograder.grader.collect import collect
+    from autograder.grader.release import release
+    from autograder.grader.course import Course
     from tests import course_fixture as fx
     from tests.test_hostile import notebook, put
 
@@ -113,8 +114,8 @@ def run_nbclient(course: Path) -> float:
 def run_kit(course: Path, workers: int, scheduler: str | None = None) -> dict:
     """``autograder grade`` in a process of its own; its wall time and peak memory."""
     code = ("import json, sys, time\n"
-            "from autograder.grader.pipeline import grade\n"
-            "from autograder.grader.pipeline.course import Course\n"
+            "from autograder.grader import grade\n"
+            "from autograder.grader.course import Course\n"
             "start = time.perf_counter()\n"
             f"results = grade.grade(Course({str(course)!r}), workers={workers or None}, "
             f"progress=False{f', scheduler={scheduler!r}' if scheduler else ''})\n"

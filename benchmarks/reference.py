@@ -28,9 +28,10 @@ TARGET_SECONDS = 600
 
 def reference_course(root: Path):
     """A released copy of the course with the reference submission collected."""
-    from autograder.grader.pipeline import collect, release
-    from autograder.grader.pipeline.course import Course
-    from autograder.grader.pipeline.sample import fill, reference_answers
+    from autograder.grader.collect import collect
+    from autograder.grader.release import release
+    from autograder.grader.course import Course
+    from autograder.grader.sample import fill, reference_answers
 
     shutil.copytree(REPO / "source", root / "source",
                     ignore=shutil.ignore_patterns("*.npz", "*.pt", "*.pth", ".ipynb_checkpoints"))
@@ -48,7 +49,8 @@ def reference_course(root: Path):
 
 
 def main(argv=None) -> int:
-    from autograder.grader.pipeline import gradebook, grade
+    from autograder.grader.record import gradebook
+    from autograder.grader import grade
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawTextHelpFormatter)

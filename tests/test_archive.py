@@ -1,4 +1,4 @@
-"""The A5 archive judge (autograder.grader.pipeline.archive): a TorchScript archive is
+"""The A5 archive judge (autograder.grader.judge.archive): a TorchScript archive is
 loaded without the student's class, refused with a message when it is not a plain archive,
 capped, evaluated on the grader's data; fingerprints flag copied models across a batch."""
 import os
@@ -11,8 +11,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from autograder.grader.pipeline import archive as A
-from autograder.grader.pipeline.judge import judge_saved_file
+from autograder.grader.judge import archive as A
+from autograder.grader.judge import fingerprint as F
+from autograder.grader.judge import torchscript as T
+from autograder.grader.judge.judge import judge_saved_file
 from autograder.student import data
 from autograder.student.checks import check_archive_accuracy, check_class_acc_of_archive
 
@@ -132,7 +134,7 @@ def test_state_dict_is_refused_with_how_to_save(tmp_path):
 
 def test_oversized_archive_is_refused_unread(tmp_path):
     with open(tmp_path / "a5_model.ts", "wb") as f:
-        f.truncate(A.ARCHIVE_LIMIT_BYTES + 1)  # sparse: nothing is written
+        f.truncate(T.ARCHIVE_LIMIT_BYTES + 1)  # sparse: nothing is written
     assert "MB, more than the 32 MB" in failure(judge(tmp_path))
 
 
@@ -192,13 +194,13 @@ def test_archive_code_that_could_act_on_loading_is_refused(tmp_path, extra, word
 
 
 def test_graph_with_a_file_operator_is_refused():
-    forbidden = A.forbidden_operators()
+    forbidden = T.forbidden_operators()
     assert {"aten::save", "aten::from_file"} <= forbidden
     for kind in ("aten::from_file", "aten::save", "mylib::leak"):
         graph = scripted(Tiny()).inlined_graph
         graph.appendNode(graph.create(kind, 0))
-        with pytest.raises(A.ArchiveError, match=kind):
-            A.check_graph(graph, "m", forbidden)
+        with pytest.raises(T.ArchiveError, match=kind):
+            T.check_graph(graph, "m", forbidden)
 
 
 def scripted(module):
@@ -265,23 +267,23 @@ def test_a_file_write_reached_through_fork_or_interface_is_refused(tmp_path, net
     with warnings.catch_warnings():  # the graph check alone, as if the code scan missed it
         warnings.simplefilter("ignore")
         loaded = torch.jit.load(str(tmp_path / "a5_model.ts"))
-    with pytest.raises(A.ArchiveError, match="aten::save"):
-        A.check_methods(loaded, "a5_model.ts")
+    with pytest.raises(T.ArchiveError, match="aten::save"):
+        T.check_methods(loaded, "a5_model.ts")
     assert not target.exists()
 
 
 @pytest.mark.parametrize("spelling", ["torch . save(x, 'p')", "torch.\\\n    save(x, 'p')",
                                       "ops . mylib . leak(x)"])
 def test_spaced_or_continued_forbidden_names_are_found(spelling):
-    assert A.forbidden_code(f"def forward(self, x):\n    {spelling}\n") in (
+    assert T.forbidden_code(f"def forward(self, x):\n    {spelling}\n") in (
         "save", "ops.mylib.")
 
 
 def test_a_plain_network_passes_the_method_check():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        A.check_methods(scripted(Tiny()), "m")
-        A.check_methods(torch.jit.trace(Tiny().eval(), torch.zeros(2, 3, 32, 32)), "m")
+        T.check_methods(scripted(Tiny()), "m")
+        T.check_methods(torch.jit.trace(Tiny().eval(), torch.zeros(2, 3, 32, 32)), "m")
 
 
 # ----------------------------------------------------------------------------- student side
@@ -320,7 +322,7 @@ def test_class_table_agrees_with_the_archive(tmp_path, data_root, monkeypatch):
 def batch(tmp_path, models):
     prints = {}
     for student, (module, how) in models.items():
-        prints[student] = A.fingerprint(save(module, tmp_path / f"{student}.ts", how))
+        prints[student] = F.fingerprint(save(module, tmp_path / f"{student}.ts", how))
     return prints
 
 
@@ -331,12 +333,12 @@ def nudged(module):
 
 
 def test_fingerprint_records_hash_layout_signature_and_units(tmp_path):
-    found = A.fingerprint(save(Tiny(), tmp_path / "m.ts"))
+    found = F.fingerprint(save(Tiny(), tmp_path / "m.ts"))
     assert len(found["sha256"]) == 64 and len(found["signature"]) == 64
     assert [4, 3, 4, 4] in found["layout"]
     filters = [g for g in found["units"] if g["inputs"] == 3 * 4 * 4]  # the conv's 4 filters
     assert len(filters) == 1 and len(filters[0]["units"]) == 4
-    assert all(len(unit) == A.fingerprint.__globals__["PROJECTION"] for unit in filters[0]["units"])
+    assert all(len(unit) == F.fingerprint.__globals__["PROJECTION"] for unit in filters[0]["units"])
 
 
 def test_copied_resaved_and_nudged_models_are_flagged_and_honest_ones_not(tmp_path):
@@ -344,8 +346,8 @@ def test_copied_resaved_and_nudged_models_are_flagged_and_honest_ones_not(tmp_pa
                               "cy": (nudged(Tiny(1)), "script"), "dee": (Tiny(2), "script"),
                               "eve": (Tiny(3, width=8), "script")})
     (tmp_path / "fay.ts").write_bytes((tmp_path / "dee.ts").read_bytes())
-    prints["fay"] = A.fingerprint(tmp_path / "fay.ts")
-    flagged = {(a, b): (reason, similarity) for a, b, reason, similarity in A.near_duplicates(prints)}
+    prints["fay"] = F.fingerprint(tmp_path / "fay.ts")
+    flagged = {(a, b): (reason, similarity) for a, b, reason, similarity in F.near_duplicates(prints)}
     assert flagged[("ann", "bob")] == ("identical weights", 1.0)
     assert flagged[("ann", "cy")] == ("matching units", 1.0)  # one weight nudged, no unit lost
     assert flagged[("dee", "fay")] == ("identical file", 1.0)
@@ -355,14 +357,14 @@ def test_copied_resaved_and_nudged_models_are_flagged_and_honest_ones_not(tmp_pa
 
 def test_fingerprint_of_an_unreadable_file_is_an_error_not_a_crash(tmp_path):
     (tmp_path / "x.ts").write_bytes(b"not a model")
-    found = A.fingerprint(tmp_path / "x.ts")
+    found = F.fingerprint(tmp_path / "x.ts")
     assert "error" in found and len(found["sha256"]) == 64
-    assert A.near_duplicates({"a": found, "b": dict(found, sha256="0" * 64)}) == []
+    assert F.near_duplicates({"a": found, "b": dict(found, sha256="0" * 64)}) == []
 
 
 def test_fingerprint_of_a_state_dict_matches_the_archive_weights(tmp_path):
     model = Tiny(5)
     torch.save(model.state_dict(), tmp_path / "best.pt")
-    prints = {"pt": A.fingerprint(tmp_path / "best.pt"),
-              "ts": A.fingerprint(save(model, tmp_path / "m.ts"))}
-    assert A.near_duplicates(prints) == [("pt", "ts", "identical weights", 1.0)]
+    prints = {"pt": F.fingerprint(tmp_path / "best.pt"),
+              "ts": F.fingerprint(save(model, tmp_path / "m.ts"))}
+    assert F.near_duplicates(prints) == [("pt", "ts", "identical weights", 1.0)]

@@ -16,10 +16,14 @@ from urllib.parse import unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from autograder.grader.pipeline import collect, dashboard, feedback, gradebook, grade, release
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.leakcheck import find_leaks
-from autograder.grader.pipeline.sample import fill, reference_answers
+from autograder.grader.collect import collect
+from autograder.grader.report import dashboard, feedback
+from autograder.grader.record import gradebook
+from autograder.grader import grade
+from autograder.grader.release import release
+from autograder.grader.course import Course
+from autograder.grader.release.leakcheck import find_leaks
+from autograder.grader.sample import fill, reference_answers
 from tests import course_fixture as fx
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -275,8 +279,8 @@ def test_dashboard_command_prints_the_course_page(course, capsys):
 
 
 def test_a_page_that_would_leak_is_deleted_and_the_build_fails(course, monkeypatch):
-    from autograder.grader.pipeline import work
-    from autograder.grader.pipeline.leakcheck import LeakError
+    from autograder.grader.report import work
+    from autograder.grader.release.leakcheck import LeakError
 
     path = course.autograded / "untouched" / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb"
     before = path.read_text()

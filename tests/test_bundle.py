@@ -8,10 +8,10 @@ import zipfile
 
 import pytest
 
-from autograder.grader.pipeline.bundle import write_bundle
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.exercises import graded_exercises
-from autograder.grader.pipeline.leakcheck import LeakError
+from autograder.grader.release.bundle import write_bundle
+from autograder.grader.course import Course
+from autograder.grader.release.exercises import graded_exercises
+from autograder.grader.release.leakcheck import LeakError
 from tests.conftest import REPO
 
 COURSE = Course(REPO)
@@ -147,8 +147,8 @@ def test_a_solution_line_as_code_in_the_bundle_is_refused(kit_copy, tmp_path):
 
 
 def test_the_kit_student_side_quotes_no_solution_line():
-    from autograder.grader.pipeline.bundle import student_package_files
-    from autograder.grader.pipeline.leakcheck import solution_lines_in_code
+    from autograder.grader.release.bundle import student_package_files
+    from autograder.grader.release.leakcheck import solution_lines_in_code
 
     assert solution_lines_in_code(sorted((REPO / "source").rglob("*.ipynb")),
                                   student_package_files(REPO), base=REPO) == []

@@ -2,7 +2,7 @@
 import pytest
 
 from autograder.grader import calibrate, cli
-from autograder.grader.pipeline.course import Course
+from autograder.grader.course import Course
 from tests import course_fixture as fx
 
 SPECS = {"w.npz": {"threshold": 0.97}}

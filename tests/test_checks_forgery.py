@@ -18,9 +18,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.judge import judge_check
-from autograder.grader.pipeline.replay import test_cells as source_test_cells
+from autograder.grader.course import Course
+from autograder.grader.judge.judge import judge_check
+from autograder.grader.replay import test_cells as source_test_cells
 from autograder.student import checks
 from autograder.student.checks.core import StudentObject, building
 from autograder.student.checks.evidence import encode

@@ -15,9 +15,12 @@ import shutil
 
 import pytest
 
-from autograder.grader.pipeline import collect, gradebook, grade, release
-from autograder.grader.pipeline.course import NEVER_RELEASED, Course
-from autograder.grader.pipeline.sample import build, fill, load_mutations, reference_answers, verify
+from autograder.grader.collect import collect
+from autograder.grader.record import gradebook
+from autograder.grader import grade
+from autograder.grader.release import release
+from autograder.grader.course import NEVER_RELEASED, Course
+from autograder.grader.sample import build, fill, load_mutations, reference_answers, verify
 from tests.conftest import REPO
 
 ASSIGNMENTS = Course(REPO).assignments()

@@ -13,8 +13,10 @@ import time
 
 import pytest
 
-from autograder.grader.pipeline import collect, grade, release
-from autograder.grader.pipeline.course import Course
+from autograder.grader.collect import collect
+from autograder.grader import grade
+from autograder.grader.release import release
+from autograder.grader.course import Course
 from tests import course_fixture as fx
 from tests.test_hostile import notebook, put, scores
 

@@ -6,9 +6,9 @@ import json
 import nbformat
 import pytest
 
-from autograder.grader.pipeline import outcomes
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.diagnose import dependency_notes, saving_cell_problem, visible_stops
+from autograder.grader.record import outcomes
+from autograder.grader.course import Course
+from autograder.grader.judge.diagnose import dependency_notes, saving_cell_problem, visible_stops
 
 
 def cell(source, grade_id, solution=False, grade=False):

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from autograder.grader.pipeline import evidence as ev
-from autograder.grader.pipeline import judge
+from autograder.grader.judge import evidence as ev
+from autograder.grader.judge import judge
 from autograder.student.checks.core import StudentError
 from autograder.student.checks.evidence import ARRAY_VALUES_LIMIT, append_evidence, decode
 from autograder.student.checks.functions import ElementwiseCheck

@@ -1,4 +1,4 @@
-"""Fingerprints that survive cheap disguises (pipeline/fingerprint.py): a copied model
+"""Fingerprints that survive cheap disguises (judge/fingerprint.py): a copied model
 with its hidden units permuted and rescaled, dead units added, layers renamed and
 reordered, a little noise or another file format is flagged as a pair with its
 similarity; honest models trained on real MNIST from another seed, or from the
@@ -13,9 +13,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from autograder.grader.pipeline import fingerprint as F
-from autograder.grader.pipeline.similarity import FINGERPRINTS, copied_models, groups
-from autograder.grader.pipeline.summary import print_summary
+from autograder.grader.judge import fingerprint as F
+from autograder.grader.judge.similarity import FINGERPRINTS, copied_models, groups
+from autograder.grader.report.summary import print_summary
 from autograder.student import data
 
 HIDDEN = 64

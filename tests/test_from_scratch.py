@@ -11,9 +11,12 @@ import json
 import nbformat
 import pytest
 
-from autograder.grader.pipeline import collect, gradebook, grade, release
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.sample import fill, reference_answers
+from autograder.grader.collect import collect
+from autograder.grader.record import gradebook
+from autograder.grader import grade
+from autograder.grader.release import release
+from autograder.grader.course import Course
+from autograder.grader.sample import fill, reference_answers
 from autograder.grader.sandbox import sandbox_problem
 from tests import course_fixture as fx
 

@@ -18,10 +18,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from autograder.grader.pipeline import (collect, export, feedback, gradebook, grade, judge,
-                                         outcomes, redact, release, replay)
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.sample import fill, reference_answers
+from autograder.grader.collect import collect
+from autograder.grader.report import export, feedback
+from autograder.grader.record import gradebook, outcomes
+from autograder.grader import grade, replay
+from autograder.grader.judge import judge, redact
+from autograder.grader.release import release
+from autograder.grader.course import Course
+from autograder.grader.sample import fill, reference_answers
 from autograder.grader.sandbox import GiB, Limits, MiB
 from tests import course_fixture as fx
 from tests import hostile, judge_attacks
@@ -92,7 +96,7 @@ def _running():
             continue
         ours = "/ag-" in cmdline and ("ipykernel" in cmdline or "launcher.py" in cmdline)
         if uid in SLOT_UIDS or hostile.MARKER in cmdline or ours \
-                or "autograder.grader.pipeline.worker" in cmdline:
+                or "autograder.grader.run.worker" in cmdline:
             found.append(f"{pid} uid {uid} state {state}: {cmdline[:120]}")
     return found
 
@@ -268,7 +272,7 @@ def capped(limit: int):
     """A CappedExecute on a two-cell notebook, as nbclient sets it up before running."""
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from autograder.grader.pipeline.execute import CappedExecute
+    from autograder.grader.run.execute import CappedExecute
 
     ex = CappedExecute(output_limit=limit)
     ex.nb = new_notebook(cells=[new_code_cell("a"), new_code_cell("b")])
@@ -400,8 +404,10 @@ from pathlib import Path
 sys.path.insert(0, {repo!r})
 from tests import course_fixture as fx
 from tests.test_hostile import notebook, put, scores
-from autograder.grader.pipeline import collect, grade, release
-from autograder.grader.pipeline.course import Course
+from autograder.grader.collect import collect
+from autograder.grader import grade
+from autograder.grader.release import release
+from autograder.grader.course import Course
 course = Course(fx.make_course(Path(os.environ["HOME"]) / "course"))
 release.release(course)
 put(course.root / "in" / "reference", notebook(course))

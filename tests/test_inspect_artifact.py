@@ -1,4 +1,4 @@
-"""The artifact inspector (autograder.grader.pipeline.inspector, run by inspection.py):
+"""The artifact inspector (autograder.grader.judge.inspector, run by inspection.py):
 the only process that opens a file a student saved. It runs sandboxed as the judge's own
 unprivileged slot uid, can write nothing but its scratch folder, is stopped at a time
 limit, and answers with plain data the judge checks before use."""
@@ -14,10 +14,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from autograder.grader.pipeline import inspection
-from autograder.grader.pipeline.archive import judge_archive
-from autograder.grader.pipeline.fingerprint import file_sha256, fingerprint
-from autograder.grader.pipeline.judge import judge_saved_file
+from autograder.grader.judge import inspection
+from autograder.grader.judge.archive import judge_archive
+from autograder.grader.judge.fingerprint import file_sha256, fingerprint
+from autograder.grader.judge.judge import judge_saved_file
 from autograder.grader.sandbox.command import ROOT_SLOT_UID
 from tests.conftest import REPO
 from tests.test_archive import SPEC, Tiny, failure, save

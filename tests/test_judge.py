@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from autograder.grader.pipeline import judge, redact, replay
-from autograder.grader.pipeline.evidence import read_records
+from autograder.grader.judge import judge, redact
+from autograder.grader import replay
+from autograder.grader.judge.evidence import read_records
 from autograder.student import checks
 from autograder.student.checks.evidence import append_evidence
 from autograder.student.checks.functions import ElementwiseCheck

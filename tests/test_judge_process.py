@@ -12,10 +12,11 @@ import textwrap
 
 import pytest
 
-from autograder.grader.pipeline import collect, release
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.judge_process import JudgeProcess
-from autograder.grader.pipeline.worker import RESULT
+from autograder.grader.collect import collect
+from autograder.grader.release import release
+from autograder.grader.course import Course
+from autograder.grader.judge.judge_process import JudgeProcess
+from autograder.grader.run.worker import RESULT
 from tests import course_fixture as fx
 from tests.conftest import REPO
 from tests.test_hostile import notebook, put
@@ -71,8 +72,9 @@ def test_a_judge_past_its_limit_is_stopped_with_a_note(judges, tmp_path):
 
 GRADE_AND_REPORT = """
 import json, sys
-from autograder.grader.pipeline import grade, gradebook
-from autograder.grader.pipeline.course import Course
+from autograder.grader import grade
+from autograder.grader.record import gradebook
+from autograder.grader.course import Course
 course = Course(sys.argv[1])
 results = grade.grade(course, workers=1, progress=False)
 scores = {i.name: i.score for i in gradebook.submission_items(course, "f1_tiny", "s1")

@@ -10,11 +10,15 @@ import zipfile
 
 import pytest
 
-from autograder.grader.pipeline import (collect, export, feedback, gradebook, grade, jobs,
-                                       leakcheck, release)
-from autograder.grader.pipeline.bundle import write_bundle
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.sample import fill, reference_answers, tamper
+from autograder.grader.collect import collect
+from autograder.grader.report import export, feedback
+from autograder.grader.record import gradebook
+from autograder.grader import grade
+from autograder.grader.run import jobs
+from autograder.grader.release import leakcheck, release
+from autograder.grader.release.bundle import write_bundle
+from autograder.grader.course import Course
+from autograder.grader.sample import fill, reference_answers, tamper
 from tests import course_fixture as fx
 from tests.conftest import REPO
 
@@ -230,7 +234,7 @@ def test_submission_cannot_touch_the_real_gradebook_or_solutions(course, graded)
 
 
 def test_job_gradebook_holds_no_reference_solutions(course, tmp_path):
-    gradebook.job_copy(course, tmp_path / "job.db")
+    jobs.job_copy(course, tmp_path / "job.db")
     with sqlite3.connect(tmp_path / "job.db") as db:
         sources = "\n".join(row[0] for row in db.execute("SELECT source FROM source_cell"))
     assert fx.SOLUTION_LINE not in sources and fx.MARK_SCHEME_LINE not in sources
@@ -294,7 +298,7 @@ def test_teacher_weights_in_source_are_neither_released_nor_graded(course, grade
 
 
 def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, graded):
-    from autograder.grader.pipeline.similarity import copied_models, groups
+    from autograder.grader.judge.similarity import copied_models, groups
 
     flagged = copied_models(course, fx.ASSIGNMENT)
     pairs = {tuple(p["students"]): p["reason"] for p in flagged}

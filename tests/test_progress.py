@@ -1,8 +1,8 @@
 """The progress display of a grading run: counts, failures, ETA, and the slowest jobs."""
 import io
 
-from autograder.grader.pipeline.grade import JobResult
-from autograder.grader.pipeline.progress import Progress
+from autograder.grader.grade import JobResult
+from autograder.grader.run.progress import Progress
 
 JOBS = [("ann", "a1"), ("bob", "a1"), ("cyd", "a1"), ("ann", "a2"), ("bob", "a2")]
 

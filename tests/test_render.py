@@ -2,8 +2,8 @@
 import base64
 import io
 
-from autograder.grader.pipeline import render
-from autograder.grader.pipeline.work import clean
+from autograder.grader.report import render
+from autograder.grader.report.work import clean
 
 
 def test_latex_becomes_readable_text_without_dollars_or_backslashes():

@@ -3,9 +3,9 @@ teacher notebooks: every edit finds its text, every lost cell is an autograded t
 every expected message belongs to a cell the student loses."""
 import pytest
 
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline import replay
-from autograder.grader.pipeline.sample import load_mutations, mutate, reference_answers
+from autograder.grader.course import Course
+from autograder.grader import replay
+from autograder.grader.sample import load_mutations, mutate, reference_answers
 from tests.conftest import REPO
 
 COURSE = Course(REPO)

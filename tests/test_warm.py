@@ -10,10 +10,12 @@ import time
 
 import pytest
 
-from autograder.grader.pipeline import collect, grade, release
-from autograder.grader.pipeline.course import Course
-from autograder.grader.pipeline.warm import WarmWorker, WorkerDied, WorkerTimeout
-from autograder.grader.pipeline.worker import RESULT
+from autograder.grader.collect import collect
+from autograder.grader import grade
+from autograder.grader.release import release
+from autograder.grader.course import Course
+from autograder.grader.run.warm import WarmWorker, WorkerDied, WorkerTimeout
+from autograder.grader.run.worker import RESULT
 from tests import course_fixture as fx
 from tests.test_hostile import notebook, put, scores
 

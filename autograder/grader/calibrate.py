@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .pipeline.course import NEVER_RELEASED, Course
-from .pipeline.jobs import assignment_budget
+from .course import NEVER_RELEASED, Course
+from .run.jobs import assignment_budget
 
 MARGIN = 0.005  # a threshold sits at least half a percentage point below the worst seed
 
@@ -35,7 +35,7 @@ class Run:
 
 def judge_specs(course: Course, assignment: str) -> dict[str, dict]:
     """{judged file: judge spec} of the assignment's test cells."""
-    from .pipeline.replay import test_cells
+    from .replay import test_cells
 
     return {cell.judge_spec["path"]: cell.judge_spec
             for cell in test_cells(course, assignment) if cell.judge_spec}
@@ -46,7 +46,7 @@ def run_seed(course: Course, assignment: str, seed: int, specs: dict, timeout: i
     import nbformat
     from nbclient import NotebookClient
 
-    from .pipeline.judge import judge_saved_file
+    from .judge.judge import judge_saved_file
 
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         folder = Path(tmp) / assignment

@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from .course import KIT_ROOT
+
 DEMO_ASSIGNMENTS = ["a1_numpy_mlp", "a2_torch_mlp"]
 
 
 def _course(args):
-    from .pipeline.course import Course
+    from .course import Course
 
     return Course(args.course)
 
@@ -38,22 +39,22 @@ def cmd_data(args) -> int:
 
 def cmd_release(args) -> int:
     """Generate the student versions into assignments/ and run the leak check."""
-    from .pipeline.bundle import write_bundle
-    from .pipeline.release import release
+    from .release.bundle import write_bundle
+    from .release.release import release
 
     course = _course(args)
     names = None if args.all or not args.assignments else args.assignments
     released = release(course, names)
     print(f"released {', '.join(released)} into {course.release}; leak check passed")
     if args.bundle:
-        path = write_bundle(course, REPO, Path(args.bundle), released)
+        path = write_bundle(course, KIT_ROOT, Path(args.bundle), released)
         print(f"student bundle: {path} (leak check passed)")
     return 0
 
 
 def cmd_collect(args) -> int:
     """Place submissions (folders, LMS downloads, zips) into submitted/."""
-    from .pipeline.collect import collect
+    from .collect.collect import collect
 
     report = collect(_course(args), Path(args.path), replace=args.replace)
     print(report.summary())
@@ -67,7 +68,7 @@ def parse_limits(settings: list[str]):
     """``NAME=VALUE`` settings (sizes may end in K, M or G) -> assignment -> Limits."""
     import dataclasses
 
-    from .pipeline.jobs import assignment_budget
+    from .run.jobs import assignment_budget
     from .sandbox import Limits
 
     names = [f.name for f in dataclasses.fields(Limits)]
@@ -85,8 +86,8 @@ def parse_limits(settings: list[str]):
 
 def cmd_grade(args) -> int:
     """Autograde submissions: each notebook in a sandboxed kernel, judged outside it."""
-    from .pipeline.grade import grade
-    from .pipeline.summary import print_summary
+    from .grade import grade
+    from .report.summary import print_summary
 
     course = _course(args)
     limits = parse_limits(args.set_limit)
@@ -128,7 +129,7 @@ def cmd_doctor(args) -> int:
 
 def cmd_feedback(args) -> int:
     """Write per-student HTML feedback (no hidden tests, no solutions)."""
-    from .pipeline.feedback import feedback
+    from .report.feedback import feedback
 
     pages = feedback(_course(args), args.assignments or None)
     print(f"wrote {len(pages)} feedback page(s) under {_course(args).feedback}")
@@ -137,7 +138,7 @@ def cmd_feedback(args) -> int:
 
 def cmd_dashboard(args) -> int:
     """Write the instructor's dashboard: a page per assignment and one for the course."""
-    from .pipeline.dashboard import dashboard
+    from .report.dashboard import dashboard
 
     page = dashboard(_course(args), args.assignments or None)
     print(f"course dashboard: {page}")
@@ -146,7 +147,7 @@ def cmd_dashboard(args) -> int:
 
 def cmd_export(args) -> int:
     """Write exports/grades.csv and a Gradescope results.json per submission."""
-    from .pipeline.export import export
+    from .report.export import export
 
     csv_path, results = export(_course(args), args.assignments or None)
     print(f"grades: {csv_path}\nGradescope results: {len(results)} file(s) under "
@@ -156,10 +157,10 @@ def cmd_export(args) -> int:
 
 def cmd_sample_class(args) -> int:
     """Build the sample class of submissions from the released notebooks."""
-    from .pipeline.sample import build, load_mutations
+    from .sample import build, load_mutations
 
     course = _course(args)
-    mutations = load_mutations(REPO / "samples" / "sample_class.json")
+    mutations = load_mutations(KIT_ROOT / "samples" / "sample_class.json")
     students = build(course, Path(args.out), args.assignments or course.assignments(), mutations)
     for student, description in students.items():
         print(f"  {student:<28} {description}")
@@ -203,9 +204,9 @@ def cmd_demo(args) -> int:
     cmd_feedback(args)
     cmd_dashboard(args)
     cmd_export(args)
-    from .pipeline.sample import load_mutations, verify
+    from .sample import load_mutations, verify
 
-    problems = verify(course, assignments, load_mutations(REPO / "samples" / "sample_class.json"))
+    problems = verify(course, assignments, load_mutations(KIT_ROOT / "samples" / "sample_class.json"))
     problems += [f"{r.student}/{r.assignment}: grading {r.status}: {r.message}"
                  for r in args.results if r.status != "graded"]
     if problems:
@@ -225,7 +226,7 @@ def cmd_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    parser.add_argument("--course", default=str(REPO),
+    parser.add_argument("--course", default=str(KIT_ROOT),
                         help="course directory (default: the repository root)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -277,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .pipeline.leakcheck import LeakError
+    from .release.leakcheck import LeakError
 
     try:
         return args.func(args)

@@ -38,4 +38,4 @@ _LOADED: set = set()
 
 # The archive judge registers its strict TorchScript loader and its cached per-class
 # evaluation ("archive_loader", "archive_per_class") when imported.
-from ..pipeline import archive  # noqa: F401,E402
+from ..judge import archive  # noqa: F401,E402

@@ -4,7 +4,7 @@ Registered as the reference ``"saved_arrays"``: the judges of the saved-file che
 (``check_saved_network_accuracy``, ``check_history_checkpoint``) read the file from the
 submission themselves, with this reader, instead of scoring arrays the kernel reported.
 The reader never opens the file in the judge's process: the sandboxed artifact inspector
-loads it and answers with plain arrays (pipeline/inspection.py).
+loads it and answers with plain arrays (judge/inspection.py).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def saved_arrays(path: Path) -> dict:
     """{key: ndarray} of the regular file at ``path`` (no link; at most
     ``inspection.FILE_LIMIT_BYTES``), loaded as plain arrays (``np.load(allow_pickle=False)``, ``torch.load(weights_only=True)``) by the
     sandboxed inspector."""
-    from ..pipeline.inspection import InspectionError, inspect
+    from ..judge.inspection import InspectionError, inspect
 
     path = Path(path)
     try:

@@ -7,7 +7,7 @@ to ``a5_model.ts``; a TorchScript archive carries its own compiled graph, so it 
 
 This module is the student side: in a student's Jupyter (and in a grading kernel) it loads
 the archive with ``torch.jit.load``. The trusted judge registers a stricter loader (size
-caps, no links, an operator allow-list: ``autograder.grader.pipeline.archive``) under the
+caps, no links, an operator allow-list: ``autograder.grader.judge.archive``) under the
 reference kind ``"archive_loader"``, and this module uses it wherever it is registered.
 
 Checks:

@@ -14,7 +14,7 @@ A check is a small class:
 the student's code, and anything odd it returns, becomes a failed result with a message,
 never a crash inside the check. In a grading kernel it only collects: the evidence goes
 to ``$AUTOGRADER_EVIDENCE`` under the check's :meth:`Check.identity`, and the trusted
-judge, which rebuilds the same check from ``source/``, decides (grader/pipeline/replay.py).
+judge, which rebuilds the same check from ``source/``, decides (grader/replay.py).
 
 Some judges need a reference that is itself an answer to an exercise (a training loop, a
 NumPy Adam). Those references live on the grader side (``autograder.grader.references``)
@@ -32,16 +32,7 @@ import traceback
 
 import numpy as np
 
-from .result import CheckResult
-
-
-class StudentError(Exception):
-    """The student's code raised, or returned something unusable; carries a short
-    description for the message and, when it raised, what it raised where (``raised``)."""
-
-    def __init__(self, message: str, raised: dict | None = None):
-        super().__init__(message)
-        self.raised = raised
+from .result import CheckResult, StudentError  # noqa: F401 (StudentError re-exported)
 
 
 class Check:

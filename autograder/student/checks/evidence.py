@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .core import StudentError
+from .result import StudentError
 
 
 def encode(value):

@@ -4,6 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class StudentError(Exception):
+    """The student's code raised, or returned something unusable; carries a short
+    description for the message and, when it raised, what it raised where (``raised``)."""
+
+    def __init__(self, message: str, raised: dict | None = None):
+        super().__init__(message)
+        self.raised = raised
+
+
 @dataclass
 class CheckResult:
     """The outcome of one check.

@@ -1,0 +1,206 @@
+"""Grade: autograde every submission, each in its own process, course copy and sandbox.
+
+Per job (jobs.py): a scratch course with the submission and a solution-free gradebook, a
+job spec, a warm worker (warm.py, worker.py) running nbgrader there with the notebook's
+kernel in the sandbox (launched while the worker's previous job still ran: kernels.py), a
+per-cell timeout fitted to the assignment's budget and a wall-clock limit for the whole
+notebook. Then, in the coordinator: harvest what the job produced as hostile data
+(harvest.py), have the trusted judge (judge.py, in its own process: judge_process.py)
+re-score from saved weights and replay grader-only checks, and write the job's outcome
+into the gradebook in one transaction. A crash, a timeout or a limit scores what the job earned before it, with a
+note; the batch goes on. A run stopped half-way resumes where it stopped (journal.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import itertools
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+
+from .sandbox import safetree
+from .record import gradebook, outcomes
+from .course import KIT_ROOT, Course
+from .run.harvest import harvest
+from .run.jobs import (EVIDENCE, Prepared, assignment_budget, course_secret, find_jobs,
+                   prepare_local, wanted_files, write_student_kit)
+from .run.outcome import JobResult, job_result, run_outcome
+from .record.journal import Journal
+from .judge.judge_process import JudgeProcess
+from .run.progress import Progress
+from .run.warm import WarmWorker
+
+NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): for trusted submissions only"
+class GradeError(RuntimeError):
+    pass
+
+
+def worker_results(course: Course, worker: WarmWorker, number: int, take, workroot: Path,
+                   options: dict):
+    """(result, job folder) of the jobs warm worker ``number`` takes from ``take()``, one
+    after the other. While ``take(ahead=True)`` finds jobs left for the other workers, the
+    worker holds its next two jobs' specs and launches the next kernel as the current job
+    starts; at the end of the batch it takes a job only when free, so that no job waits
+    behind a long one while another worker idles. Consecutive jobs use the worker's two
+    sandbox slots in turn (two kernels alive at once: two uids)."""
+    ahead, turns = deque(), itertools.count()
+
+    def prepared(job) -> Prepared:
+        slot = 2 * number + next(turns) % 2
+        return prepare_local(course, *job[1:], workroot, job[0], slot, options)
+
+    while True:
+        if ahead:
+            current = ahead.popleft()
+        elif (job := take()) is not None:
+            current = prepared(job)
+        else:
+            return
+        started = time.perf_counter()
+        worker.send(current.spec)  # (sent ahead already, unless the worker was replaced)
+        while len(ahead) < 2 and (job := take(ahead=True)) is not None:
+            ahead.append(prepared(job))
+        outcome = run_outcome(worker, current.spec, current.limit, [j.spec for j in ahead])
+        outcome["seconds"] = time.perf_counter() - started
+        yield (job_result(current.student, current.assignment, current.nonce, outcome,
+                          current.limits), current.jobdir)
+
+
+def local_results(course: Course, pending, workers: int, workroot: Path, options: dict):
+    """(result, job folder) of every pending job, graded by ``workers`` warm workers."""
+    write_student_kit(KIT_ROOT, workroot / "kit")
+    todo = queue.Queue()
+    for index, (student, assignment) in enumerate(pending):
+        todo.put((index, student, assignment))
+
+    def take(ahead: bool = False):
+        """The next job; ahead of need, only while every other worker has one left."""
+        if ahead and todo.qsize() < workers:
+            return None
+        try:
+            return todo.get_nowait()
+        except queue.Empty:
+            return None
+
+    def work(number: int) -> None:
+        worker = WarmWorker()
+        try:
+            for item in worker_results(course, worker, number, take, workroot, options):
+                finished.put(item)
+        finally:
+            worker.stop()
+            finished.put(None)
+
+    finished: queue.Queue = queue.Queue()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(work, number) for number in range(workers)]
+        running = workers
+        while running:
+            item = finished.get()
+            if item is None:
+                running -= 1
+            else:
+                yield item
+        for future in futures:
+            future.result()  # a worker thread's own failure is the batch's
+
+
+def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
+               judges: JudgeProcess, recorder: gradebook.Recorder) -> None:
+    """Coordinator side: harvest, have the judge process judge, and record the job in
+    the gradebook."""
+    out = course.autograded / result.student / result.assignment
+    produced = jobdir / "autograded" / result.student / result.assignment
+    wanted = wanted_files(course, result.assignment)
+    result.notes += harvest(produced, out, first=wanted) if produced.exists() else []
+    result.notes += outcomes.limit_notes(out)
+    if not sandboxed:
+        result.notes.insert(0, NO_SANDBOX_NOTE)
+    graded = result.status == "graded"
+    out.mkdir(parents=True, exist_ok=True)
+    # Even a job that stopped early keeps the points its evidence earns before the stop.
+    started = time.perf_counter()
+    verdicts, problems = judges.judge(jobdir / "judge.json", {
+        "course": str(course.root), "assignment": result.assignment, "folder": str(out),
+        "evidence": str(jobdir / "run" / EVIDENCE), "nonce": result.nonce,
+        "sandbox": sandboxed})  # saved models are inspected as the kernels ran
+    result.judge_seconds = time.perf_counter() - started
+    result.notes += problems
+    notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
+    outcomes.write_notes(out, notes, failed=not graded)
+    outcomes.write_job(out, result.status, result.message, result.notes, result.seconds,
+                       result.judge_seconds)
+    recorder.record(result.assignment, result.student,
+                    jobdir / "gradebook.db" if graded else None, verdicts,
+                    NO_SANDBOX_NOTE if not sandboxed else "")
+    remove_job_folder(jobdir)
+
+
+def remove_job_folder(jobdir: Path) -> None:
+    """Delete a job's folder, whatever its kernel left there (any depth, links, FIFOs,
+    unreadable folders): iterative and through folder descriptors (safetree); what cannot
+    be deleted is reported on stderr, never raised, so the batch goes on."""
+    safetree.remove_tree(jobdir, report=True)
+
+
+def grade(course: Course, assignments=None, students=None, workers: int | None = None,
+          progress: bool = True, limit: int | None = None, sandbox: bool = True,
+          limits=None, scheduler: str | None = None) -> list[JobResult]:
+    """Autograde every matching submission; returns one JobResult per submission.
+
+    workers: warm workers (default: one per core); scheduler: instead, the address of a
+    Dask scheduler (``tcp://HOST:PORT``) whose workers grade the jobs (cluster.py);
+    progress: report on stderr (progress.py);
+    sandbox: run every kernel in the sandbox (refuses where it cannot be set up);
+    limits: a function assignment -> Limits (default: ``Limits.for_budget``);
+    limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``.
+    """
+    from .sandbox import Limits, sandbox_problem
+
+    jobs = find_jobs(course, assignments, students)
+    missing = sorted(a for a in {a for _, a in jobs} if not gradebook.has_assignment(course, a))
+    if missing:
+        raise GradeError(f"assignment(s) {missing} are not in the gradebook: run "
+                         "`autograder release` first")
+    if sandbox and (problem := sandbox_problem()):
+        raise GradeError(f"cannot grade: {problem}.\nStudent code runs only in the sandbox; "
+                         "`autograder doctor` checks the set-up. For trusted submissions "
+                         "only, `autograder grade --no-sandbox` grades without it.")
+    course_secret(course)  # once, before the workers need it
+    journal = Journal(course, jobs)
+    pending = journal.pending()
+    workers = workers or max(1, min(len(pending), os.cpu_count() or 1))
+    limits = limits or (lambda a: Limits.for_budget(assignment_budget(a)))
+    from .sandbox import autodiff_paths
+
+    hidden = {a: autodiff_paths() if course.from_scratch(a) else [] for _, a in jobs}
+    options = {"sandbox": sandbox, "threads": max(1, (os.cpu_count() or 1) // workers),
+               "hide": hidden.get,
+               "limits": (lambda a: dataclasses.replace(limits(a), notebook_seconds=limit))
+               if limit else limits}
+    shown = Progress(jobs, journal.done, every=10) if progress else None
+    judges = JudgeProcess()
+    judges.start()  # its imports overlap the first jobs
+    with safetree.temporary_folder("ag-") as workroot, closing(judges), gradebook.Recorder(course) as recorder:
+        if scheduler:
+            from .run.cluster import cluster_results
+
+            finished = cluster_results(course, pending, scheduler, Path(workroot), options)
+        else:
+            finished = local_results(course, pending, workers, Path(workroot), options)
+        results = []
+        for result, jobdir in finished:
+            # only this thread writes the gradebook
+            finish_job(course, result, jobdir, sandbox, judges, recorder)
+            journal.mark_done(result.student, result.assignment)
+            results.append(result)
+            if shown:
+                shown.update(result)
+    if shown:
+        shown.close()
+    journal.finish()
+    return sorted(results, key=lambda r: (r.student, r.assignment))

@@ -1,0 +1,261 @@
+"""Diagnose: explanations the judge adds to a failure from the shape of the notebook.
+
+* A test that fails because it uses an answer which already failed an earlier test says
+  so ("this test uses your ``sigmoid_grad`` (through ``mlp_gradients``), which failed
+  test_sigmoid"), so that a student fixes the cause, not the symptom.
+* A file the notebook should have saved and did not is explained by the cell that saves
+  it: that cell stopped with an error, or never ran.
+
+Both read the student's executed notebook, which is hostile data: anything that cannot be
+parsed is ignored and only changes a message, never a score.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from ..course import Course, nbgrader_meta, read_notebook
+from ..replay import cell_source
+
+MAX_SOURCE = 200_000   # characters of one cell; longer cells are not analysed
+MAX_NOTEBOOK = 32 * 2**20
+
+
+def names_used(source: str) -> set[str]:
+    """The plain names a piece of code reads (``relu``, ``Conv2D``)."""
+    try:
+        tree = ast.parse(source[:MAX_SOURCE])
+    except Exception:  # noqa: BLE001 (syntax errors, magics, recursion bombs)
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def free_names(node: ast.AST) -> set[str]:
+    """The names a definition reads from outside itself: a function's parameters and
+    local variables are its own, not the notebook's (``window`` in a loop is not the
+    ``window = 50`` of a plotting cell)."""
+    if isinstance(node, ast.ClassDef):
+        names = set()
+        for child in node.body:
+            names |= free_names(child)
+        return names | {n.id for base in node.bases for n in ast.walk(base)
+                        if isinstance(n, ast.Name)}
+    loads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        bound = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+        bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        bound |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Store)}
+        return loads - bound
+    return loads
+
+
+def definitions(source: str) -> dict[str, set[str]]:
+    """{name: names it reads from outside} for each top-level def, class and plain
+    assignment of a cell (``ACTIVATIONS = {"sigmoid": Sigmoid(), ...}`` links a table to
+    its classes)."""
+    try:
+        tree = ast.parse(source[:MAX_SOURCE])
+    except Exception:  # noqa: BLE001
+        return {}
+    defined = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined[node.name] = free_names(node)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    defined[target.id] = free_names(node.value) - {target.id}
+    return defined
+
+
+def student_definitions(course: Course, assignment: str,
+                        folder: Path) -> tuple[dict[str, set[str]], set[str]]:
+    """The definitions of the student's notebook (answer and given cells, not tests), each
+    with the defined names it reads, and the names the student's answer cells define."""
+    defined, answered = {}, set()
+    for source_nb in course.notebooks(assignment):
+        answers = {nbgrader_meta(c).get("grade_id") for c in read_notebook(source_nb)["cells"]
+                   if nbgrader_meta(c).get("solution")}
+        for cell in _cells(folder / source_nb.name):
+            if cell.get("cell_type") != "code" or _is_test(cell):
+                continue
+            found = definitions(cell_source(cell))
+            defined.update(found)
+            if nbgrader_meta(cell).get("grade_id") in answers:
+                answered |= {name for name in found if not name.isupper()}
+    graph = {name: uses & defined.keys() - {name} for name, uses in defined.items()}
+    return graph, answered
+
+
+def _cells(path: Path) -> list[dict]:
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_NOTEBOOK:
+            return []
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        return [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    except Exception:  # noqa: BLE001 (a missing or mangled notebook explains nothing)
+        return []
+
+
+def test_subjects(course: Course, assignment: str) -> dict[str, set[str]]:
+    """{grade_id: the names its test code reads}, for the teacher's autograded test cells,
+    in notebook order."""
+    subjects = {}
+    for source_nb in course.notebooks(assignment):
+        for cell in read_notebook(source_nb)["cells"]:
+            meta = nbgrader_meta(cell)
+            if meta.get("grade") and not meta.get("solution") and cell.get("cell_type") == "code":
+                subjects[meta["grade_id"]] = names_used(cell_source(cell))
+    return subjects
+
+
+def reached_from(start: set[str], graph: dict[str, set[str]]) -> dict[str, tuple[int, str]]:
+    """{name: (depth, the name of ``start`` it is reached through)}, breadth first."""
+    reached = {name: (0, name) for name in start if name in graph}
+    frontier = list(reached)
+    while frontier:
+        following = []
+        for name in frontier:
+            depth, root = reached[name]
+            for used in sorted(graph.get(name, ())):
+                if used not in reached:
+                    reached[used] = (depth + 1, root)
+                    following.append(used)
+        frontier = following
+    return reached
+
+
+def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
+    """The names of ``names`` that ``reach`` meets first (a test's own subject)."""
+    depths = [reach[n][0] for n in names if n in reach]
+    return {n for n in names if n in reach and reach[n][0] == min(depths)} if depths else set()
+
+
+def dependency_notes(course: Course, assignment: str, folder: Path,
+                     verdicts: dict[str, dict]) -> None:
+    """Add to each failed cell the earlier failed tests whose subject it uses.
+
+    A test's subject is the student's answers its code meets first (directly, or through
+    a given helper); an answer whose own test passed is not blamed.
+    """
+    graph, answered = student_definitions(course, assignment, folder)
+    if not answered:
+        return
+    failed_before, known_good = [], set()   # failed_before: (grade_id, its reach)
+    for grade_id, subjects in test_subjects(course, assignment).items():
+        verdict = verdicts.get(grade_id)
+        if verdict is None:
+            continue
+        reach = reached_from(subjects & graph.keys(), graph)
+        own = _nearest(reach, answered)
+        if verdict["passed"]:
+            known_good |= own
+            continue
+        causes = {}
+        for earlier, earlier_reach in failed_before:
+            shared = (set(earlier_reach) & set(reach) & answered) - own - known_good
+            if shared:
+                name = min(shared, key=lambda n: (earlier_reach[n][0], n))
+                causes[earlier] = _cause(name, reach[name][1], earlier)
+        if causes:
+            add_note(verdict, "; ".join(list(causes.values())[:3]))
+            verdict["depends_on"] = list(causes)
+        failed_before.append((grade_id, reach))
+
+
+def add_note(verdict: dict, note: str) -> None:
+    """A cell-level explanation: listed under the cell's checks, and in its message."""
+    verdict.setdefault("notes", []).append(note)
+    verdict["message"] += f" | {note}"
+
+
+def _cause(name: str, through: str, test: str) -> str:
+    return (f"this test uses your {name} (through {through}), which failed {test}: fix that "
+            "first, this test may then pass")
+
+
+def saving_cell_problem(folder: Path, notebook: str, filename: str) -> str:
+    """Why the notebook did not save ``filename``: the cell that saves it raised, or the
+    notebook never reached it. Empty when no cell mentions the file."""
+    savers = [c for c in _cells(folder / f"{notebook}.ipynb")
+              if c.get("cell_type") == "code" and not _is_test(c)
+              and filename in cell_source(c)[:MAX_SOURCE]]
+    if not savers:
+        return ""
+    for cell in savers:
+        for output in cell.get("outputs") or []:
+            if isinstance(output, dict) and output.get("output_type") == "error":
+                kind = output.get("ename")
+                kind = kind if isinstance(kind, str) and kind.isidentifier() else "an error"
+                return (f"the cell that saves {filename} stopped with {kind} before saving "
+                        "it: fix that error, then rerun the notebook from the top")
+    if all(c.get("execution_count") is None for c in savers):
+        return (f"the cell that saves {filename} never ran (an earlier cell stopped the "
+                "notebook, or it timed out): fix the first error, then rerun from the top")
+    return ""
+
+
+def _is_test(cell: dict) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def visible_messages(source: str) -> list[str]:
+    """The messages of the teacher's visible asserts in a test cell: whole strings, or the
+    text before the first placeholder of an f-string. Hidden tests are left out."""
+    visible, hidden = [], False
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+            hidden = "BEGIN" in line
+            continue
+        visible.append("" if hidden else line)
+    messages = []
+    try:
+        tree = ast.parse("\n".join(l for l in visible if not l.lstrip().startswith(("%", "!"))))
+    except SyntaxError:
+        return []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            if isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str):
+                messages.append(node.msg.value)
+            elif isinstance(node.msg, ast.JoinedStr) and node.msg.values \
+                    and isinstance(node.msg.values[0], ast.Constant):
+                messages.append(str(node.msg.values[0].value))
+    return [m for m in messages if len(m) >= 8]
+
+
+def visible_stops(course: Course, assignment: str, folder: Path,
+                  verdicts: dict[str, dict]) -> None:
+    """For a test cell whose checks were never reached, name the visible assert of the
+    teacher's that stopped it. Only the teacher's own assert messages are repeated: the
+    text of an error is the student's process talking and could say anything."""
+    for source_nb in course.notebooks(assignment):
+        executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / source_nb.name)}
+        for cell in read_notebook(source_nb)["cells"]:
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            verdict = verdicts.get(grade_id)
+            if not _is_test(cell) or not verdict or "did not reach it" not in verdict["message"]:
+                continue
+            ename, raised = _error(executed.get(grade_id))
+            matched = [m for m in visible_messages(cell_source(cell))
+                       if ename == "AssertionError" and raised.startswith(m)]
+            if matched:
+                add_note(verdict, "the cell stopped at a visible test before reaching the "
+                                  f"grader's checks: {matched[0]!r}")
+            elif ename:
+                add_note(verdict, f"the cell stopped with {ename} before reaching the grader's "
+                                  "checks: run it in your notebook to see where")
+
+
+def _error(cell: dict | None) -> tuple[str, str]:
+    """(exception type, message) of the error a cell's outputs show; ("", "") if none."""
+    for output in (cell or {}).get("outputs") or []:
+        if isinstance(output, dict) and output.get("output_type") == "error":
+            ename, evalue = output.get("ename"), output.get("evalue")
+            ename = ename if isinstance(ename, str) and ename.isidentifier() else "an error"
+            return ename, evalue if isinstance(evalue, str) else ""
+    return "", ""

@@ -1,0 +1,159 @@
+"""The trusted judge: every point of every autograded test cell, decided outside the kernel.
+
+For each test cell of the teacher's notebook (replay.py rebuilds its checks from
+``source/``) the judge looks up the evidence the grading kernel recorded for each check,
+gives the check the job's nonce (so it re-derives the kernel's inputs) and judges it with
+its own references. A cell scores its points times the weighted share of passing checks
+(``points=`` of each call, default 1). Nothing the kernel concluded, printed or raised
+decides a point; missing or malformed evidence fails its check with a message.
+
+A test cell may instead carry a judge spec in its metadata, for work judged from a file
+the notebook saved (weights, a model archive)::
+
+    "autograder": {"judge": {"check": "saved_network_accuracy", "path": "a1_weights.npz",
+                             "layers": [...], "dataset": "mnist", "threshold": 0.97}}
+
+The judge never opens such a file itself: the sandboxed artifact inspector (inspector.py,
+run by inspection.py) loads it as plain arrays (``np.load(allow_pickle=False)``,
+``torch.load(weights_only=True)``) and hands back their bytes under a checked header; the
+judge evaluates them with the kit's own forward pass and data. The judge never imports,
+unpickles, executes or parses anything from the submission.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+from ...student.checks.core import StudentError
+from ...student.checks.evidence import decode
+from ...student.checks.result import CheckResult
+from .. import references  # registers the grader's references with the checks
+from .diagnose import dependency_notes, saving_cell_problem, visible_stops
+from .evidence import read_records
+from .inspection import InspectionError, inspect
+from .redact import redact, student_error
+from ..replay import TestCell, hidden_lines, test_cells
+
+VERDICTS = "trusted_judge.json"
+
+
+def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
+    """A judge spec's verdict on the file the notebook saved."""
+    from ...student.checks.saved_network import SavedNetworkCheck
+
+    name = f"trusted re-check of {spec['path']}"
+    check = SavedNetworkCheck(spec["path"], spec.get("layers", []), spec.get("dataset", ""),
+                              spec.get("threshold", 1.0), spec.get("split", "test"),
+                              spec.get("preprocess", "flat"), name)
+    target = (folder / spec["path"]).resolve()
+    if folder.resolve() not in target.parents:
+        return check.failed(f"the judge spec's path {spec['path']!r} leaves the submission")
+    if not (folder / spec["path"]).exists() and not (folder / spec["path"]).is_symlink():
+        why = saving_cell_problem(folder, notebook, Path(spec["path"]).name)
+        return check.failed(f"{spec['path']} was not saved by the notebook: "
+                            + (why or "run the cell that saves it, to the end"))
+    if spec.get("check") == "archive_accuracy":
+        from .archive import judge_archive
+
+        return judge_archive(folder, spec)
+    if not target.is_file():
+        return check.failed(f"{spec['path']} is not a regular file")
+    try:
+        arrays = inspect(folder / spec["path"], "arrays", seconds=spec.get("seconds"))["arrays"]
+    except InspectionError as err:
+        return check.failed(f"{spec['path']} cannot be read as plain arrays ({err.unreadable})"
+                            if err.unreadable else str(err))
+    except Exception as err:  # noqa: BLE001 (the grader's own failure costs this check only)
+        return check.failed(f"the grader could not inspect {spec['path']} ({type(err).__name__}: "
+                            f"{str(err)[:200]}); tell the course staff")
+    try:
+        return check.judge_arrays(arrays)
+    except StudentError as err:
+        return check.failed(str(err))
+    except Exception as err:  # noqa: BLE001 (any unreadable file is the submission's fault)
+        return check.failed(f"{spec['path']} cannot be read as plain arrays "
+                            f"({type(err).__name__})")
+
+
+def judge_check(check, record: dict | None, nonce: str, hidden: list[str],
+                folder: Path | None = None) -> CheckResult:
+    """One check's verdict from the evidence the kernel filed for it (``folder``: the
+    harvested submission, for checks that also read a file it saved)."""
+    if record is None:
+        return check.failed("no result was recorded for this check: the test cell did not "
+                            "reach it (did an earlier line of the cell, or an earlier cell, "
+                            "fail or stop the notebook?)")
+    check.nonce, check.folder = nonce, folder
+    try:
+        evidence = decode(record["evidence"])
+        if "error" in evidence:
+            return check.failed(student_error(evidence, hidden))
+        result = check.judge(evidence)
+    except StudentError as err:
+        return check.failed(redact(str(err), hidden, 600))
+    except Exception as err:  # noqa: BLE001 (forged or malformed evidence is the submission's)
+        return check.failed(f"the recorded result is malformed ({type(err).__name__}); it was "
+                            "not produced by this check on the grader's inputs")
+    if result.details.get("deferred"):
+        return check.failed("the grader could not compare the values (its reference for "
+                            f"{check.kind!r} is missing); tell the course staff")
+    return result
+
+
+def cell_verdict(cell: TestCell, results: list[CheckResult]) -> dict:
+    """A test cell's score: its points times the weighted share of passing checks."""
+    weights = [max(0.0, float(r.max_points)) for r in results]
+    total = sum(weights) or 1.0
+    share = sum(w for w, r in zip(weights, results) if r.passed) / total
+    failures = [r for r in results if not r.passed]
+    message = "; ".join(f"{names}: {text}" for text, names in _grouped(failures))
+    return {"notebook": cell.notebook, "passed": not failures,
+            "score": round(cell.points * share, 6), "max_score": cell.points,
+            "message": message, "checks": [r.to_dict() for r in results]}
+
+
+def _grouped(failures: list[CheckResult]) -> list[tuple[str, str]]:
+    """(message, the checks that failed with it), in order: a message said once."""
+    names: dict[str, list[str]] = {}
+    for result in failures:
+        names.setdefault(result.message, []).append(result.name)
+    return [(text, ", ".join(group)) for text, group in names.items()]
+
+
+def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
+                     nonce: str = "") -> dict[str, dict]:
+    """{grade_id: verdict} for every autograded test cell; also written to ``folder``."""
+    (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
+    references.load_course_references(course.source)
+    hidden = hidden_lines(course, assignment)
+    records, note = read_records(evidence) if evidence is not None else ({}, "")
+    verdicts, seen = {}, {}
+    for cell in test_cells(course, assignment):
+        if cell.judge_spec:
+            results = [judge_saved_file(folder, cell.judge_spec, cell.notebook)]
+        else:
+            results = []
+            for check in cell.checks:
+                identity = check.identity()
+                k = seen[identity] = seen.get(identity, -1) + 1
+                filed = records.get(identity, [])
+                results.append(judge_check(check, filed[k] if k < len(filed) else None,
+                                           nonce, hidden, folder))
+        for result in results:
+            result.message = redact(result.message, hidden, 2000)
+        verdict = cell_verdict(cell, results)
+        if note and not verdict["passed"]:
+            verdict["message"] += f" ({note})"
+        verdicts[cell.grade_id] = verdict
+    dependency_notes(course, assignment, folder, verdicts)
+    visible_stops(course, assignment, folder, verdicts)
+    (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
+    return verdicts
+
+
+def read_verdicts(folder: Path) -> dict[str, dict]:
+    path = folder / VERDICTS
+    if not path.is_file() or path.is_symlink():
+        return {}
+    return json.loads(path.read_text())

@@ -1,0 +1,224 @@
+"""Replay: rebuild, from ``source/``, every check a test cell calls.
+
+The judge never reads a test cell from the submission. For each autograded test cell of
+the teacher's notebook it finds the ``checks.check_*(...)`` calls, evaluates their
+parameters (Python literals, or names the same cell assigns a literal) and calls the same
+``check_*`` function inside :func:`building`, with a :class:`StudentObject` placeholder
+for every other argument (the student's function, model or loader). What comes back is
+exactly the Check the grading kernel ran, and its :meth:`Check.identity` finds the
+evidence the kernel recorded for it.
+
+A check call the judge cannot rebuild (inside a function or loop, a parameter that is not
+a literal) is the teacher's to fix: :class:`ReplayError` names it, at release and in
+tests, before any student is graded.
+
+It sits below the stages because three of them read an assignment this way: release
+refuses test cells it cannot rebuild, the judge decides them, and the reports hide their
+lines.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ..student import checks as check_library
+from ..student.checks.core import StudentObject, building
+from .course import Course, nbgrader_meta, read_notebook
+
+NOT_PARAMETERS = ("raise_on_fail",)
+
+
+class ReplayError(RuntimeError):
+    """A check call in source/ that the judge cannot rebuild (the teacher's to fix)."""
+
+
+@dataclass
+class TestCell:
+    """One autograded test cell of the teacher's notebook and the checks it calls."""
+
+    notebook: str
+    grade_id: str
+    points: float
+    checks: list = field(default_factory=list)
+    judge_spec: dict | None = None
+
+
+def cell_source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _parse(source: str, where: str) -> ast.Module:
+    # IPython magics and shell lines are not Python; they never hold a check call.
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line
+             for line in source.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError as err:
+        raise ReplayError(f"{where}: the test cell is not valid Python ({err})") from None
+
+
+def _is_check_call(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "checks"
+            and node.func.attr.startswith("check_"))
+
+
+def _top_level_call(statement):
+    """The check call a top-level statement makes (``checks.check_x(...)``, ``_ = ...``)."""
+    value = getattr(statement, "value", None)
+    if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign)) and _is_check_call(value):
+        return value
+    return None
+
+
+ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+              ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+              ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,
+              ast.Pow: lambda a, b: a ** b}
+
+
+def _constant(node, literals: dict):
+    """The value of a literal written in the teacher's cell: Python literals, names bound
+    to literals, and arithmetic on them (``30 * 7 + 7``). Raises ValueError otherwise."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        items = [_constant(e, literals) for e in node.elts]
+        return {ast.Tuple: tuple, ast.List: list, ast.Set: set}[type(node)](items)
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_constant(k, literals): _constant(v, literals)
+                for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.Name) and node.id in literals:
+        return literals[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _constant(node.operand, literals)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+        return ARITHMETIC[type(node.op)](_constant(node.left, literals),
+                                         _constant(node.right, literals))
+    raise ValueError(f"not a literal: {ast.unparse(node)}")
+
+
+def _literals(tree: ast.Module, known: dict | None = None) -> dict:
+    """``known`` updated with the names ``tree`` assigns a literal at top level
+    (``LAYERS = [...]``, ``LR = 0.01``), in order."""
+    found = dict(known or {})
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name):
+            try:
+                found[statement.targets[0].id] = _constant(statement.value, found)
+            except (ValueError, TypeError, ArithmeticError):
+                found.pop(statement.targets[0].id, None)
+    return found
+
+
+def _argument(node, literals: dict):
+    try:
+        return _constant(node, literals)
+    except (ValueError, TypeError, ArithmeticError):
+        return StudentObject(ast.unparse(node))
+
+
+def build_check(call: ast.Call, literals: dict, where: str):
+    """The Check that ``call`` (a ``checks.check_*`` call) runs, built without running it."""
+    name = call.func.attr
+    function = getattr(check_library, name, None)
+    if function is None:
+        raise ReplayError(f"{where}: checks.{name} is not a check of the library")
+    args = [_argument(node, literals) for node in call.args]
+    kwargs = {k.arg: _argument(k.value, literals) for k in call.keywords
+              if k.arg and k.arg not in NOT_PARAMETERS}
+    if any(k.arg is None for k in call.keywords) or any(isinstance(a, ast.Starred)
+                                                        for a in call.args):
+        raise ReplayError(f"{where}: {ast.unparse(call)} unpacks arguments; the judge needs "
+                          "every parameter written out")
+    with building() as built:
+        try:
+            function(*args, **kwargs, raise_on_fail=False)
+        except Exception as err:  # noqa: BLE001 (a broken call in source/ is the teacher's)
+            if "StudentObject" in str(err):
+                raise ReplayError(f"{where}: {ast.unparse(call)} has a parameter that is not "
+                                  "a literal; write it out so the judge can rebuild the "
+                                  "check") from None
+            raise ReplayError(f"{where}: {ast.unparse(call)} cannot be rebuilt "
+                              f"({type(err).__name__}: {err})") from None
+    if len(built) != 1:
+        raise ReplayError(f"{where}: {ast.unparse(call)} ran {len(built)} checks, expected 1")
+    check = built[0]
+    try:
+        check.identity()
+    except TypeError:
+        raise ReplayError(f"{where}: {ast.unparse(call)} has a parameter that is not a "
+                          "literal; write it out (or assign it a literal in the same cell) "
+                          "so the judge can rebuild the check") from None
+    return check
+
+
+def cell_checks(source: str, where: str, known: dict | None = None) -> list:
+    """The checks a test cell's source calls, in order; nested calls are refused.
+
+    known: literals that the notebook's earlier given cells assign (``LR = 0.01``).
+    """
+    tree = _parse(source, where)
+    literals = _literals(tree, known)
+    top = {id(call) for call in map(_top_level_call, tree.body) if call is not None}
+    for node in ast.walk(tree):
+        if _is_check_call(node) and id(node) not in top:
+            raise ReplayError(f"{where}: {ast.unparse(node)[:120]} is inside a function, "
+                              "loop or expression; call checks at the top level of the "
+                              "test cell so the judge can replay them")
+    return [build_check(call, literals, where) for call in map(_top_level_call, tree.body)
+            if call is not None]
+
+
+def test_cells(course: Course, assignment: str) -> list[TestCell]:
+    """Every autograded test cell of the assignment's source notebooks, with its checks."""
+    cells = []
+    for notebook in course.notebooks(assignment):
+        known = {}  # literals of the teacher's given cells, which students cannot change here
+        for cell in read_notebook(notebook)["cells"]:
+            meta = nbgrader_meta(cell)
+            if cell.get("cell_type") != "code" or meta.get("solution"):
+                continue
+            if not meta.get("grade"):
+                try:
+                    known = _literals(_parse(cell_source(cell), notebook.name), known)
+                except ReplayError:
+                    pass
+                continue
+            where = f"{notebook.name} cell {meta['grade_id']}"
+            spec = cell.get("metadata", {}).get("autograder", {}).get("judge")
+            found = TestCell(notebook.stem, meta["grade_id"], float(meta.get("points", 0)),
+                             judge_spec=spec)
+            if not spec:
+                found.checks = cell_checks(cell_source(cell), where, known)
+                if not found.checks:
+                    raise ReplayError(f"{where} calls no check of the library: its points "
+                                      "could only come from plain asserts, which count for "
+                                      "nothing at grading")
+            cells.append(found)
+    return cells
+
+
+def hidden_lines(course: Course, assignment: str, shortest: int = 12) -> list[str]:
+    """The lines of the assignment's hidden tests (for redacting leaks), whitespace-collapsed."""
+    lines = []
+    for notebook in course.notebooks(assignment):
+        for cell in read_notebook(notebook)["cells"]:
+            hidden = False
+            for line in cell_source(cell).splitlines():
+                if "BEGIN HIDDEN TESTS" in line:
+                    hidden = True
+                elif "END HIDDEN TESTS" in line:
+                    hidden = False
+                elif hidden and len(" ".join(line.split())) >= shortest:
+                    lines.append(" ".join(line.split()))
+    return lines
+
+
+def judged_files(course, assignment: str) -> list[str]:
+    """The files the judge reads from a submission's folder."""
+    return [cell.judge_spec["path"] for cell in test_cells(course, assignment)
+            if cell.judge_spec]

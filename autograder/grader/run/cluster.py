@@ -1,0 +1,169 @@
+"""Grading on a Dask cluster: ``autograder grade --scheduler tcp://HOST:PORT``.
+
+The unit of work is the same as on one machine: one submission. The coordinator prepares
+the job's scratch course (submission, released helper files, solution-free gradebook)
+and sends it as data; a Dask worker unpacks it in a private folder, grades it in its own
+warm worker (a fresh sandboxed kernel per job, as locally) and sends back, as data, the
+worker's outcome, the autograded folder (copied with harvest's caps), the evidence the
+kernel filed and the job's gradebook. The coordinator alone judges and writes the
+gradebook, once per submission: a Dask worker that dies mid-batch only makes the
+scheduler run its jobs again elsewhere.
+
+A Dask worker needs the kit installed (the same version as the coordinator), bubblewrap,
+and the course data under its own ``AUTOGRADER_DATA``; it needs no access to the course.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from ..course import KIT_ROOT
+from ..sandbox import safetree
+from .harvest import FILE_LIMIT_BYTES, _copy_regular, harvest
+from .jobs import EVIDENCE, write_job_spec, write_student_kit
+from .warm import WarmWorker
+
+SLOTS = range(32, 96)  # sandbox slots of cluster workers: apart from a local run's 0, 1, ...
+_local = threading.local()
+_slot_lock = None
+
+
+def pack(folder: Path) -> dict[str, bytes]:
+    """{relative path: content} of the regular files under ``folder``."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.is_symlink()}
+
+
+def unpack(files: dict[str, bytes], folder: Path) -> None:
+    for name, content in files.items():
+        target = (folder / name).resolve()
+        if folder.resolve() not in target.parents:
+            continue  # never outside the folder, whatever the name says
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def machine_slot() -> int:
+    """A sandbox slot that no other grading process on this machine holds (a lock file
+    kept for the life of the process)."""
+    global _slot_lock
+    if _slot_lock is None:
+        for slot in SLOTS:
+            handle = open(os.path.join(tempfile.gettempdir(), f"autograder-slot-{slot}.lock"), "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            _slot_lock = (slot, handle)
+            break
+        else:
+            raise RuntimeError(f"all {len(SLOTS)} sandbox slots of this machine are in use")
+    return _slot_lock[0]
+
+
+def _worker_state():
+    """This thread's warm worker and scratch root (with the student kit), made once."""
+    if not hasattr(_local, "worker"):
+        root = Path(tempfile.mkdtemp(prefix="ag-"))  # short: the kernel's socket paths
+        write_student_kit(KIT_ROOT, root / "kit")
+        _local.root, _local.count = root, 0
+        _local.worker = WarmWorker()
+    return _local
+
+
+def grade_packed(job: dict) -> dict:
+    """On a Dask worker: grade one packed job; everything it produced, as data.
+
+    Its kernel gets one BLAS thread: start one Dask worker process per core."""
+    from ..sandbox import autodiff_paths
+    from .outcome import run_outcome
+
+    state = _worker_state()
+    state.count += 1
+    jobdir = state.root / f"j{state.count}"
+    jobdir.mkdir()
+    try:
+        unpack(job["files"], jobdir)
+        spec = write_job_spec(jobdir, job["student"], job["assignment"], kit=state.root / "kit",
+                              nonce=job["nonce"], threads=1, sandbox=job["sandbox"],
+                              slot=machine_slot(), limits=job["limits"],
+                              hide=autodiff_paths() if job["autodiff_hidden"] else [])
+        outcome = run_outcome(state.worker, spec, job["limit"])
+        staged = jobdir / "staged"
+        produced = jobdir / "autograded" / job["student"] / job["assignment"]
+        notes = harvest(produced, staged / "autograded", first=job["wanted"]) \
+            if produced.exists() else []
+        evidence = jobdir / "run" / EVIDENCE
+        if evidence.exists():
+            (staged / "run").mkdir()
+            _, note = _copy_regular(evidence, staged / "run" / EVIDENCE, FILE_LIMIT_BYTES,
+                                    FILE_LIMIT_BYTES)
+            notes += [note] if note else []
+        return {"outcome": outcome, "notes": notes, "autograded": pack(staged / "autograded"),
+                "evidence": pack(staged / "run"),
+                "gradebook": (jobdir / "gradebook.db").read_bytes()}
+    finally:
+        safetree.remove_tree(jobdir, report=True)
+
+
+def packed_job(jobdir: Path, student: str, assignment: str, nonce: str, limits, limit: float,
+               options: dict, wanted: list[str]) -> dict:
+    """The job of ``jobdir`` (made by prepare_job) as data for a Dask worker."""
+    return {"student": student, "assignment": assignment, "nonce": nonce, "limits": limits,
+            "limit": limit, "sandbox": options["sandbox"], "wanted": wanted,
+            "autodiff_hidden": bool(options["hide"](assignment)),
+            "files": pack(jobdir)}
+
+
+def unpack_result(answer: dict, jobdir: Path, student: str, assignment: str) -> None:
+    """Lay out a Dask worker's answer as a local job would have left it."""
+    safetree.remove_tree(jobdir, report=True)
+    unpack(answer["autograded"], jobdir / "autograded" / student / assignment)
+    unpack(answer["evidence"], jobdir / "run")
+    (jobdir / "gradebook.db").write_bytes(answer["gradebook"])
+
+
+def cluster_results(course, pending, scheduler: str, workroot: Path, options: dict,
+                    window: int = 0):
+    """(result, job folder) of every pending job, graded by the Dask cluster at
+    ``scheduler``; at most ``window`` jobs (default: 4 per worker thread) are in flight, so
+    that the coordinator never holds the whole class in memory."""
+    from distributed import Client, as_completed
+
+    from .jobs import prepare, wanted_files
+    from .outcome import JobResult, job_result
+
+    with Client(scheduler, timeout=60) as client:
+        window = window or 4 * max(1, sum(client.nthreads().values())) + 4
+        waiting, running, finished = list(enumerate(pending)), {}, as_completed()
+
+        def submit():
+            index, (student, assignment) = waiting.pop(0)
+            jobdir = workroot / f"j{index}"
+            nonce, limits, limit = prepare(course, student, assignment, jobdir, options)
+            job = packed_job(jobdir, student, assignment, nonce, limits, limit, options,
+                             wanted_files(course, assignment))
+            future = client.submit(grade_packed, job, pure=False)
+            running[future] = (student, assignment, nonce, limits, jobdir)
+            finished.add(future)
+
+        while waiting and len(running) < window:
+            submit()
+        for future in finished:
+            student, assignment, nonce, limits, jobdir = running.pop(future)
+            try:
+                answer = future.result()
+            except Exception as err:  # noqa: BLE001 (e.g. the job killed worker after worker)
+                yield JobResult(student, assignment, "error", 0.0, "the cluster could not "
+                                f"grade it: {type(err).__name__}: {err}"[:2000], nonce), jobdir
+            else:
+                unpack_result(answer, jobdir, student, assignment)
+                result = job_result(student, assignment, nonce, answer["outcome"], limits)
+                result.notes = answer["notes"] + result.notes
+                yield result, jobdir
+            if waiting:
+                submit()
