@@ -75,7 +75,39 @@ def test_the_real_bundle_passes_and_holds_the_student_side_only(tmp_path):
     for assignment in COURSE.assignments():
         assert f"assignments/{assignment}/{assignment}.ipynb" in names
     pyproject = zipfile.ZipFile(bundle).read("pyproject.toml").decode()
-    assert "autograder.student" in pyproject and "nbgrader" not in pyproject
+    assert "autograder.student" in pyproject
+
+
+def test_the_bundle_installs_what_students_import_and_nothing_of_the_grader(tmp_path):
+    import tomllib
+
+    bundle = zipfile.ZipFile(write_bundle(COURSE, REPO, tmp_path / "bundle.zip"))
+    project = tomllib.loads(bundle.read("pyproject.toml").decode())["project"]
+    names = {pin.split("==")[0] for pin in project["dependencies"]}
+    assert names == {"numpy", "torch", "torchvision", "matplotlib", "tqdm", "jupyterlab",
+                     "ipykernel"}
+    assert project["optional-dependencies"]["validate"] == ["nbgrader==0.9.6"]
+    environment = bundle.read("environment.yml").decode()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in environment
+    assert not any(tool in environment for tool in ("dask", "distributed", "nbgrader", "pytest"))
+    # every file unpacks readable, whatever the umask of the machine that wrote it
+    assert {info.external_attr >> 16 for info in bundle.infolist()} == {0o100644}
+
+
+def test_a_new_import_on_the_student_side_brings_its_pin(kit_copy, tmp_path):
+    helper = kit_copy / "autograder" / "student" / "plots.py"
+    helper.write_text("import dask\n")  # whatever it is, students need it to run the kit
+    bundle = zipfile.ZipFile(write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip"))
+    assert '"dask==2026.8.0"' in bundle.read("pyproject.toml").decode()
+
+
+def test_the_bundle_readme_says_what_to_hand_in_and_how_to_work_offline(tmp_path):
+    readme = zipfile.ZipFile(write_bundle(COURSE, REPO, tmp_path / "bundle.zip")).read(
+        "README.md").decode()
+    assert "- a1_numpy_mlp: `a1_numpy_mlp.ipynb`, `a1_weights.npz`" in readme
+    assert "- a5_cifar10: `a5_cifar10.ipynb`, `a5_model.ts`" in readme
+    assert "AUTOGRADER_OFFLINE=1" in readme and "--index-url https://download.pytorch.org/whl/cpu" in readme
+    assert "Restart Kernel and\nRun All Cells" in readme
 
 
 def test_the_exercises_cover_every_assignment():
