@@ -1,0 +1,57 @@
+"""The grader's references are installed by a call, never by importing a module: a
+student's process (and any process that only imports the grader) has none, the judge
+installs them before judging, and a course's own references come back after a reset."""
+import os
+import subprocess
+import sys
+
+from autograder.grader import references
+from autograder.grader.judge import archive, torchscript
+from autograder.student.checks.core import (forget_references, grader_reference,
+                                            registered_references)
+from tests import course_fixture as fx
+from tests.conftest import REPO
+
+KIT_KINDS = {"adam", "train_one_epoch", "test_one_epoch", "train_epoch", "evaluate_epoch",
+             "checkpoint_scores", "saved_arrays",
+             "archive_loader", "archive_per_class", "archive_evaluation"}
+
+
+def test_importing_the_references_and_the_judge_registers_nothing():
+    code = ("import autograder.grader.references, autograder.grader.judge.archive, "
+            "autograder.grader.judge.judge, autograder.grader.judge.judge_process\n"
+            "from autograder.student.checks.core import registered_references\n"
+            "print(sorted(registered_references()))\n")
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path}, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_after_install_the_judge_finds_each_reference():
+    assert all(grader_reference(kind) is None for kind in KIT_KINDS)
+    references.install()
+    assert set(registered_references()) == KIT_KINDS
+    for kind, function in references.kit_references().items():
+        assert grader_reference(kind) is function
+    # the judge's strict, sandboxed archive readers, never torch.jit.load in its process
+    assert grader_reference("archive_loader") is torchscript.load_archive
+    assert grader_reference("archive_evaluation") is archive.evaluate_archive
+
+
+def test_a_courses_own_references_are_installed_again_after_a_reset(tmp_path):
+    fx.make_course(tmp_path)
+    references.install(tmp_path / "source")
+    assert grader_reference("values:double")(3) == 6
+    assert KIT_KINDS < set(registered_references())
+    forget_references()
+    assert registered_references() == {}
+    references.install(tmp_path / "source")  # the file ran once; what it registered returns
+    assert grader_reference("values:double")(3) == 6
+
+
+def test_a_course_without_references_of_its_own_gets_the_kits(tmp_path):
+    (tmp_path / "source").mkdir()
+    references.install(tmp_path / "source")
+    assert set(registered_references()) == KIT_KINDS
