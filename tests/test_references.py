@@ -55,3 +55,31 @@ def test_a_course_without_references_of_its_own_gets_the_kits(tmp_path):
     (tmp_path / "source").mkdir()
     references.install(tmp_path / "source")
     assert set(registered_references()) == KIT_KINDS
+
+
+def test_the_judge_installs_the_references_it_needs_before_judging(tmp_path, monkeypatch):
+    """No test or caller installs them here: judge_submission does, the course's included
+    (the answer to `double` is in the course's grader_references.py only)."""
+    from autograder.grader.course import Course
+    from autograder.grader.judge.judge import judge_submission
+    from autograder.student import checks
+
+    course = Course(fx.make_course(tmp_path / "course"))
+    folder, evidence = tmp_path / "submission", tmp_path / "evidence.jsonl"
+    folder.mkdir()
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(evidence))  # as in a grading kernel
+    monkeypatch.setenv("AUTOGRADER_NONCE", "judge-nonce")
+    for wrong in (False, True):
+        def double(x, wrong=wrong):
+            return 2 * x + (x > 0) if wrong else 2 * x
+        checks.check_values(double, "double", shape=(4,))
+        checks.check_values(double, "double", shape=(3, 5), seed=12)
+        monkeypatch.delenv("AUTOGRADER_EVIDENCE")
+        assert registered_references() == {}
+        verdict = judge_submission(course, fx.ASSIGNMENT, folder, evidence,
+                                   "judge-nonce")["double_test"]
+        assert verdict["passed"] != wrong, verdict["message"]
+        assert "reference" not in verdict["message"]  # compared, never deferred
+        forget_references()
+        evidence.unlink()
+        monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(evidence))
