@@ -4,10 +4,6 @@ from pathlib import Path
 
 import pytest
 
-# The tests judge as the grader does: with its references, which name the mistakes that
-# only an answer to the exercise can recognise (a grading kernel never has them).
-import autograder.grader.references  # noqa: F401,E402
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -28,3 +24,25 @@ def data_root() -> Path:
         f"course data not found under {root}: set AUTOGRADER_DATA to a folder holding "
         "MNIST/raw/*.gz and cifar-10-batches-py/ (CI uses ../shared/data)")
     return root
+
+
+@pytest.fixture(autouse=True)
+def _no_grader_references():
+    """Each test starts as a student's process does, with no grader references installed,
+    and leaves none for the next: a test that judges as the grader does opts in with
+    ``grader_references``."""
+    from autograder.student.checks.core import forget_references
+
+    forget_references()
+    yield
+    forget_references()
+
+
+@pytest.fixture
+def grader_references():
+    """The grader's references installed, as in the judge: with them the checks compare
+    numbers and name the mistakes only an answer to the exercise recognises (a student's
+    Jupyter and a grading kernel never have them)."""
+    from autograder.grader import references
+
+    references.install()

@@ -21,7 +21,7 @@ from autograder.grader.report import dashboard, feedback
 from autograder.grader.record import gradebook
 from autograder.grader import grade
 from autograder.grader.release import release
-from autograder.grader.course import Course
+from autograder.grader.course import COURSE_ID, Course
 from autograder.grader.release.leakcheck import find_leaks
 from autograder.grader.sample import fill, reference_answers
 from tests import course_fixture as fx
@@ -119,7 +119,7 @@ def flood(path: Path) -> None:
 def grade_by_hand(course, student, score, comment) -> None:
     from nbgrader.api import Gradebook
 
-    with Gradebook(gradebook.db_url(course.gradebook), "dl-course") as gb:
+    with Gradebook(gradebook.db_url(course.gradebook), COURSE_ID) as gb:
         grade_ = gb.find_grade("why_relu", fx.ASSIGNMENT, fx.ASSIGNMENT, student)
         grade_.manual_score, grade_.needs_manual_grade = score, False
         gb.find_comment("why_relu", fx.ASSIGNMENT, fx.ASSIGNMENT, student).manual_comment = comment

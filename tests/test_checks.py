@@ -11,6 +11,10 @@ from autograder.student.checks.functions import ElementwiseCheck
 from tests.corpus import reference as R
 from tests.corpus.mistakes import CORPUS
 
+# These tests judge as the grader does: with its references, which name the mistakes
+# only an answer to the exercise recognises (a student's Jupyter never has them).
+pytestmark = pytest.mark.usefixtures("grader_references")
+
 
 # ---------------------------------------------------------------- correct code passes
 

@@ -30,6 +30,9 @@ ASSIGNMENTS = ("a1_numpy_mlp", "a2_torch_mlp", "a3_torch_cnn", "a4_numpy_cnn", "
 CALL = re.compile(r"^(?:\w+\s*=\s*)?checks\.(check_\w+)\(", re.M)
 NONCE = "forgery-nonce"
 
+# The judge's verdicts, as in the grader: with its references.
+pytestmark = pytest.mark.usefixtures("grader_references")
+
 
 def _by_hand():
     """The exported checks no test cell of source/ has the judge replay, built by hand."""

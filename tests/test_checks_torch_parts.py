@@ -14,6 +14,10 @@ import torch.nn.functional as F
 from autograder.student.checks import batches, checkpoints, core, epochs, metrics, models, transforms
 from autograder.student.checks import evidence as evidence_file
 
+# These tests judge as the grader does: with its references, which name the mistakes
+# only an answer to the exercise recognises (a student's Jupyter never has them).
+pytestmark = pytest.mark.usefixtures("grader_references")
+
 
 def failure(result):
     assert not result.passed, f"expected a failure, got: {result.message}"

@@ -16,6 +16,10 @@ from autograder.student.checks import evidence as evidence_file
 from autograder.student.checks import one_epoch, splits, tables
 from autograder.student.checks import training as T
 
+# These tests judge as the grader does: with its references, which name the mistakes
+# only an answer to the exercise recognises (a student's Jupyter never has them).
+pytestmark = pytest.mark.usefixtures("grader_references")
+
 
 def failure(result):
     assert not result.passed, f"expected a failure, got: {result.message}"

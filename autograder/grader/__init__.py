@@ -6,7 +6,8 @@ The foundation, read by every stage:
 ``replay``      an assignment's test cells, their rebuilt checks, hidden lines, judged files
 ``sandbox``     bubblewrap, limits, seccomp and safe folder walks for student code
 ``references``  implementations the judge compares student work with (answers to
-                exercises live only here) and the mistakes they diagnose
+                exercises live only here) and the mistakes they diagnose; installed
+                by ``references.install()``, never on import
 
 The stages, in the order they run; a stage imports the foundation and the stages before
 it, never one after it (tests/test_layout.py):
@@ -19,5 +20,6 @@ it, never one after it (tests/test_layout.py):
 ``report``      summary, feedback pages, dashboard, exports
 
 What drives them: ``grade`` (a batch: run -> judge -> record), ``sample`` (the sample
-class), ``calibrate``, ``doctor`` and ``cli`` (the ``autograder`` command).
+class), ``calibrate``, ``doctor``, ``commands`` (what each command does; the demo runs
+them in order) and ``cli`` (the ``autograder`` command line).
 """

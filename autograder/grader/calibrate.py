@@ -46,8 +46,10 @@ def run_seed(course: Course, assignment: str, seed: int, specs: dict, timeout: i
     import nbformat
     from nbclient import NotebookClient
 
+    from . import references
     from .judge.judge import judge_saved_file
 
+    references.install(course.source)  # the judge's own readers of what the run saved
     with tempfile.TemporaryDirectory(prefix="calibrate-") as tmp:
         folder = Path(tmp) / assignment
         shutil.copytree(course.source / assignment, folder, ignore=shutil.ignore_patterns(

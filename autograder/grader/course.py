@@ -14,12 +14,15 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-# Files a teacher's run of a notebook leaves behind (trained weights, checkpoints, model
-# archives: a5_model.ts is the teacher's trained network) are never released to students,
-# copied into a grading job or into a calibration run. nbgrader_config.py reads this too.
 # The repository of the kit itself (holding the ``autograder`` package), whatever the course.
 KIT_ROOT = Path(__file__).resolve().parents[2]
 
+# nbgrader's course id: the configuration's and every gradebook's.
+COURSE_ID = "dl-course"
+
+# Files a teacher's run of a notebook leaves behind (trained weights, checkpoints, model
+# archives: a5_model.ts is the teacher's trained network) are never released to students,
+# copied into a grading job or into a calibration run.
 NEVER_RELEASED = (".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.npz", "*.npy",
                   "*.pt", "*.pth", "*.pt2", "*.ts", "*.ckpt", "data")
 
@@ -94,9 +97,10 @@ class Course:
         return any(read_notebook(p).get("metadata", {}).get("autograder", {})
                    .get("from_scratch") for p in self.notebooks(assignment))
 
-    def config(self, release_directory: str = "assignments", kernel: str = "python3",
-               **timeouts) -> Config:
-        """nbgrader configuration for this course (the repo's nbgrader_config.py, re-rooted).
+    def directory_config(self, release_directory: str = "assignments") -> Config:
+        """nbgrader's settings for this course directory: the one definition, which the
+        repository's nbgrader_config.py loads too (so `nbgrader` run at the repository root
+        and the autograder cannot disagree).
 
         release_directory: where ``generate_assignment`` writes (the release stages its
         output elsewhere until the leak check has passed).
@@ -109,11 +113,19 @@ class Course:
         c.CourseDirectory.autograded_directory = "autograded"
         c.CourseDirectory.feedback_directory = "feedback"
         c.CourseDirectory.db_url = f"sqlite:///{self.gradebook}"
-        c.CourseDirectory.course_id = "dl-course"
+        c.CourseDirectory.course_id = COURSE_ID
+        # Hidden tests stay in source/ only.
         c.ClearHiddenTests.enforce_metadata = True
         c.CourseDirectory.ignore = list(NEVER_RELEASED)
         # A deleted or de-tagged test cell is put back and run from the source version.
         c.OverwriteCells.add_missing_cells = True
+        return c
+
+    def config(self, release_directory: str = "assignments", kernel: str = "python3",
+               **timeouts) -> Config:
+        """``directory_config`` and a grading run's settings: the kernel, and the cell
+        timeout (``cell=`` seconds) where given."""
+        c = self.directory_config(release_directory)
         if "cell" in timeouts:
             c.Execute.timeout = int(timeouts["cell"])
         c.Execute.kernel_name = kernel
@@ -139,16 +151,3 @@ def read_notebook(path: Path) -> dict:
 
 def nbgrader_meta(cell: dict) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def student_env(nonce: str, evidence: Path, threads: int = 1) -> dict:
-    """Environment for a grading kernel: no downloads, a fresh nonce for the checks, the
-    file its checks record evidence in, and ``threads`` BLAS/OpenMP threads (parallel jobs
-    that each take every core slow each other down many times over)."""
-    env = dict(os.environ)
-    env.update(AUTOGRADER_OFFLINE="1", AUTOGRADER_NONCE=nonce, PYTHONHASHSEED="0",
-               AUTOGRADER_EVIDENCE=str(evidence))
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(max(1, threads))
-    env.pop("MPLBACKEND", None)  # keep the kernel's inline backend: plots go into feedback
-    return env

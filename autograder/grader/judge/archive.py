@@ -48,7 +48,7 @@ import numpy as np
 
 from ...student.checks.accuracy import labels, score
 from ...student.checks.archive import accuracy_message, cap_message
-from ...student.checks.core import Check, StudentError, register_reference
+from ...student.checks.core import Check, StudentError
 from ...student.checks.result import CheckResult
 from .torchscript import ArchiveError, _regular_file, load_archive
 
@@ -85,9 +85,10 @@ def archive_per_class(path: Path, dataset: str, split: str) -> list:
     return evaluate_archive(path, dataset, split)["per_class"]
 
 
-register_reference("archive_loader", load_archive)
-register_reference("archive_per_class", archive_per_class)
-register_reference("archive_evaluation", evaluate_archive)
+# The archive checks' references (installed by references.install, never on import): the
+# judge's strict loader and its sandboxed evaluation instead of a torch.jit.load in-process.
+REFERENCES = {"archive_loader": load_archive, "archive_per_class": archive_per_class,
+              "archive_evaluation": evaluate_archive}
 
 
 # ----------------------------------------------------------------------------- judging

@@ -28,7 +28,7 @@ from pathlib import Path
 from ...student.checks.core import StudentError
 from ...student.checks.evidence import decode
 from ...student.checks.result import CheckResult
-from .. import references  # registers the grader's references with the checks
+from .. import references
 from .diagnose import dependency_notes, saving_cell_problem, visible_stops
 from .evidence import read_records
 from .inspection import InspectionError, inspect
@@ -125,7 +125,7 @@ def judge_submission(course, assignment: str, folder: Path, evidence: Path | Non
                      nonce: str = "") -> dict[str, dict]:
     """{grade_id: verdict} for every autograded test cell; also written to ``folder``."""
     (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
-    references.load_course_references(course.source)
+    references.install(course.source)  # the kit's and the course's, before any check
     hidden = hidden_lines(course, assignment)
     records, note = read_records(evidence) if evidence is not None else ({}, "")
     verdicts, seen = {}, {}

@@ -87,7 +87,10 @@ class JudgeProcess:
 
 def serve() -> int:
     """Judge the request of each path read from stdin, answering ``RESULT`` + JSON."""
-    from . import judge  # noqa: F401 (the references, imported once)
+    from .. import references
+    from . import judge  # noqa: F401 (imported once, before the first request)
+
+    references.install()  # the kit's; judge_submission adds the course's
 
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever a library prints goes to the log, never into an answer

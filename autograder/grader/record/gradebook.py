@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 # an instructor watching the progress bar.
 warnings.filterwarnings("ignore", message=".*not in session.*")
 
-from ..course import Course
+from ..course import COURSE_ID, Course
 
 
 def db_url(path: Path) -> str:
@@ -31,7 +31,7 @@ class Recorder:
     statement once instead of once per job (that was most of a job's time here)."""
 
     def __init__(self, course: Course):
-        self.main = Gradebook(db_url(course.gradebook), "dl-course")
+        self.main = Gradebook(db_url(course.gradebook), COURSE_ID)
 
     def __enter__(self) -> "Recorder":
         return self
@@ -67,13 +67,6 @@ class Recorder:
         except Exception:
             main.db.rollback()
             raise
-
-
-def record_job(course: Course, assignment: str, student: str, job_db: Path | None,
-               verdicts: dict, note: str = "") -> None:
-    """``Recorder.record`` for one job."""
-    with Recorder(course) as recorder:
-        recorder.record(assignment, student, job_db, verdicts, note)
 
 
 # The cells of one student's submission of one assignment, in a job's gradebook.
@@ -146,7 +139,7 @@ class Item:
 
 def submission_items(course: Course, assignment: str, student: str) -> list[Item]:
     """Every graded cell of a submission, in notebook order, with its current score."""
-    with Gradebook(db_url(course.gradebook), "dl-course") as gb:
+    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -162,14 +155,14 @@ def submission_items(course: Course, assignment: str, student: str) -> list[Item
 
 
 def students(course: Course) -> list[str]:
-    with Gradebook(db_url(course.gradebook), "dl-course") as gb:
+    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
         return sorted(s.id for s in gb.students)
 
 
 def has_assignment(course: Course, assignment: str) -> bool:
     if not course.gradebook.exists():
         return False
-    with Gradebook(db_url(course.gradebook), "dl-course") as gb:
+    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
         try:
             gb.find_assignment(assignment)
             return True
@@ -179,7 +172,7 @@ def has_assignment(course: Course, assignment: str) -> bool:
 
 def manual_comments(course: Course, assignment: str, student: str) -> dict[tuple[str, str], str]:
     """{(notebook, cell name): the manual grader's comment} of a submission, where given."""
-    with Gradebook(db_url(course.gradebook), "dl-course") as gb:
+    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:

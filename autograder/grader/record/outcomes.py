@@ -91,11 +91,6 @@ def verdicts(course: Course, student: str, assignment: str) -> dict[tuple[str, s
             in read_verdicts(course.autograded / student / assignment).items()}
 
 
-def all_messages(course: Course, student: str, assignment: str) -> dict[tuple[str, str], str]:
-    """{(notebook name, grade_id): the judge's message} ("" for a cell that passed)."""
-    return {key: v.get("message", "") for key, v in verdicts(course, student, assignment).items()}
-
-
 def check_lines(verdict: dict | None) -> list[str]:
     """One line per check of a verdict: ``✓ name`` or ``✗ name (-x): message``."""
     lines = []

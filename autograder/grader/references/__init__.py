@@ -1,41 +1,60 @@
 """References the judge needs that are answers to exercises: grader side only.
 
-Importing this package registers them with the check library, so that a judge running in
-the grader (the coordinator, the tests) compares numbers and names mistakes, while the same
-check in a student's Jupyter or a grading kernel decides only what needs no answer.
+Importing this package registers nothing. ``install()`` registers them with the check
+library, and the judge calls it before judging (judge.judge_submission, the judge process,
+calibrate), so that a judge running in the grader compares numbers and names mistakes,
+while the same check in a student's Jupyter or a grading kernel, where nothing installs
+them, decides only what needs no answer. Tests opt in with the ``grader_references``
+fixture.
 """
-from ...student.checks.core import register_reference
-from .optimisers import adam_mistakes
-from .saved import saved_arrays
-from .training import (checkpoint_scores, reference_evaluate, reference_test_epoch,
-                       reference_train_epoch, reference_train_epoch_means)
+from __future__ import annotations
 
-register_reference("adam", adam_mistakes)
-register_reference("train_one_epoch", reference_train_epoch)
-register_reference("test_one_epoch", reference_test_epoch)
-register_reference("train_epoch", reference_train_epoch_means)
-register_reference("evaluate_epoch", reference_evaluate)
-register_reference("checkpoint_scores", checkpoint_scores)
-register_reference("saved_arrays", saved_arrays)
+import runpy
+from pathlib import Path
+
+from ...student.checks.core import register_reference, registered_references
 
 COURSE_REFERENCES = "grader_references.py"  # in a course's source/, beside the assignments
 
 
-def load_course_references(source) -> None:
-    """Run the course's own ``source/grader_references.py`` (teacher code, never released:
-    nbgrader releases only the assignment folders), which registers references for the
-    course's exercises with ``register_reference``. Loaded once per path."""
-    from pathlib import Path
-    import runpy
+def kit_references() -> dict:
+    """{kind: reference}: the kit's answers, and the archive judge's strict loaders (a
+    saved model read only through the sandboxed inspector, never ``torch.jit.load`` in the
+    judge's own process)."""
+    from ..judge import archive
+    from .optimisers import adam_mistakes
+    from .saved import saved_arrays
+    from .training import (checkpoint_scores, reference_evaluate, reference_test_epoch,
+                           reference_train_epoch, reference_train_epoch_means)
 
-    path = Path(source) / COURSE_REFERENCES
-    if path.is_file() and str(path) not in _LOADED:
+    return {"adam": adam_mistakes, "train_one_epoch": reference_train_epoch,
+            "test_one_epoch": reference_test_epoch, "train_epoch": reference_train_epoch_means,
+            "evaluate_epoch": reference_evaluate, "checkpoint_scores": checkpoint_scores,
+            "saved_arrays": saved_arrays, **archive.REFERENCES}
+
+
+def install(source=None) -> None:
+    """Register the kit's references and, given a course's ``source/`` folder, the
+    course's own (``source/grader_references.py``). Idempotent: call it before judging."""
+    for kind, function in kit_references().items():
+        register_reference(kind, function)
+    if source is not None:
+        for kind, function in course_references(source).items():
+            register_reference(kind, function)
+
+
+def course_references(source) -> dict:
+    """{kind: reference} that the course's own ``source/grader_references.py`` registers
+    (teacher code, never released: nbgrader releases only the assignment folders); {}
+    without one. The file runs once per path; what it registered is kept, so a later
+    ``install`` puts it back without running it again."""
+    path = (Path(source) / COURSE_REFERENCES).resolve()
+    if path not in _COURSE and path.is_file():
+        before = registered_references()
         runpy.run_path(str(path), run_name="course_references")
-        _LOADED.add(str(path))
+        _COURSE[path] = {kind: function for kind, function in registered_references().items()
+                         if before.get(kind) is not function}
+    return _COURSE.get(path, {})
 
 
-_LOADED: set = set()
-
-# The archive judge registers its strict TorchScript loader and its cached per-class
-# evaluation ("archive_loader", "archive_per_class") when imported.
-from ..judge import archive  # noqa: F401,E402
+_COURSE: dict[Path, dict] = {}  # a course's grader_references.py -> what it registered

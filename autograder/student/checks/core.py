@@ -17,8 +17,9 @@ to ``$AUTOGRADER_EVIDENCE`` under the check's :meth:`Check.identity`, and the tr
 judge, which rebuilds the same check from ``source/``, decides (grader/replay.py).
 
 Some judges need a reference that is itself an answer to an exercise (a training loop, a
-NumPy Adam). Those references live on the grader side (``autograder.grader.references``)
-and reach a judge through :func:`grader_reference`; where they are absent (a student's
+NumPy Adam). Those references live on the grader side (``autograder.grader.references``,
+which installs them by a call, never on import) and reach a judge through
+:func:`grader_reference`; where they are absent (a student's
 Jupyter, a grading kernel) the judge decides what it can without them and says so, and
 the trusted judge re-scores the recorded evidence at grading.
 """
@@ -103,7 +104,9 @@ def derive_seed(*parts, nonce: str | None = None) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
 
 
-# kind -> callable, filled by autograder.grader.references when the grader side is loaded.
+# kind -> callable: empty until the grader installs its references by a call
+# (``autograder.grader.references.install``; importing never registers anything), so a
+# student's Jupyter or a grading kernel never has them.
 _GRADER_REFERENCES: dict = {}
 
 
@@ -113,8 +116,19 @@ def register_reference(kind: str, function) -> None:
 
 
 def grader_reference(kind: str):
-    """The grader's reference for checks of ``kind``, or None where the grader side is absent."""
+    """The grader's reference for checks of ``kind``, or None where none is installed."""
     return _GRADER_REFERENCES.get(kind)
+
+
+def registered_references() -> dict:
+    """{kind: reference} installed now (a copy)."""
+    return dict(_GRADER_REFERENCES)
+
+
+def forget_references() -> None:
+    """Uninstall every reference: checks decide only what needs no answer, as in a
+    student's process (the tests start each test so)."""
+    _GRADER_REFERENCES.clear()
 
 
 def grading() -> bool:

@@ -1,0 +1,166 @@
+"""What each ``autograder`` command does, as functions with explicit arguments.
+
+cli.py turns the command line into a call of one of these; ``demo`` calls them in the
+order the stages run (release, sample class, collect, grade, reports). Each does one
+stage and prints what it did, for the instructor watching.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .course import KIT_ROOT, Course
+
+DEMO_ASSIGNMENTS = ["a1_numpy_mlp", "a2_torch_mlp"]
+SAMPLE_CLASS = KIT_ROOT / "samples" / "sample_class.json"
+
+
+def check_data() -> int:
+    """Verify every split of MNIST and CIFAR-10 and print what was found; 2 if it fails."""
+    from ..student import data
+
+    print(f"data root: {data.data_root()}  (AUTOGRADER_DATA; offline={data.offline()})")
+    start = time.perf_counter()
+    try:
+        found = data.verify_all()
+    except data.DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for name, counts in found.items():
+        print(f"  {name:<15} {sum(counts.values()):>6} images, per class {list(counts.values())}")
+    print(f"all content checksums match ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def release(course: Course, assignments: list[str] | None, bundle: Path | None) -> list[str]:
+    """Release ``assignments`` (None: all) with the leak check, and the student bundle
+    to ``bundle`` where given; the ids released."""
+    from .release.bundle import write_bundle
+    from .release.release import release as release_assignments
+
+    released = release_assignments(course, assignments)
+    print(f"released {', '.join(released)} into {course.release}; leak check passed")
+    if bundle is not None:
+        path = write_bundle(course, KIT_ROOT, Path(bundle), released)
+        print(f"student bundle: {path} (leak check passed)")
+    return released
+
+
+def collect(course: Course, path: Path, replace: bool = False) -> None:
+    """Place the submissions under ``path`` into submitted/."""
+    from .collect.collect import collect as collect_submissions
+
+    print(collect_submissions(course, Path(path), replace=replace).summary())
+
+
+def grade(course: Course, assignments: list[str] | None, students: list[str] | None = None,
+          workers: int | None = None, limit: int | None = None, sandbox: bool = True,
+          limits=None, scheduler: str | None = None) -> list:
+    """Grade and print the summary table; the JobResults (see grade.grade for the
+    arguments; ``limits``: assignment -> Limits, default each assignment's budget)."""
+    from .grade import grade as grade_submissions
+    from .report.summary import print_summary
+    from .run.jobs import assignment_budget
+    from .sandbox import Limits
+
+    limits = limits or (lambda assignment: Limits.for_budget(assignment_budget(assignment)))
+    if not sandbox:
+        print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
+              "the grader's powers. For trusted submissions only.")
+    else:
+        shown = "; ".join(f"{name} {value}" for name, value in limits("").describe())
+        print(f"sandbox: bubblewrap; limits per kernel: {shown} (wall clock: per cell 3x, "
+              "per notebook 4x the assignment's budget)")
+    results = grade_submissions(course, assignments, students, workers, limit=limit,
+                                sandbox=sandbox, limits=limits, scheduler=scheduler)
+    print_summary(course, assignments or sorted({r.assignment for r in results}), results)
+    if not sandbox:
+        print("NOT SANDBOXED: these grades come from kernels that ran without the sandbox")
+    return results
+
+
+def sample_class(course: Course, out: Path, assignments: list[str]) -> list:
+    """Write the sample class's submissions under ``out``; its mutations."""
+    from .sample import build, load_mutations
+
+    mutations = load_mutations(SAMPLE_CLASS)
+    for student, description in build(course, Path(out), assignments, mutations).items():
+        print(f"  {student:<28} {description}")
+    return mutations
+
+
+def feedback(course: Course, assignments: list[str] | None) -> None:
+    from .report.feedback import feedback as feedback_pages
+
+    pages = feedback_pages(course, assignments)
+    print(f"wrote {len(pages)} feedback page(s) under {course.feedback}")
+
+
+def dashboard(course: Course, assignments: list[str] | None) -> None:
+    from .report.dashboard import dashboard as write_dashboard
+
+    print(f"course dashboard: {write_dashboard(course, assignments)}")
+
+
+def export(course: Course, assignments: list[str] | None) -> None:
+    from .report.export import export as write_exports
+
+    csv_path, results = write_exports(course, assignments)
+    print(f"grades: {csv_path}\nGradescope results: {len(results)} file(s) under "
+          f"{csv_path.parent / 'gradescope'}")
+
+
+def demo(course: Course, every: bool = False) -> int:
+    """Release, build and collect the sample class, grade it (A1 and A2, or ``every``
+    assignment), write feedback, dashboard and exports, and check each sample student lost
+    exactly the expected tests; 0 when so, 1 when not, 2 when the data is wrong."""
+    from .sample import verify
+
+    started = time.perf_counter()
+    assignments = course.assignments() if every else [
+        a for a in DEMO_ASSIGNMENTS if a in course.assignments()]
+    if not assignments:
+        print("no assignments in source/ yet: only the data can be checked")
+        return check_data()
+    print("== 1/6 data ==")
+    if check_data():
+        return 2
+    print(f"== 2/6 release ({', '.join(course.assignments())}) ==")
+    release(course, None, course.exports / "student_bundle.zip")
+    incoming = course.root / "demo_output" / "incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    print(f"== 3/6 sample class -> {incoming} ==")
+    mutations = sample_class(course, incoming, assignments)
+    for folder in (course.submitted, course.autograded, course.feedback,
+                   course.root / "dashboard"):
+        shutil.rmtree(folder, ignore_errors=True)  # the demo starts from a clean class
+    print("== 4/6 collect ==")
+    collect(course, incoming)
+    print(f"== 5/6 grade {', '.join(assignments)} ==")
+    results = grade(course, assignments)
+    print("== 6/6 feedback, dashboard and export ==")
+    feedback(course, assignments)
+    dashboard(course, assignments)
+    export(course, assignments)
+    problems = verify(course, assignments, mutations)
+    problems += [f"{r.student}/{r.assignment}: grading {r.status}: {r.message}"
+                 for r in results if r.status != "graded"]
+    print_demo_end(course, problems, time.perf_counter() - started)
+    return 1 if problems else 0
+
+
+def print_demo_end(course: Course, problems: list[str], seconds: float) -> None:
+    if problems:
+        print("\nSAMPLE CLASS CHECK FAILED:\n  " + "\n  ".join(problems))
+    else:
+        print("\nsample class check: the reference got every autograded point, the untouched "
+              "release none, and each buggy student lost exactly the expected tests")
+    print(f"\nFeedback pages: {course.feedback}/<student>/<assignment>/feedback.html\n"
+          f"Grades: {course.exports / 'grades.csv'}\nGradebook: {course.gradebook} "
+          "(open with `nbgrader formgrader` for the written answers)\n"
+          f"Student bundle: {course.exports / 'student_bundle.zip'}")
+    minutes, seconds = divmod(round(seconds), 60)
+    print(f"\ndemo {'FAILED' if problems else 'finished'} in {minutes} min {seconds} s")
+    print(f"Course dashboard: {course.root / 'dashboard' / 'index.html'}")
