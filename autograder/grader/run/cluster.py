@@ -2,10 +2,11 @@
 
 The unit of work is the same as on one machine: one submission. The coordinator prepares
 the job's scratch course (submission, released helper files, solution-free gradebook)
-and sends it as data; a Dask worker unpacks it in a private folder, grades it in its own
-warm worker (a fresh sandboxed kernel per job, as locally) and sends back, as data, the
-worker's outcome, the autograded folder (copied with harvest's caps), the evidence the
-kernel filed and the job's gradebook. The coordinator alone judges and writes the
+and sends it as data with the job's ``JobSpec`` (records.py); a Dask worker places the
+spec on its machine (its folder, slot, data), unpacks the course in a private folder,
+grades it in its own warm worker (a fresh sandboxed kernel per job, as locally) and sends
+back, as data, the worker's ``Outcome``, the autograded folder (copied with harvest's
+caps), the evidence the kernel filed and the job's gradebook. The coordinator alone judges and writes the
 gradebook, once per submission: a Dask worker that dies mid-batch only makes the
 scheduler run its jobs again elsewhere.
 
