@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from autograder.grader.judge.request import JudgeRequest
-from autograder.grader.run import jobs
+from autograder.grader.run import cluster, jobs
 from autograder.grader.run.outcome import job_result, run_outcome
 from autograder.grader.run.records import JobSpec, Outcome
 from autograder.grader.run.warm import WarmWorker
@@ -119,6 +119,15 @@ def test_placing_a_spec_fills_where_it_runs_and_hides_autodiff_only_from_scratch
     assert JobSpec.read(placed.write()) == placed
 
 
+def test_the_dask_message_is_the_unplaced_spec_and_the_jobs_files(tmp_path):
+    (tmp_path / "j0" / "submitted").mkdir(parents=True)
+    (tmp_path / "j0" / "submitted" / "a1.ipynb").write_text("{}")
+    message = cluster.packed_job(spec(), tmp_path / "j0")
+    assert set(message) == {"spec", "files"}
+    assert JobSpec.from_json(message["spec"]) == spec()
+    assert message["files"] == {"submitted/a1.ipynb": b"{}"}
+
+
 ANSWERS = textwrap.dedent(f"""
     import json, sys, time
     print("@@worker-ready", flush=True)
@@ -126,6 +135,9 @@ ANSWERS = textwrap.dedent(f"""
         spec = json.load(open(line.strip()))
         if spec["student"] == "hang":
             time.sleep(600)
+        if spec["student"] == "garbled":
+            print({RESULT!r} + "not JSON", flush=True)
+            continue
         answer = {{"status": "graded", "error": ""}} if spec["student"] == "partial" else {{
             "status": "graded", "error": "", "sandbox": [], "wall_clock": True,
             "removed": ["a FIFO: removed"], "worker": 7, "peak_kb": {{}}, "seconds": 0.0,
@@ -164,6 +176,13 @@ def test_a_worker_answering_a_partial_outcome_fails_that_job_with_a_message(work
     outcome = run_outcome(worker, written(tmp_path, "partial"))
     assert outcome.status == "error" and "answered no outcome" in outcome.error
     assert "Outcome without" in outcome.error and "peak_kb" in outcome.error
+    assert run_outcome(worker, written(tmp_path, "next")).status == "graded"
+
+
+def test_a_worker_answering_no_json_is_replaced_and_that_job_fails(worker, tmp_path):
+    outcome = run_outcome(worker, written(tmp_path, "garbled"))
+    assert outcome.status == "error" and "answer is not JSON" in outcome.error
+    assert worker.process is None
     assert run_outcome(worker, written(tmp_path, "next")).status == "graded"
 
 

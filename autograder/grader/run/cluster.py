@@ -6,9 +6,9 @@ and sends it as data with the job's ``JobSpec`` (records.py); a Dask worker plac
 spec on its machine (its folder, slot, data), unpacks the course in a private folder,
 grades it in its own warm worker (a fresh sandboxed kernel per job, as locally) and sends
 back, as data, the worker's ``Outcome``, the autograded folder (copied with harvest's
-caps), the evidence the kernel filed and the job's gradebook. The coordinator alone judges and writes the
-gradebook, once per submission: a Dask worker that dies mid-batch only makes the
-scheduler run its jobs again elsewhere.
+caps), the evidence the kernel filed and the job's gradebook. The coordinator alone
+judges and writes the gradebook, once per submission: a Dask worker that dies mid-batch
+only makes the scheduler run its jobs again elsewhere.
 
 A Dask worker needs the kit installed (the same version as the coordinator), bubblewrap,
 and the course data under its own ``AUTOGRADER_DATA``; it needs no access to the course.
@@ -105,8 +105,8 @@ def grade_packed(job: dict) -> dict:
             _, note = _copy_regular(evidence, staged / "run" / EVIDENCE, FILE_LIMIT_BYTES,
                                     FILE_LIMIT_BYTES)
             notes += [note] if note else []
-        return {"outcome": outcome.to_json(), "notes": notes, "autograded": pack(staged / "autograded"),
-                "evidence": pack(staged / "run"),
+        return {"outcome": outcome.to_json(), "notes": notes,
+                "autograded": pack(staged / "autograded"), "evidence": pack(staged / "run"),
                 "gradebook": (jobdir / "gradebook.db").read_bytes()}
     finally:
         safetree.remove_tree(jobdir, report=True)

@@ -117,8 +117,9 @@ class WarmWorker:
 
     def run(self, spec: Path, limit: float, then=()) -> dict:
         """The answer to the job ``spec``, as JSON data (a grading worker's is a
-        ``records.Outcome``, read by outcome.run_outcome); raises WorkerTimeout past ``limit`` seconds
-        (the worker is then killed) and WorkerDied when the worker exits during the job.
+        ``records.Outcome``, read by outcome.run_outcome); raises WorkerTimeout past
+        ``limit`` seconds (the worker is then killed) and WorkerDied when the worker exits
+        during the job or answers no JSON.
         ``then``: the specs of the next jobs, sent now so that their kernels start ahead
         (not when this worker is due for a fresh process)."""
         self.ensure_started()
