@@ -16,6 +16,7 @@ from autograder.grader.collect import collect
 from autograder.grader.release import release
 from autograder.grader.course import Course
 from autograder.grader.judge.judge_process import JudgeProcess
+from autograder.grader.judge.request import JudgeRequest
 from autograder.grader.run.worker import RESULT
 from tests import course_fixture as fx
 from tests.conftest import REPO
@@ -26,16 +27,22 @@ STAND_IN = textwrap.dedent(f"""
     print("@@worker-ready", flush=True)
     for line in sys.stdin:
         request = json.load(open(line.strip()))
-        if request["student"] == "crash":
+        if request["assignment"] == "crash":
             os._exit(11)
-        if request["student"] == "hang":
+        if request["assignment"] == "hang":
             time.sleep(600)
-        if request["student"] == "crash-once" and not os.path.exists(request["flag"]):
-            open(request["flag"], "w").close()
+        if request["assignment"] == "crash-once" and not os.path.exists(request["folder"]):
+            open(request["folder"], "w").close()
             os._exit(11)
         print({RESULT!r} + json.dumps({{"verdicts": {{"cell": {{"score": 1}}}},
               "pid": os.getpid()}}), flush=True)
 """)
+
+
+def request(assignment: str, folder: str = "") -> JudgeRequest:
+    """A request the stand-in acts on by its assignment (``folder``: its crash-once flag)."""
+    return JudgeRequest(course="", assignment=assignment, folder=folder, evidence="",
+                        nonce="0")
 
 
 @pytest.fixture
@@ -46,27 +53,27 @@ def judges():
 
 
 def test_a_judged_submission_gets_the_judges_verdicts(judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json", {"student": "ok"})
+    verdicts, notes = judges.judge(tmp_path / "r.json", request("ok"))
     assert verdicts == {"cell": {"score": 1}} and notes == []
 
 
 def test_a_judge_that_crashes_once_is_replaced_and_judges_again(judges, tmp_path):
-    request = {"student": "crash-once", "flag": str(tmp_path / "crashed")}
-    verdicts, notes = judges.judge(tmp_path / "r.json", request)
+    verdicts, notes = judges.judge(tmp_path / "r.json",
+                                   request("crash-once", str(tmp_path / "crashed")))
     assert verdicts == {"cell": {"score": 1}} and notes == []
 
 
 def test_a_submission_that_crashes_the_judge_twice_scores_nothing_and_the_next_is_judged(
         judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json", {"student": "crash"})
+    verdicts, notes = judges.judge(tmp_path / "r.json", request("crash"))
     assert verdicts == {}
     assert len(notes) == 1 and "judge's process failed" in notes[0]
     assert "no autograded points" in notes[0] and "course staff" in notes[0]
-    assert judges.judge(tmp_path / "r2.json", {"student": "ok"})[0] == {"cell": {"score": 1}}
+    assert judges.judge(tmp_path / "r2.json", request("ok"))[0] == {"cell": {"score": 1}}
 
 
 def test_a_judge_past_its_limit_is_stopped_with_a_note(judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json", {"student": "hang"}, limit=1)
+    verdicts, notes = judges.judge(tmp_path / "r.json", request("hang"), limit=1)
     assert verdicts == {} and "ran past 1 s" in notes[0]
 
 

@@ -15,6 +15,7 @@ from autograder.grader import grade
 from autograder.grader.release import release
 from autograder.grader.course import Course
 from autograder.grader.run.warm import WarmWorker, WorkerDied, WorkerTimeout
+from autograder.grader.run.records import Outcome
 from autograder.grader.run.worker import RESULT
 from tests import course_fixture as fx
 from tests.test_hostile import notebook, put, scores
@@ -147,8 +148,7 @@ class RecordingWorker:
         job = json.loads(spec.read_text())
         RecordingWorker.slots.append((job["student"], job["slot"]))
         time.sleep(0.3)  # long enough for the other worker's thread to take jobs too
-        return {"success": False, "error": "not run: a recording stand-in", "sandbox": [],
-                "removed": []}
+        return Outcome("error", "not run: a recording stand-in").to_json()
 
     def stop(self):
         pass

@@ -26,11 +26,13 @@ from .sandbox import safetree
 from .record import gradebook, outcomes
 from .course import KIT_ROOT, Course
 from .run.harvest import harvest
-from .run.jobs import (EVIDENCE, Prepared, assignment_budget, course_secret, find_jobs,
+from .run.jobs import (EVIDENCE, assignment_budget, batch_settings, course_secret, find_jobs,
                    prepare_local, wanted_files, write_student_kit)
 from .run.outcome import JobResult, job_result, run_outcome
+from .run.records import GradingSettings, JobSpec
 from .record.journal import Journal
 from .judge.judge_process import JudgeProcess
+from .judge.request import JudgeRequest
 from .run.progress import Progress
 from .run.warm import WarmWorker
 
@@ -40,7 +42,7 @@ class GradeError(RuntimeError):
 
 
 def worker_results(course: Course, worker: WarmWorker, number: int, take, workroot: Path,
-                   options: dict):
+                   settings: GradingSettings):
     """(result, job folder) of the jobs warm worker ``number`` takes from ``take()``, one
     after the other. While ``take(ahead=True)`` finds jobs left for the other workers, the
     worker holds its next two jobs' specs and launches the next kernel as the current job
@@ -49,9 +51,9 @@ def worker_results(course: Course, worker: WarmWorker, number: int, take, workro
     sandbox slots in turn (two kernels alive at once: two uids)."""
     ahead, turns = deque(), itertools.count()
 
-    def prepared(job) -> Prepared:
+    def prepared(job) -> JobSpec:
         slot = 2 * number + next(turns) % 2
-        return prepare_local(course, *job[1:], workroot, job[0], slot, options)
+        return prepare_local(course, *job[1:], workroot, job[0], slot, settings)
 
     while True:
         if ahead:
@@ -61,16 +63,16 @@ def worker_results(course: Course, worker: WarmWorker, number: int, take, workro
         else:
             return
         started = time.perf_counter()
-        worker.send(current.spec)  # (sent ahead already, unless the worker was replaced)
+        worker.send(current.file)  # (sent ahead already, unless the worker was replaced)
         while len(ahead) < 2 and (job := take(ahead=True)) is not None:
             ahead.append(prepared(job))
-        outcome = run_outcome(worker, current.spec, current.limit, [j.spec for j in ahead])
-        outcome["seconds"] = time.perf_counter() - started
-        yield (job_result(current.student, current.assignment, current.nonce, outcome,
-                          current.limits), current.jobdir)
+        outcome = run_outcome(worker, current, ahead)
+        outcome = dataclasses.replace(outcome, seconds=time.perf_counter() - started)
+        yield job_result(current, outcome), Path(current.jobdir)
 
 
-def local_results(course: Course, pending, workers: int, workroot: Path, options: dict):
+def local_results(course: Course, pending, workers: int, workroot: Path,
+                  settings: GradingSettings):
     """(result, job folder) of every pending job, graded by ``workers`` warm workers."""
     write_student_kit(KIT_ROOT, workroot / "kit")
     todo = queue.Queue()
@@ -89,7 +91,7 @@ def local_results(course: Course, pending, workers: int, workroot: Path, options
     def work(number: int) -> None:
         worker = WarmWorker()
         try:
-            for item in worker_results(course, worker, number, take, workroot, options):
+            for item in worker_results(course, worker, number, take, workroot, settings):
                 finished.put(item)
         finally:
             worker.stop()
@@ -124,10 +126,10 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
     out.mkdir(parents=True, exist_ok=True)
     # Even a job that stopped early keeps the points its evidence earns before the stop.
     started = time.perf_counter()
-    verdicts, problems = judges.judge(jobdir / "judge.json", {
-        "course": str(course.root), "assignment": result.assignment, "folder": str(out),
-        "evidence": str(jobdir / "run" / EVIDENCE), "nonce": result.nonce,
-        "sandbox": sandboxed})  # saved models are inspected as the kernels ran
+    verdicts, problems = judges.judge(jobdir / "judge.json", JudgeRequest(
+        course=str(course.root), assignment=result.assignment, folder=str(out),
+        evidence=str(jobdir / "run" / EVIDENCE), nonce=result.nonce,
+        sandbox=sandboxed))  # saved models are inspected as the kernels ran
     result.judge_seconds = time.perf_counter() - started
     result.notes += problems
     notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
@@ -174,14 +176,10 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     journal = Journal(course, jobs)
     pending = journal.pending()
     workers = workers or max(1, min(len(pending), os.cpu_count() or 1))
-    limits = limits or (lambda a: Limits.for_budget(assignment_budget(a)))
-    from .sandbox import autodiff_paths
-
-    hidden = {a: autodiff_paths() if course.from_scratch(a) else [] for _, a in jobs}
-    options = {"sandbox": sandbox, "threads": max(1, (os.cpu_count() or 1) // workers),
-               "hide": hidden.get,
-               "limits": (lambda a: dataclasses.replace(limits(a), notebook_seconds=limit))
-               if limit else limits}
+    settings = batch_settings(
+        course, [a for _, a in jobs], sandbox=sandbox,
+        threads=max(1, (os.cpu_count() or 1) // workers), limit=limit,
+        limits=limits or (lambda a: Limits.for_budget(assignment_budget(a))))
     shown = Progress(jobs, journal.done, every=10) if progress else None
     judges = JudgeProcess()
     judges.start()  # its imports overlap the first jobs
@@ -189,9 +187,9 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
         if scheduler:
             from .run.cluster import cluster_results
 
-            finished = cluster_results(course, pending, scheduler, Path(workroot), options)
+            finished = cluster_results(course, pending, scheduler, Path(workroot), settings)
         else:
-            finished = local_results(course, pending, workers, Path(workroot), options)
+            finished = local_results(course, pending, workers, Path(workroot), settings)
         results = []
         for result, jobdir in finished:
             # only this thread writes the gradebook

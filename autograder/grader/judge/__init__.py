@@ -1,6 +1,7 @@
 """Stage 4, judge: the trusted verdict on each submission, in a process that runs no student code.
 
     judge_process   the long-lived judge process the coordinator sends requests to
+    request         the JudgeRequest the coordinator sends it, one per submission
     judge           rebuilds each test cell's checks and decides them from the evidence
     evidence        reads the kernel's evidence file as bounded, strict data
     inspection      has the sandboxed inspector open a saved file; reads its answer
@@ -14,6 +15,7 @@
     diagnose        which student function a failing check depends on; visible asserts
     redact          hidden test text never reaches a message students see
 
-Depends on the run stage only for the worker protocol (judge_process); never on the
+Depends on the run stage only for the worker protocol (judge_process) and the records'
+strict reading (request); never on the
 stages after it.
 """

@@ -5,7 +5,8 @@ cost the process that imports them hundreds of megabytes, and a crafted saved fi
 crash a library that reads it. So the coordinator holds neither: it sends each judging
 request to a judge process (``python -m autograder.grader.judge.judge_process``),
 started when grading starts and kept for the batch, with the same protocol as a warm
-worker (warm.py): one request path per line in, one ``RESULT`` line out. The judge
+worker (warm.py): one request path per line in (a ``JudgeRequest``, request.py), one
+``RESULT`` line out. The judge
 process never runs student code either: it reads the evidence as data (judge.py), and a
 saved model only through the sandboxed artifact inspector (inspection.py), which is
 stopped after a limit of its own: a model that hangs costs its submission that check,
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from ..run.warm import WarmWorker, WorkerDied, WorkerTimeout
 from ..run.worker import READY, RESULT
+from .request import JudgeRequest
 
 JUDGE_SECONDS = 900  # one submission's judging: a saved CIFAR-10 network takes seconds
 
@@ -35,18 +37,18 @@ def judge_command() -> list[str]:
             sys.executable, "-m", "autograder.grader.judge.judge_process"]
 
 
-def judge_request(request: dict) -> dict:
+def judge_request(request: JudgeRequest) -> dict:
     """Judge one harvested submission and fingerprint its judged files; its verdicts."""
     from . import inspection, judge, similarity
     from .. import replay
     from ..course import Course
 
-    inspection.configure(sandbox=request.get("sandbox", True))
-    course, folder = Course(request["course"]), Path(request["folder"])
-    evidence = Path(request["evidence"]) if request.get("evidence") else None
-    verdicts = judge.judge_submission(course, request["assignment"], folder, evidence,
-                                      request["nonce"])
-    similarity.record_fingerprints(folder, replay.judged_files(course, request["assignment"]))
+    inspection.configure(sandbox=request.sandbox)
+    course, folder = Course(request.course), Path(request.folder)
+    evidence = Path(request.evidence) if request.evidence else None
+    verdicts = judge.judge_submission(course, request.assignment, folder, evidence,
+                                      request.nonce)
+    similarity.record_fingerprints(folder, replay.judged_files(course, request.assignment))
     return json.loads(json.dumps(verdicts, default=float))
 
 
@@ -60,11 +62,11 @@ class JudgeProcess:
         """Start the process now, so that its imports overlap the first jobs."""
         self.worker.ensure_started()
 
-    def judge(self, request_file: Path, request: dict,
+    def judge(self, request_file: Path, request: JudgeRequest,
               limit: float = JUDGE_SECONDS) -> tuple[dict, list[str]]:
         """(verdicts, notes) for the submission described by ``request``, written to
         ``request_file`` for the judge to read."""
-        request_file.write_text(json.dumps(request))
+        request.write(request_file)
         problem = ""
         for _attempt in range(2):
             try:
@@ -98,7 +100,7 @@ def serve() -> int:
     answers.flush()
     for line in sys.stdin:
         try:
-            answer = {"verdicts": judge_request(json.loads(Path(line.strip()).read_text()))}
+            answer = {"verdicts": judge_request(JudgeRequest.read(Path(line.strip())))}
         except Exception:  # noqa: BLE001 (one submission's failure never stops the batch)
             answer = {"error": traceback.format_exc()[-2000:]}
         answers.write(RESULT + json.dumps(answer) + "\n")

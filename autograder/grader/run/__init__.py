@@ -1,5 +1,7 @@
 """Stage 3, run: execute each submission's notebook in the sandbox, one job per submission.
 
+    records     the typed records a job crosses processes as: JobSpec, Outcome; the
+                batch's GradingSettings
     jobs        a job's scratch course, nonce, kernel environment and spec; the budgets
     warm        the coordinator's handle on a long-lived worker process
     worker      the worker: runs nbgrader autograde for one job spec after another

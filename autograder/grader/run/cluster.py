@@ -2,12 +2,13 @@
 
 The unit of work is the same as on one machine: one submission. The coordinator prepares
 the job's scratch course (submission, released helper files, solution-free gradebook)
-and sends it as data; a Dask worker unpacks it in a private folder, grades it in its own
-warm worker (a fresh sandboxed kernel per job, as locally) and sends back, as data, the
-worker's outcome, the autograded folder (copied with harvest's caps), the evidence the
-kernel filed and the job's gradebook. The coordinator alone judges and writes the
-gradebook, once per submission: a Dask worker that dies mid-batch only makes the
-scheduler run its jobs again elsewhere.
+and sends it as data with the job's ``JobSpec`` (records.py); a Dask worker places the
+spec on its machine (its folder, slot, data), unpacks the course in a private folder,
+grades it in its own warm worker (a fresh sandboxed kernel per job, as locally) and sends
+back, as data, the worker's ``Outcome``, the autograded folder (copied with harvest's
+caps), the evidence the kernel filed and the job's gradebook. The coordinator alone
+judges and writes the gradebook, once per submission: a Dask worker that dies mid-batch
+only makes the scheduler run its jobs again elsewhere.
 
 A Dask worker needs the kit installed (the same version as the coordinator), bubblewrap,
 and the course data under its own ``AUTOGRADER_DATA``; it needs no access to the course.
@@ -23,7 +24,8 @@ from pathlib import Path
 from ..course import KIT_ROOT
 from ..sandbox import safetree
 from .harvest import FILE_LIMIT_BYTES, _copy_regular, harvest
-from .jobs import EVIDENCE, write_job_spec, write_student_kit
+from .jobs import EVIDENCE, place, write_student_kit
+from .records import GradingSettings, JobSpec, Outcome
 from .warm import WarmWorker
 
 SLOTS = range(32, 96)  # sandbox slots of cluster workers: apart from a local run's 0, 1, ...
@@ -76,10 +78,11 @@ def _worker_state():
 
 
 def grade_packed(job: dict) -> dict:
-    """On a Dask worker: grade one packed job; everything it produced, as data.
+    """On a Dask worker: grade one packed job ({"spec": its JobSpec as JSON, "files": its
+    scratch course}, made by ``packed_job``); everything it produced, as data, its outcome
+    as an Outcome's JSON.
 
     Its kernel gets one BLAS thread: start one Dask worker process per core."""
-    from ..sandbox import autodiff_paths
     from .outcome import run_outcome
 
     state = _worker_state()
@@ -87,15 +90,14 @@ def grade_packed(job: dict) -> dict:
     jobdir = state.root / f"j{state.count}"
     jobdir.mkdir()
     try:
+        spec = place(JobSpec.from_json(job["spec"]), jobdir, kit=state.root / "kit",
+                     slot=machine_slot(), threads=1)
         unpack(job["files"], jobdir)
-        spec = write_job_spec(jobdir, job["student"], job["assignment"], kit=state.root / "kit",
-                              nonce=job["nonce"], threads=1, sandbox=job["sandbox"],
-                              slot=machine_slot(), limits=job["limits"],
-                              hide=autodiff_paths() if job["autodiff_hidden"] else [])
-        outcome = run_outcome(state.worker, spec, job["limit"])
+        spec.write()
+        outcome = run_outcome(state.worker, spec)
         staged = jobdir / "staged"
-        produced = jobdir / "autograded" / job["student"] / job["assignment"]
-        notes = harvest(produced, staged / "autograded", first=job["wanted"]) \
+        produced = jobdir / "autograded" / spec.student / spec.assignment
+        notes = harvest(produced, staged / "autograded", first=spec.wanted) \
             if produced.exists() else []
         evidence = jobdir / "run" / EVIDENCE
         if evidence.exists():
@@ -103,20 +105,17 @@ def grade_packed(job: dict) -> dict:
             _, note = _copy_regular(evidence, staged / "run" / EVIDENCE, FILE_LIMIT_BYTES,
                                     FILE_LIMIT_BYTES)
             notes += [note] if note else []
-        return {"outcome": outcome, "notes": notes, "autograded": pack(staged / "autograded"),
-                "evidence": pack(staged / "run"),
+        return {"outcome": outcome.to_json(), "notes": notes,
+                "autograded": pack(staged / "autograded"), "evidence": pack(staged / "run"),
                 "gradebook": (jobdir / "gradebook.db").read_bytes()}
     finally:
         safetree.remove_tree(jobdir, report=True)
 
 
-def packed_job(jobdir: Path, student: str, assignment: str, nonce: str, limits, limit: float,
-               options: dict, wanted: list[str]) -> dict:
-    """The job of ``jobdir`` (made by prepare_job) as data for a Dask worker."""
-    return {"student": student, "assignment": assignment, "nonce": nonce, "limits": limits,
-            "limit": limit, "sandbox": options["sandbox"], "wanted": wanted,
-            "autodiff_hidden": bool(options["hide"](assignment)),
-            "files": pack(jobdir)}
+def packed_job(spec: JobSpec, jobdir: Path) -> dict:
+    """The job ``spec`` (not yet placed) and its scratch course in ``jobdir`` (made by
+    jobs.prepare), as data for a Dask worker."""
+    return {"spec": spec.to_json(), "files": pack(jobdir)}
 
 
 def unpack_result(answer: dict, jobdir: Path, student: str, assignment: str) -> None:
@@ -127,15 +126,15 @@ def unpack_result(answer: dict, jobdir: Path, student: str, assignment: str) -> 
     (jobdir / "gradebook.db").write_bytes(answer["gradebook"])
 
 
-def cluster_results(course, pending, scheduler: str, workroot: Path, options: dict,
-                    window: int = 0):
+def cluster_results(course, pending, scheduler: str, workroot: Path,
+                    settings: GradingSettings, window: int = 0):
     """(result, job folder) of every pending job, graded by the Dask cluster at
     ``scheduler``; at most ``window`` jobs (default: 4 per worker thread) are in flight, so
     that the coordinator never holds the whole class in memory."""
     from distributed import Client, as_completed
 
-    from .jobs import prepare, wanted_files
-    from .outcome import JobResult, job_result
+    from .jobs import prepare
+    from .outcome import job_result
 
     with Client(scheduler, timeout=60) as client:
         window = window or 4 * max(1, sum(client.nthreads().values())) + 4
@@ -144,25 +143,25 @@ def cluster_results(course, pending, scheduler: str, workroot: Path, options: di
         def submit():
             index, (student, assignment) = waiting.pop(0)
             jobdir = workroot / f"j{index}"
-            nonce, limits, limit = prepare(course, student, assignment, jobdir, options)
-            job = packed_job(jobdir, student, assignment, nonce, limits, limit, options,
-                             wanted_files(course, assignment))
-            future = client.submit(grade_packed, job, pure=False)
-            running[future] = (student, assignment, nonce, limits, jobdir)
+            spec = prepare(course, student, assignment, jobdir, settings)
+            future = client.submit(grade_packed, packed_job(spec, jobdir), pure=False)
+            running[future] = (spec, jobdir)
             finished.add(future)
 
         while waiting and len(running) < window:
             submit()
         for future in finished:
-            student, assignment, nonce, limits, jobdir = running.pop(future)
+            spec, jobdir = running.pop(future)
             try:
                 answer = future.result()
+                outcome = Outcome.from_json(answer["outcome"])
             except Exception as err:  # noqa: BLE001 (e.g. the job killed worker after worker)
-                yield JobResult(student, assignment, "error", 0.0, "the cluster could not "
-                                f"grade it: {type(err).__name__}: {err}"[:2000], nonce), jobdir
+                failure = Outcome("error", "the cluster could not grade it: "
+                                  f"{type(err).__name__}: {err}"[:2000])
+                yield job_result(spec, failure), jobdir
             else:
-                unpack_result(answer, jobdir, student, assignment)
-                result = job_result(student, assignment, nonce, answer["outcome"], limits)
+                unpack_result(answer, jobdir, spec.student, spec.assignment)
+                result = job_result(spec, outcome)
                 result.notes = answer["notes"] + result.notes
                 yield result, jobdir
             if waiting:

@@ -3,22 +3,24 @@
 A job is one student's submission of one assignment, graded in a private scratch copy of
 the course. Its nonce (the seed of the checks' hidden inputs) is derived from a secret of
 the course, the student, the assignment and the submission's content: unpredictable for
-students, and identical when the same submission is graded again.
+students, and identical when the same submission is graded again. A job's description is
+a ``records.JobSpec``: decided here (``prepare``), placed on the machine that grades it
+(``place``), written to the job's folder as ``job.json``.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import shutil
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import BUDGET_SECONDS, DEFAULT_BUDGET_SECONDS, Course
 from ..replay import judged_files
+from .records import GradingSettings, JobSpec
 
 SECRET_FILE = ".autograder-secret"
 EVIDENCE = "evidence.jsonl"  # in the job's runtime folder, written by the kernel's checks
@@ -133,53 +135,57 @@ def kernel_env(nonce: str, jobdir: Path, threads: int) -> dict:
     return env
 
 
-def write_job_spec(jobdir: Path, student: str, assignment: str, *, kit: Path, nonce: str,
-                   threads: int, sandbox: bool, slot: int, limits, hide=()) -> Path:
-    """``job.json``: what the worker needs to grade the job (``hide``: folders the sandbox
-    shows empty, such as the autodiff libraries of a from-scratch assignment)."""
-    spec = {"student": student, "assignment": assignment, "kit": str(kit),
-            "sandbox": sandbox, "slot": slot, "hide": list(hide),
-            "limits": limits.__dict__, "readonly": data_paths(),
-            "kernel_env": kernel_env(nonce, jobdir, threads)}
-    path = jobdir / "job.json"
-    path.write_text(json.dumps(spec, indent=1))
-    return path
+def place(spec: JobSpec, jobdir: Path, *, kit: Path, slot: int, threads: int) -> JobSpec:
+    """``spec`` placed on this machine: in ``jobdir``, with ``kit``, a kernel in sandbox slot
+    ``slot`` using ``threads`` BLAS threads, this machine's data read-only and, for a
+    from-scratch assignment, its autodiff libraries hidden."""
+    from ..sandbox import autodiff_paths
+
+    return dataclasses.replace(
+        spec, jobdir=str(jobdir), kit=str(kit), slot=slot, readonly=data_paths(),
+        hide=autodiff_paths() if spec.hide_autodiff else [],
+        kernel_env=kernel_env(spec.nonce, jobdir, threads))
 
 
 def assignment_budget(assignment: str) -> int:
     return BUDGET_SECONDS.get(assignment, DEFAULT_BUDGET_SECONDS)
 
 
-def prepare(course: Course, student: str, assignment: str, jobdir: Path, options: dict):
-    """The job's scratch course in ``jobdir``; returns (nonce, limits, coordinator limit)."""
+def batch_settings(course: Course, assignments, *, sandbox: bool, threads: int, limits,
+                   limit: float | None = None) -> GradingSettings:
+    """The settings of a batch grading ``assignments``: ``limits`` (assignment -> Limits)
+    and ``limit`` (seconds per notebook, if given) resolved once per assignment."""
+    assignments = sorted(set(assignments))
+    resolved = {a: limits(a) for a in assignments}
+    if limit:
+        resolved = {a: dataclasses.replace(l, notebook_seconds=limit) for a, l in resolved.items()}
+    return GradingSettings(sandbox=sandbox, threads=threads, limits=resolved,
+                           from_scratch=frozenset(a for a in assignments
+                                                  if course.from_scratch(a)),
+                           wanted={a: wanted_files(course, a) for a in assignments})
+
+
+def prepare(course: Course, student: str, assignment: str, jobdir: Path,
+            settings: GradingSettings) -> JobSpec:
+    """The job's scratch course in ``jobdir``; returns its spec, not yet placed."""
     jobdir.mkdir()
     prepare_job(course, student, assignment, jobdir)
-    limits = options["limits"](assignment)
-    # the worker stops the kernel at notebook_seconds; this is the backstop
-    return job_nonce(course, student, assignment), limits, limits.notebook_seconds + 60
-
-
-@dataclass
-class Prepared:
-    """A job ready for a worker: its folder, spec and limits."""
-    student: str
-    assignment: str
-    jobdir: Path
-    spec: Path
-    nonce: str
-    limits: object
-    limit: float
+    return JobSpec(student=student, assignment=assignment,
+                   nonce=job_nonce(course, student, assignment), sandbox=settings.sandbox,
+                   hide_autodiff=assignment in settings.from_scratch,
+                   limits=settings.limits[assignment],
+                   wanted=list(settings.wanted.get(assignment, [])))
 
 
 def prepare_local(course: Course, student: str, assignment: str, workroot: Path, index: int,
-                  slot: int, options: dict) -> Prepared:
-    """Job ``index``'s scratch course and spec, for a kernel in sandbox slot ``slot``."""
+                  slot: int, settings: GradingSettings) -> JobSpec:
+    """Job ``index``'s scratch course and spec (written to ``job.json``), for a kernel in
+    sandbox slot ``slot`` on this machine."""
     jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
-    nonce, limits, limit = prepare(course, student, assignment, jobdir, options)
-    spec = write_job_spec(jobdir, student, assignment, kit=workroot / "kit", nonce=nonce,
-                          threads=options["threads"], sandbox=options["sandbox"], slot=slot,
-                          limits=limits, hide=options["hide"](assignment))
-    return Prepared(student, assignment, jobdir, spec, nonce, limits, limit)
+    spec = place(prepare(course, student, assignment, jobdir, settings), jobdir,
+                 kit=workroot / "kit", slot=slot, threads=settings.threads)
+    spec.write()
+    return spec
 
 
 def wanted_files(course: Course, assignment: str) -> list[str]:

@@ -25,6 +25,7 @@ from jupyter_core.utils import run_sync
 from traitlets.config import Config
 
 from ..course import Course
+from .records import JobSpec
 
 KERNEL = "graded-python3"
 
@@ -36,9 +37,9 @@ def kernel_pythonpath(kit: Path) -> str:
     return os.pathsep.join([str(kit), sysconfig.get_paths()["purelib"]])
 
 
-def notebook_folder(job: dict, jobdir: Path) -> Path:
+def notebook_folder(job: JobSpec, jobdir: Path) -> Path:
     """Where nbgrader writes the autograded notebook: the kernel's working folder."""
-    return jobdir / "autograded" / job["student"] / job["assignment"]
+    return jobdir / "autograded" / job.student / job.assignment
 
 
 def write_plain_kernelspec(kernels: Path, env: dict) -> None:
@@ -52,28 +53,27 @@ def write_plain_kernelspec(kernels: Path, env: dict) -> None:
          "env": env}, indent=1))
 
 
-def job_config(job: dict, jobdir: Path) -> Config:
+def job_config(job: JobSpec, jobdir: Path) -> Config:
     """nbgrader's configuration for the job, with the kernel's client settings; writes the
     job's kernelspec under ``jobdir/jupyter/kernels``."""
-    from ..sandbox import Limits, client_config, write_kernelspec
+    from ..sandbox import client_config, write_kernelspec
 
-    config = Course(jobdir).config(kernel=KERNEL, cell=job["limits"]["cell_seconds"])
+    config = Course(jobdir).config(kernel=KERNEL, cell=job.limits.cell_seconds)
     kernels = jobdir / "jupyter" / "kernels"
-    kit = Path(job["kit"])
-    env = {**job["kernel_env"], "PYTHONPATH": kernel_pythonpath(kit)}
-    if not job["sandbox"]:
+    kit = Path(job.kit)
+    env = {**job.kernel_env, "PYTHONPATH": kernel_pythonpath(kit)}
+    if not job.sandbox:
         write_plain_kernelspec(kernels, env)
         return config
     runtime = jobdir / "run"
     write_kernelspec(kernels, KERNEL, runtime=runtime, writable=[notebook_folder(job, jobdir)],
-                     readonly=[kit, *job["readonly"]], env=env, limits=Limits(**job["limits"]),
-                     slot=job["slot"], status=jobdir / "sandbox-status.jsonl",
-                     hide=job.get("hide", []))
+                     readonly=[kit, *job.readonly], env=env, limits=job.limits,
+                     slot=job.slot, status=jobdir / "sandbox-status.jsonl", hide=job.hide)
     config.merge(client_config(runtime))
     return config
 
 
-def launch(job: dict, jobdir: Path):
+def launch(job: JobSpec, jobdir: Path):
     """Start the job's kernel (its process only: the client connects when the job runs);
     returns its kernel manager. Call from the worker's main thread."""
     from jupyter_client.kernelspec import KernelSpecManager
@@ -123,7 +123,7 @@ def launcher_pid(manager) -> int | None:
     return getattr(process, "pid", None)
 
 
-def hand_over(job: dict, jobdir: Path) -> None:
+def hand_over(job: JobSpec, jobdir: Path) -> None:
     """Give the notebook's folder, as nbgrader filled it, to the job's slot uid (when
     grading as root): the launcher gave it the folder when the kernel started, before
     nbgrader copied the submission's files in, and the notebook must be able to
@@ -131,8 +131,8 @@ def hand_over(job: dict, jobdir: Path) -> None:
     from ..sandbox.command import ROOT_SLOT_UID
     from ..sandbox.launcher import lchown_tree
 
-    if os.geteuid() == 0 and job["sandbox"]:
-        lchown_tree(notebook_folder(job, jobdir), ROOT_SLOT_UID + job["slot"])
+    if os.geteuid() == 0 and job.sandbox:
+        lchown_tree(notebook_folder(job, jobdir), ROOT_SLOT_UID + job.slot)
 
 
 def _proc_status(pid: int) -> dict:

@@ -1,12 +1,14 @@
-"""A job's result: what its warm worker reported, turned into the status, message and
-notes the coordinator records (sandbox limits that stopped the kernel named)."""
+"""A job's result: the ``records.Outcome`` its warm worker reported (or the coordinator
+made for it), turned into the status, message and notes the coordinator records (sandbox
+limits that stopped the kernel named)."""
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from .records import JobSpec, Outcome
 from .warm import WarmWorker, WorkerDied, WorkerTimeout
 
 SIGNALS = {signal.SIGKILL: "killed", signal.SIGXCPU: "CPU time limit",
@@ -43,30 +45,31 @@ def sandbox_notes(endings: list[dict], limits) -> list[str]:
     return notes
 
 
-def run_outcome(worker: WarmWorker, spec: Path, limit: float, then=()) -> dict:
-    """The worker's outcome of the job ``spec``, with its "status" and "seconds" (a
-    worker stopped past ``limit`` seconds, or dead, gives an outcome too); ``then``: the
-    specs of the jobs after it, sent now so that the worker starts their kernels ahead."""
-    start = time.perf_counter()
+def run_outcome(worker: WarmWorker, spec: JobSpec, then=()) -> Outcome:
+    """The outcome of the job ``spec``, from its worker, with the job's "seconds" (a
+    worker stopped past the spec's backstop, or dead, or that answered no outcome, gives
+    one too); ``then``: the specs of the jobs after it, sent now so that the worker starts
+    their kernels ahead."""
+    start, limit = time.perf_counter(), spec.backstop_seconds
     try:
-        outcome = worker.run(spec, limit, then)
-        outcome["status"] = "graded" if outcome["success"] else "error"
+        outcome = Outcome.from_json(worker.run(spec.file, limit, [s.file for s in then]))
     except WorkerTimeout:
-        outcome = {"status": "timeout", "error": f"grading stopped after {limit} s (the "
-                   "notebook's wall-clock limit and the grace period after it)"}
+        outcome = Outcome("timeout", f"grading stopped after {limit} s (the notebook's "
+                          "wall-clock limit and the grace period after it)")
     except WorkerDied as err:
-        outcome = {"status": "error", "error": f"the grading process failed: {str(err)[-500:]}"}
-    return {**outcome, "seconds": time.perf_counter() - start}
+        outcome = Outcome("error", f"the grading process failed: {str(err)[-500:]}")
+    except ValueError as err:  # (never expected: the worker is the kit's own)
+        outcome = Outcome("error", f"the grading process answered no outcome: {err}")
+    return dataclasses.replace(outcome, seconds=time.perf_counter() - start)
 
 
-def job_result(student: str, assignment: str, nonce: str, outcome: dict, limits) -> JobResult:
+def job_result(spec: JobSpec, outcome: Outcome) -> JobResult:
     """A job's result from its outcome, with notes on the limits that stopped it."""
-    notes = sandbox_notes(outcome.get("sandbox", []), limits)
-    notes += outcome.get("removed", [])
-    if outcome.get("wall_clock"):
+    limits = spec.limits
+    notes = sandbox_notes(outcome.sandbox, limits) + outcome.removed
+    if outcome.wall_clock:
         notes.insert(0, f"stopped by the notebook's wall-clock limit ({limits.notebook_seconds} s)")
-    graded = outcome["status"] == "graded"
-    return JobResult(student, assignment, outcome["status"], outcome["seconds"],
-                     "" if graded else outcome["error"][-4000:], nonce,
-                     notes if outcome["status"] != "timeout" else [],
-                     worker=outcome.get("worker", 0), peak_kb=outcome.get("peak_kb", {}))
+    return JobResult(spec.student, spec.assignment, outcome.status, outcome.seconds,
+                     "" if outcome.graded else outcome.error[-4000:], spec.nonce,
+                     notes if outcome.status != "timeout" else [],
+                     worker=outcome.worker, peak_kb=outcome.peak_kb)

@@ -116,8 +116,10 @@ class WarmWorker:
             self.kill()
 
     def run(self, spec: Path, limit: float, then=()) -> dict:
-        """The outcome of the job ``spec``; raises WorkerTimeout past ``limit`` seconds
-        (the worker is then killed) and WorkerDied when the worker exits during the job.
+        """The answer to the job ``spec``, as JSON data (a grading worker's is a
+        ``records.Outcome``, read by outcome.run_outcome); raises WorkerTimeout past
+        ``limit`` seconds (the worker is then killed) and WorkerDied when the worker exits
+        during the job or answers no JSON.
         ``then``: the specs of the next jobs, sent now so that their kernels start ahead
         (not when this worker is due for a fresh process)."""
         self.ensure_started()
@@ -141,12 +143,15 @@ class WarmWorker:
             self.kill()
             raise WorkerDied(message) from None
         self.jobs += 1
-        outcome = json.loads(line[len(RESULT):])
         answered = self.sent.pop(0)
         if answered != str(spec):  # never expected: the specs were not run in order
             self.kill()
             raise WorkerDied(f"the worker answered {answered}, not {spec}")
-        return outcome
+        try:
+            return json.loads(line[len(RESULT):])
+        except ValueError:  # never expected either: the worker is the kit's own
+            self.kill()
+            raise WorkerDied(f"the worker's answer is not JSON: {line[:200]!r}") from None
 
     def kill(self) -> None:
         """Kill the worker with its kernel and sandbox; the next job starts a new one."""

@@ -1,7 +1,8 @@
 """Grading jobs in a worker process: ``python -m autograder.grader.run.worker JOB`` grades
 one job; ``... worker --serve`` is a warm worker grading job after job (spec paths on stdin).
 
-JOB is the job's spec (``job.json``, written by grade.py) in a private copy of the course:
+JOB is the job's spec (``job.json``, a ``records.JobSpec`` written by jobs.prepare_local or
+on a Dask worker by cluster.grade_packed) in a private copy of the course:
 the submission, a gradebook without reference solutions, the released helper files. The
 worker runs nbgrader's autograde there; the notebook's kernel runs in the sandbox (or,
 with ``--no-sandbox``, as a plain process) and can import only the student side of the
@@ -15,11 +16,8 @@ The kernel and its whole sandbox are stopped, and dead, right after the notebook
 cell (the hook "stop", kernels.stop), before nbgrader writes the autograded notebook or
 changes anything in its folder: no process of the student's can race the grader's writes.
 
-It prints one JSON line: {"success", "error", "sandbox" (how each sandbox ended),
-"wall_clock" (whether the notebook's wall clock stopped the kernel), "removed" (links and
-special files the kernel left, deleted before nbgrader wrote there, and anything there
-the grader could not read), "worker" (its pid),
-"peak_kb" (peak resident memory of the worker and its largest kernel so far)}.
+It prints the job's ``records.Outcome`` (status "graded" or "error"; its fields are
+documented there) as one JSON line; a warm worker prefixes it with ``RESULT``.
 """
 from __future__ import annotations
 
@@ -34,6 +32,7 @@ from pathlib import Path
 
 from . import kernels
 from ..course import Course
+from .records import JobSpec, Outcome
 
 READY = "@@worker-ready"
 RESULT = "@@result "
@@ -87,8 +86,7 @@ class Ahead:
             return
         self.spec = Path(line).resolve()
         try:
-            job = json.loads(self.spec.read_text())
-            self.kernel = kernels.launch(job, self.spec.parent)
+            self.kernel = kernels.launch(JobSpec.read(self.spec), self.spec.parent)
         except Exception:  # noqa: BLE001 (the job then starts its kernel itself, and says why)
             self.kernel = None
 
@@ -102,36 +100,35 @@ class Ahead:
         return spec, kernel
 
 
-def grade_job(spec_file: Path, kernel=None, between_cells=None) -> dict:
+def grade_job(spec_file: Path, kernel=None, between_cells=None) -> Outcome:
     """Autograde the job described by ``spec_file`` (``kernel``: its kernel, if started
-    ahead); returns its outcome (see above)."""
+    ahead); returns its outcome."""
     from .execute import autograde, autograde_steps
 
-    job = json.loads(spec_file.read_text())
+    job = JobSpec.read(spec_file)
     jobdir = spec_file.parent
     kernel = kernel or kernels.launch(job, jobdir)
     stopped, timer = [], None
     try:
         config = kernels.job_config(job, jobdir)
         config.Autograde.autograde_preprocessors = autograde_steps()
-        config.CappedExecute.output_limit = job["limits"]["output_bytes"]
+        config.CappedExecute.output_limit = job.limits.output_bytes
         api = Course(jobdir).api(config=config)
-        timer = stop_kernel_at(job["limits"]["notebook_seconds"], stopped, kernel)
+        timer = stop_kernel_at(job.limits.notebook_seconds, stopped, kernel)
         # "stop": after the last cell, before nbgrader writes into the kernel's folder
         hooks = {"kernel": kernel, "between_cells": between_cells,
                  "hand_over": lambda: kernels.hand_over(job, jobdir),
                  "stop": lambda: (timer.cancel(), kernels.stop(kernel))}
-        result = autograde(api, job["assignment"], job["student"], hooks)
+        result = autograde(api, job.assignment, job.student, hooks)
     finally:
         if timer is not None:
             timer.cancel()
         kernels.stop(kernel)
     error = "" if result["success"] else "\n".join(
         filter(None, [result.get("log"), result.get("error")]))
-    return {"success": bool(result["success"]), "error": error[-4000:],
-            "sandbox": sandbox_endings(jobdir), "wall_clock": bool(stopped),
-            "removed": result["removed"][:20], "worker": os.getpid(), "peak_kb": peak_kb(),
-            "spec": str(spec_file)}
+    return Outcome("graded" if result["success"] else "error", error[-4000:],
+                   sandbox=sandbox_endings(jobdir), wall_clock=bool(stopped),
+                   removed=result["removed"][:20], worker=os.getpid(), peak_kb=peak_kb())
 
 
 def peak_kb() -> dict:
@@ -178,9 +175,8 @@ def serve() -> int:
         try:
             outcome = grade_job(spec, kernel, between_cells=ahead.peek)
         except Exception:  # noqa: BLE001 (one broken job never stops the worker)
-            outcome = {"success": False, "error": traceback.format_exc()[-4000:],
-                       "sandbox": [], "wall_clock": False, "removed": [], "spec": str(spec)}
-        answers.write(RESULT + json.dumps(outcome) + "\n")
+            outcome = Outcome("error", traceback.format_exc()[-4000:])
+        answers.write(RESULT + json.dumps(outcome.to_json()) + "\n")
         answers.flush()
     return 0
 
@@ -190,8 +186,8 @@ def main(argv=None) -> int:
     if argv == ["--serve"]:
         return serve()
     outcome = grade_job(Path(argv[0]).resolve())
-    print(json.dumps(outcome))
-    return 0 if outcome["success"] else 1
+    print(json.dumps(outcome.to_json()))
+    return 0 if outcome.graded else 1
 
 
 if __name__ == "__main__":

@@ -57,6 +57,26 @@ class Limits:
         return cls(cpu_seconds=max(60, 4 * budget * cores), cell_seconds=3 * budget,
                    notebook_seconds=4 * budget + 120)
 
+    def to_json(self) -> dict:
+        """The limits as plain JSON (they travel inside a job's spec: records.JobSpec)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Limits":
+        """Limits from ``to_json``'s output; a ValueError names a missing, unknown or
+        non-numeric limit (a spec written by another version of the kit)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"Limits must be a JSON object, not {type(data).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing, unknown = sorted(set(names) - data.keys()), sorted(data.keys() - set(names))
+        if missing or unknown:
+            raise ValueError(f"Limits: missing {missing}, unknown {unknown}: written by "
+                             "another version of the kit?")
+        wrong = [n for n in names if type(data[n]) not in (int, float)]  # nor bool
+        if wrong:
+            raise ValueError(f"Limits: {wrong} must be numbers")
+        return cls(**data)
+
     def describe(self) -> list[tuple[str, str]]:
         """(limit, value) rows for the summary and the README."""
         return [("memory per process", f"{self.memory_bytes / GiB:g} GiB"),
