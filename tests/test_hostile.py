@@ -185,13 +185,13 @@ def test_no_hidden_test_line_reaches_feedback_or_exports(batch):
 def test_pickled_weights_never_run_their_payload_in_the_grader(batch):
     assert not Path(judge_attacks.PICKLE_MARKER).exists()
     verdicts = judge.read_verdicts(batch.course.autograded / "pickled-weights" / fx.ASSIGNMENT)
-    assert "cannot be read as plain arrays" in verdicts["centroid_test"]["message"]
+    assert "cannot be read as plain arrays" in verdicts["centroid_test"].message
 
 
 def test_weights_whose_header_claims_terabytes_fail_their_check_with_a_message(batch):
     verdicts = judge.read_verdicts(batch.course.autograded / "bomb-weights" / fx.ASSIGNMENT)
     assert "tiny_weights.npz cannot be read as plain arrays" in \
-        verdicts["centroid_test"]["message"]
+        verdicts["centroid_test"].message
 
 
 def test_bystanders_in_the_batch_keep_exactly_their_scores(batch):

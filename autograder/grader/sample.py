@@ -172,7 +172,7 @@ def missing_words(course: Course, student: str, assignment: str, says: dict) -> 
     from .judge.judge import read_verdicts
 
     verdicts = read_verdicts(course.autograded / student / assignment)
+    messages = {test: verdict.message for test, verdict in verdicts.items()}
     return [f"{student}/{assignment}: {test}'s message does not say {text!r}: "
-            f"{verdicts.get(test, {}).get('message', '(no verdict)')[:400]!r}"
-            for test, text in says.items()
-            if text not in verdicts.get(test, {}).get("message", "")]
+            f"{messages.get(test, '(no verdict)')[:400]!r}"
+            for test, text in says.items() if text not in messages.get(test, "")]

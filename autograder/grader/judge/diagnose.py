@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..course import Course, nbgrader_meta, read_notebook
 from ..replay import cell_source
+from .verdict import Verdict
 
 MAX_SOURCE = 200_000   # characters of one cell; longer cells are not analysed
 MAX_NOTEBOOK = 32 * 2**20
@@ -136,7 +137,7 @@ def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
 
 
 def dependency_notes(course: Course, assignment: str, folder: Path,
-                     verdicts: dict[str, dict]) -> None:
+                     verdicts: dict[str, Verdict]) -> None:
     """Add to each failed cell the earlier failed tests whose subject it uses.
 
     A test's subject is the student's answers its code meets first (directly, or through
@@ -152,7 +153,7 @@ def dependency_notes(course: Course, assignment: str, folder: Path,
             continue
         reach = reached_from(subjects & graph.keys(), graph)
         own = _nearest(reach, answered)
-        if verdict["passed"]:
+        if verdict.passed:
             known_good |= own
             continue
         causes = {}
@@ -162,15 +163,9 @@ def dependency_notes(course: Course, assignment: str, folder: Path,
                 name = min(shared, key=lambda n: (earlier_reach[n][0], n))
                 causes[earlier] = _cause(name, reach[name][1], earlier)
         if causes:
-            add_note(verdict, "; ".join(list(causes.values())[:3]))
-            verdict["depends_on"] = list(causes)
+            verdict.add_note("; ".join(list(causes.values())[:3]))
+            verdict.depends_on = list(causes)
         failed_before.append((grade_id, reach))
-
-
-def add_note(verdict: dict, note: str) -> None:
-    """A cell-level explanation: listed under the cell's checks, and in its message."""
-    verdict.setdefault("notes", []).append(note)
-    verdict["message"] += f" | {note}"
 
 
 def _cause(name: str, through: str, test: str) -> str:
@@ -229,7 +224,7 @@ def visible_messages(source: str) -> list[str]:
 
 
 def visible_stops(course: Course, assignment: str, folder: Path,
-                  verdicts: dict[str, dict]) -> None:
+                  verdicts: dict[str, Verdict]) -> None:
     """For a test cell whose checks were never reached, name the visible assert of the
     teacher's that stopped it. Only the teacher's own assert messages are repeated: the
     text of an error is the student's process talking and could say anything."""
@@ -238,16 +233,16 @@ def visible_stops(course: Course, assignment: str, folder: Path,
         for cell in read_notebook(source_nb)["cells"]:
             grade_id = nbgrader_meta(cell).get("grade_id")
             verdict = verdicts.get(grade_id)
-            if not _is_test(cell) or not verdict or "did not reach it" not in verdict["message"]:
+            if not _is_test(cell) or not verdict or "did not reach it" not in verdict.message:
                 continue
             ename, raised = _error(executed.get(grade_id))
             matched = [m for m in visible_messages(cell_source(cell))
                        if ename == "AssertionError" and raised.startswith(m)]
             if matched:
-                add_note(verdict, "the cell stopped at a visible test before reaching the "
+                verdict.add_note("the cell stopped at a visible test before reaching the "
                                   f"grader's checks: {matched[0]!r}")
             elif ename:
-                add_note(verdict, f"the cell stopped with {ename} before reaching the grader's "
+                verdict.add_note(f"the cell stopped with {ename} before reaching the grader's "
                                   "checks: run it in your notebook to see where")
 
 

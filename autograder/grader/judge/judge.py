@@ -33,6 +33,7 @@ from .diagnose import dependency_notes, saving_cell_problem, visible_stops
 from .evidence import read_records
 from .inspection import InspectionError, inspect
 from .redact import redact, student_error
+from .verdict import CheckVerdict, Verdict, verdicts_from_dict, verdicts_to_dict
 from ..replay import TestCell, hidden_lines, test_cells
 
 VERDICTS = "trusted_judge.json"
@@ -101,19 +102,31 @@ def judge_check(check, record: dict | None, nonce: str, hidden: list[str],
     return result
 
 
-def cell_verdict(cell: TestCell, results: list[CheckResult]) -> dict:
-    """A test cell's score: its points times the weighted share of passing checks."""
+def cell_verdict(cell: TestCell, results: list[CheckResult],
+                 hidden: list[str] | None = None) -> Verdict:
+    """A test cell's score: its points times the weighted share of passing checks; each
+    check's message and quantity redacted of the hidden lines ``hidden``."""
     weights = [max(0.0, float(r.max_points)) for r in results]
     total = sum(weights) or 1.0
     share = sum(w for w, r in zip(weights, results) if r.passed) / total
-    failures = [r for r in results if not r.passed]
+    checks = [_check_verdict(r, hidden) for r in results]
+    failures = [c for c in checks if not c.passed]
     message = "; ".join(f"{names}: {text}" for text, names in _grouped(failures))
-    return {"notebook": cell.notebook, "passed": not failures,
-            "score": round(cell.points * share, 6), "max_score": cell.points,
-            "message": message, "checks": [r.to_dict() for r in results]}
+    return Verdict(cell.notebook, not failures, round(cell.points * share, 6), cell.points,
+                   message, checks)
 
 
-def _grouped(failures: list[CheckResult]) -> list[tuple[str, str]]:
+def _check_verdict(result: CheckResult, hidden: list[str] | None) -> CheckVerdict:
+    """A check's verdict; its texts redacted (they may quote what the kernel produced)."""
+    verdict = CheckVerdict.from_result(result)
+    if hidden is not None:
+        verdict.message = redact(verdict.message, hidden, 2000)
+        if verdict.quantity is not None:
+            verdict.quantity = redact(verdict.quantity, hidden, 200)
+    return verdict
+
+
+def _grouped(failures: list[CheckVerdict]) -> list[tuple[str, str]]:
     """(message, the checks that failed with it), in order: a message said once."""
     names: dict[str, list[str]] = {}
     for result in failures:
@@ -121,10 +134,9 @@ def _grouped(failures: list[CheckResult]) -> list[tuple[str, str]]:
     return [(text, ", ".join(group)) for text, group in names.items()]
 
 
-def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
-                     nonce: str = "") -> dict[str, dict]:
-    """{grade_id: verdict} for every autograded test cell; also written to ``folder``."""
-    (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
+def judge_cells(course, assignment: str, folder: Path, evidence: Path | None = None,
+                nonce: str = "") -> dict[str, Verdict]:
+    """{grade_id: Verdict} for every autograded test cell of a harvested submission."""
     references.load_course_references(course.source)
     hidden = hidden_lines(course, assignment)
     records, note = read_records(evidence) if evidence is not None else ({}, "")
@@ -140,20 +152,27 @@ def judge_submission(course, assignment: str, folder: Path, evidence: Path | Non
                 filed = records.get(identity, [])
                 results.append(judge_check(check, filed[k] if k < len(filed) else None,
                                            nonce, hidden, folder))
-        for result in results:
-            result.message = redact(result.message, hidden, 2000)
-        verdict = cell_verdict(cell, results)
-        if note and not verdict["passed"]:
-            verdict["message"] += f" ({note})"
+        verdict = cell_verdict(cell, results, hidden)
+        if note and not verdict.passed:
+            verdict.message += f" ({note})"
         verdicts[cell.grade_id] = verdict
     dependency_notes(course, assignment, folder, verdicts)
     visible_stops(course, assignment, folder, verdicts)
-    (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
     return verdicts
 
 
-def read_verdicts(folder: Path) -> dict[str, dict]:
+def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
+                     nonce: str = "") -> dict[str, dict]:
+    """{grade_id: verdict as plain data} (verdict.py), to cross to the coordinator; also
+    written to ``folder``."""
+    (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
+    verdicts = verdicts_to_dict(judge_cells(course, assignment, folder, evidence, nonce))
+    (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1))
+    return verdicts
+
+
+def read_verdicts(folder: Path) -> dict[str, Verdict]:
     path = folder / VERDICTS
     if not path.is_file() or path.is_symlink():
         return {}
-    return json.loads(path.read_text())
+    return verdicts_from_dict(json.loads(path.read_text()))

@@ -10,7 +10,8 @@ import json
 import re
 from pathlib import Path
 
-from ..course import Course, nbgrader_meta, read_notebook
+from ..course import Course, read_notebook
+from ..judge.verdict import Verdict
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -83,25 +84,17 @@ def limit_notes(folder: Path) -> list[str]:
     return found
 
 
-def verdicts(course: Course, student: str, assignment: str) -> dict[tuple[str, str], dict]:
+def verdicts(course: Course, student: str, assignment: str) -> dict[tuple[str, str], Verdict]:
     """{(notebook name, grade_id): the judge's verdict} of a submission's test cells."""
     from ..judge.judge import read_verdicts
 
-    return {(v["notebook"], grade_id): v for grade_id, v
+    return {(v.notebook, grade_id): v for grade_id, v
             in read_verdicts(course.autograded / student / assignment).items()}
 
 
-def all_messages(course: Course, student: str, assignment: str) -> dict[tuple[str, str], str]:
-    """{(notebook name, grade_id): the judge's message} ("" for a cell that passed)."""
-    return {key: v.get("message", "") for key, v in verdicts(course, student, assignment).items()}
-
-
-def check_lines(verdict: dict | None) -> list[str]:
-    """One line per check of a verdict: ``✓ name`` or ``✗ name (-x): message``."""
-    lines = []
-    for check in (verdict or {}).get("checks", []):
-        if check["passed"]:
-            lines.append(f"✓ {check['name']}")
-        else:
-            lines.append(f"✗ {check['name']}: {check['message']}")
-    return lines + [f"note: {note}" for note in (verdict or {}).get("notes", [])]
+def check_lines(verdict: Verdict | None) -> list[str]:
+    """One line per check of a verdict: ``✓ name`` or ``✗ name: message``."""
+    if verdict is None:
+        return []
+    lines = [f"✓ {c.name}" if c.passed else f"✗ {c.name}: {c.message}" for c in verdict.checks]
+    return lines + [f"note: {note}" for note in verdict.notes]

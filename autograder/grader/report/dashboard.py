@@ -19,6 +19,7 @@ from ..judge import similarity
 from ..course import Course
 from .feedback import page_path
 from ..judge.redact import redact
+from ..judge.verdict import CheckVerdict
 from .render import histogram, write_page
 from ..replay import hidden_lines
 
@@ -102,17 +103,17 @@ def check_tables(course: Course, assignment: str, students: list[str]):
     for student in students:
         link = feedback_link(course, student, assignment)
         for (_, cell), verdict in outcomes.verdicts(course, student, assignment).items():
-            outcome: dict[str, dict] = {}
-            for check in verdict.get("checks", []):  # a name repeated in a cell: all must pass
-                seen = outcome.setdefault(check["name"], check)
-                if seen["passed"] and not check["passed"]:
-                    outcome[check["name"]] = check
+            outcome: dict[str, CheckVerdict] = {}
+            for check in verdict.checks:  # a name repeated in a cell: all must pass
+                seen = outcome.setdefault(check.name, check)
+                if seen.passed and not check.passed:
+                    outcome[check.name] = check
             for name, check in outcome.items():
                 rate = rates.setdefault((cell, name), CheckRate(cell, name, 0, 0))
                 rate.total += 1
-                rate.passed += bool(check["passed"])
-                if not check["passed"]:
-                    message = check.get("message", "")
+                rate.passed += check.passed
+                if not check.passed:
+                    message = check.message
                     key = (cell, name, NUMBER.sub("#", message)[:160])
                     failure = failures.setdefault(key, Failure(cell, name, message))
                     failure.students.append((student, link))

@@ -10,7 +10,6 @@ pages are leak-checked after they are written.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,14 +17,12 @@ from ..record import gradebook, outcomes
 from ..release import leakcheck
 from ..course import Course
 from ..judge.redact import redact
+from ..judge.verdict import Verdict
 from .render import write_page
 from ..replay import hidden_lines
 from .work import Figure, WorkCell, own_work
 
 PAGE = "feedback.html"
-GRADIENT = re.compile(r"^(?P<quantity>.+?) is wrong: relative error (?P<error>[0-9.e+-]+) > "
-                      r"(?P<tolerance>[0-9.e+-]+)")
-THRESHOLD = re.compile(r"threshold (?P<threshold>[0-9.]+)")
 
 
 @dataclass
@@ -88,14 +85,13 @@ class FeedbackPage:
     figures: list[Figure]
 
 
-def check_lines(verdict: dict, max_score: float) -> list[CheckLine]:
+def check_lines(verdict: Verdict, max_score: float) -> list[CheckLine]:
     """The judge's checks of a cell, each with the share of the cell's points it cost."""
-    checks = verdict.get("checks", [])
-    total = sum(max(0.0, float(c.get("max_points", 1))) for c in checks) or 1.0
+    total = sum(max(0.0, c.max_points) for c in verdict.checks) or 1.0
     lines: dict[tuple, CheckLine] = {}
-    for c in checks:
-        cost = 0.0 if c["passed"] else max_score * float(c.get("max_points", 1)) / total
-        key = (c["name"], bool(c["passed"]), c.get("message", ""))
+    for c in verdict.checks:
+        cost = 0.0 if c.passed else max_score * c.max_points / total
+        key = (c.name, c.passed, c.message)
         if key in lines:
             lines[key].count += 1
             lines[key].deduction = round(lines[key].deduction + cost, 3)
@@ -104,7 +100,7 @@ def check_lines(verdict: dict, max_score: float) -> list[CheckLine]:
     return list(lines.values())
 
 
-def rubric_row(item, verdict: dict | None, failure: str) -> RubricRow:
+def rubric_row(item, verdict: Verdict | None, failure: str) -> RubricRow:
     score = item.score or 0
     if item.needs_manual_grade:
         status, symbol = "to be graded by hand", "…"
@@ -114,46 +110,34 @@ def rubric_row(item, verdict: dict | None, failure: str) -> RubricRow:
         status, symbol = (("passed", "✓") if score == item.max_score else
                           ("partly passed", "~") if score > 0 else ("failed", "✗"))
     checks = check_lines(verdict, item.max_score) if verdict else []
-    notes = [str(n) for n in (verdict or {}).get("notes", [])]  # the judge's diagnoses
+    notes = verdict.notes if verdict else []  # the judge's diagnoses
     note = "; ".join(notes) or (failure if not checks and status in ("failed", "partly passed")
                                 else "")
     return RubricRow(item.notebook, item.name, item.kind, score, item.max_score, status,
                      symbol, checks, note)
 
 
-def gradient_rows(name: str, verdict: dict) -> list[GradientRow]:
-    """Gradient comparisons of a cell: the judge's ``details["gradients"]`` where a check
-    gives them ({quantity, relative_error, tolerance}), else what its message says."""
-    rows = []
-    for check in verdict.get("checks", []):
-        for entry in (check.get("details") or {}).get("gradients", []) or []:
-            rows.append(GradientRow(name, str(entry.get("quantity", "")),
-                                    f"{float(entry.get('relative_error', 0)):.2e}",
-                                    f"{float(entry.get('tolerance', 0)):.0e}",
-                                    bool(entry.get("passed", check["passed"]))))
-        found = GRADIENT.match(check.get("message", ""))
-        if found and not check["passed"]:
-            rows.append(GradientRow(name, found["quantity"], found["error"],
-                                    found["tolerance"], False))
-    return rows
+def gradient_rows(name: str, verdict: Verdict | None) -> list[GradientRow]:
+    """The failed gradient comparisons of a cell: the quantity, its relative error and
+    the tolerance, from the fields of the judge's verdict."""
+    return [GradientRow(name, c.quantity, f"{c.relative_error:.2e}", f"{c.tolerance:.0e}", False)
+            for c in (verdict.checks if verdict else [])
+            if not c.passed and c.quantity is not None and c.relative_error is not None
+            and c.tolerance is not None]
 
 
-def accuracy_rows(name: str, verdict: dict) -> list[AccuracyRow]:
+def accuracy_rows(name: str, verdict: Verdict | None) -> list[AccuracyRow]:
     """Accuracies the judge measured in a cell, with per-class figures where it gave them."""
     from ...student.checks.accuracy import class_name
 
     rows = []
-    for check in verdict.get("checks", []):
-        details = check.get("details") or {}
-        if "accuracy" not in details:
+    for check in (verdict.checks if verdict else []):
+        if check.accuracy is None:
             continue
-        threshold = THRESHOLD.search(check.get("message", ""))
-        dataset = check.get("message", "").split(" ")[0]
-        per_class = [(class_name(dataset, i), float(v))
-                     for i, v in enumerate(details.get("per_class") or [])]
-        rows.append(AccuracyRow(name, check["name"], float(details["accuracy"]),
-                                float(threshold["threshold"]) if threshold else None,
-                                bool(check["passed"]), per_class))
+        per_class = [(class_name(check.dataset or "", i), v)
+                     for i, v in enumerate(check.per_class or [])]
+        rows.append(AccuracyRow(name, check.name, check.accuracy, check.threshold,
+                                check.passed, per_class))
     return rows
 
 
@@ -169,8 +153,8 @@ def page_model(course: Course, student: str, assignment: str) -> FeedbackPage | 
     for item in items:
         verdict = verdicts.get((item.notebook, item.name))
         rubric.append(rubric_row(item, verdict, failure))
-        gradients += gradient_rows(item.name, verdict or {})
-        accuracies += accuracy_rows(item.name, verdict or {})
+        gradients += gradient_rows(item.name, verdict)
+        accuracies += accuracy_rows(item.name, verdict)
     comments = gradebook.manual_comments(course, assignment, student)
     manual = {(i.notebook, i.name): (i.score, i.max_score, comments.get((i.notebook, i.name), ""))
               for i in items if i.kind == "manual answer" and not i.needs_manual_grade}
