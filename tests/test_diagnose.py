@@ -9,6 +9,7 @@ import pytest
 from autograder.grader.record import outcomes
 from autograder.grader.course import Course
 from autograder.grader.judge.verdict import Verdict
+from autograder.grader.replay import read_assignment
 from autograder.grader.judge.diagnose import dependency_notes, saving_cell_problem, visible_stops
 
 
@@ -55,7 +56,7 @@ def verdicts(failed):
 
 def test_a_failure_caused_by_an_earlier_failed_answer_names_it(course):
     result = verdicts({"test_sigmoid", "test_backward"})
-    dependency_notes(course[0], "a1", course[1], result)
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
     message = result["test_backward"].message
     assert "this test uses your sigmoid" in message and "which failed test_sigmoid" in message
     assert "(through backward)" in message
@@ -69,21 +70,21 @@ def test_a_failure_caused_by_an_earlier_failed_answer_names_it(course):
 
 def test_an_unrelated_failure_gets_no_dependency_note(course):
     result = verdicts({"test_sigmoid", "test_accuracy_fn"})
-    dependency_notes(course[0], "a1", course[1], result)
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
     assert result["test_accuracy_fn"].message == "wrong"
     assert result["test_accuracy_fn"].depends_on == []
 
 
 def test_a_failure_after_passing_dependencies_is_its_own(course):
     result = verdicts({"test_backward"})
-    dependency_notes(course[0], "a1", course[1], result)
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
     assert result["test_backward"].message == "wrong"
 
 
 def test_a_mangled_student_notebook_changes_no_message(course):
     (course[1] / "a1.ipynb").write_text("{not json")
     result = verdicts({"test_sigmoid", "test_backward"})
-    dependency_notes(course[0], "a1", course[1], result)
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
     assert result["test_backward"].message == "wrong"
 
 
@@ -132,7 +133,7 @@ def graded_test_cell(tmp_path, ename, evalue):
     graded.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[executed]), graded / "a2.ipynb")
     verdict = {"prf-tests": Verdict("a2", False, 0.0, 1.0, "x: the test cell did not reach it")}
-    visible_stops(Course(tmp_path), "a2", graded, verdict)
+    visible_stops(read_assignment(Course(tmp_path), "a2"), graded, verdict)
     return verdict["prf-tests"].message
 
 

@@ -308,3 +308,49 @@ def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, 
     (name, reason, members, pairs), *_ = groups(flagged)
     assert name == "tiny_weights.npz" and {"reference", "wronggrad", "shaped"} <= set(members)
     assert ("reference", "wronggrad", 1.0) in pairs  # each pair shown with its similarity
+
+
+def test_the_source_notebooks_are_read_once_for_the_whole_batch(course, graded, monkeypatch):
+    """The judge, diagnose and every report of a batch share one reading of source/
+    (replay.read_assignment); only the leak check of the written pages reads it on purpose."""
+    import builtins
+    import pathlib
+
+    from autograder.grader import replay
+    from autograder.grader.judge import judge
+    from autograder.grader.report import dashboard
+
+    source = str(course.source)
+    opened, counting = [], [True]
+    real_open, real_read_bytes = builtins.open, pathlib.Path.read_bytes
+    real_find_leaks = leakcheck.find_leaks
+
+    def note(path):
+        if counting[0] and str(path).startswith(source) and str(path).endswith(".ipynb"):
+            opened.append(pathlib.Path(path).name)
+
+    def counted_open(path, *args, **kwargs):
+        note(path)
+        return real_open(path, *args, **kwargs)
+
+    def counted_read_bytes(path):
+        note(path)
+        return real_read_bytes(path)
+
+    def uncounted_find_leaks(*args, **kwargs):
+        counting[0] = False
+        try:
+            return real_find_leaks(*args, **kwargs)
+        finally:
+            counting[0] = True
+
+    monkeypatch.setattr(builtins, "open", counted_open)
+    monkeypatch.setattr(pathlib.Path, "read_bytes", counted_read_bytes)
+    monkeypatch.setattr(leakcheck, "find_leaks", uncounted_find_leaks)
+    replay._READ.clear()  # as in a fresh coordinator or judge process
+    for student in ("reference", "wronggrad", "shaped"):
+        judge.judge_cells(course, fx.ASSIGNMENT, course.autograded / student / fx.ASSIGNMENT)
+    assert feedback.feedback(course)
+    dashboard.dashboard(course)
+    export.export(course)
+    assert opened == [f"{fx.ASSIGNMENT}.ipynb"]

@@ -34,7 +34,7 @@ from .evidence import read_records
 from .inspection import InspectionError, inspect
 from .redact import redact, student_error
 from .verdict import CheckVerdict, Verdict, verdicts_from_dict, verdicts_to_dict
-from ..replay import TestCell, hidden_lines, test_cells
+from ..replay import Assignment, TestCell, read_assignment
 
 VERDICTS = "trusted_judge.json"
 
@@ -134,14 +134,17 @@ def _grouped(failures: list[CheckVerdict]) -> list[tuple[str, str]]:
     return [(text, ", ".join(group)) for text, group in names.items()]
 
 
-def judge_cells(course, assignment: str, folder: Path, evidence: Path | None = None,
-                nonce: str = "") -> dict[str, Verdict]:
-    """{grade_id: Verdict} for every autograded test cell of a harvested submission."""
+def judge_cells(course, assignment: str | Assignment, folder: Path,
+                evidence: Path | None = None, nonce: str = "") -> dict[str, Verdict]:
+    """{grade_id: Verdict} for every autograded test cell of a harvested submission
+    (``assignment``: its name, or the Assignment the batch read: replay.read_assignment)."""
     references.load_course_references(course.source)
-    hidden = hidden_lines(course, assignment)
+    if not isinstance(assignment, Assignment):
+        assignment = read_assignment(course, assignment)
+    hidden = assignment.hidden
     records, note = read_records(evidence) if evidence is not None else ({}, "")
     verdicts, seen = {}, {}
-    for cell in test_cells(course, assignment):
+    for cell in assignment.fresh_cells():
         if cell.judge_spec:
             results = [judge_saved_file(folder, cell.judge_spec, cell.notebook)]
         else:
@@ -156,12 +159,12 @@ def judge_cells(course, assignment: str, folder: Path, evidence: Path | None = N
         if note and not verdict.passed:
             verdict.message += f" ({note})"
         verdicts[cell.grade_id] = verdict
-    dependency_notes(course, assignment, folder, verdicts)
-    visible_stops(course, assignment, folder, verdicts)
+    dependency_notes(assignment, folder, verdicts)
+    visible_stops(assignment, folder, verdicts)
     return verdicts
 
 
-def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
+def judge_submission(course, assignment: str | Assignment, folder: Path, evidence: Path | None = None,
                      nonce: str = "") -> dict[str, dict]:
     """{grade_id: verdict as plain data} (verdict.py), to cross to the coordinator; also
     written to ``folder``."""

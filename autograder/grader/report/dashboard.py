@@ -21,7 +21,7 @@ from .feedback import page_path
 from ..judge.redact import redact
 from ..judge.verdict import CheckVerdict
 from .render import histogram, write_page
-from ..replay import hidden_lines
+from ..replay import read_assignment
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 TOP_FAILURES = 15
@@ -129,7 +129,7 @@ def score_stats(scores: list[float]) -> dict:
 
 
 def assignment_model(course: Course, assignment: str) -> AssignmentPage:
-    hidden = hidden_lines(course, assignment)
+    hidden = read_assignment(course, assignment).hidden
     subs = []
     for student in gradebook.students(course):
         items = gradebook.submission_items(course, assignment, student)

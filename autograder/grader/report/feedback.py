@@ -2,11 +2,12 @@
 
 The page shows, in this order: the total; the rubric (every graded cell and every check
 the trusted judge ran in it, ✓ or the points it cost and the judge's message); the
-gradient checks and accuracies the judge measured; then only the student's own work
-(answer cells, written answers with the manual grade once given, their figures). It
-never contains a test cell's code, a solution or a mark scheme: the verdicts come from
-``trusted_judge.json`` (judge.py), every kernel text is redacted (work.py), and the
-pages are leak-checked after they are written.
+gradient checks and accuracies the judge measured (fields of its verdicts, never parsed
+from a message); then only the student's own work (answer cells, written answers with the
+manual grade once given, their figures). It never contains a test cell's code, a solution
+or a mark scheme: the verdicts come from
+``trusted_judge.json`` (judge.py), every kernel text is redacted (work.py), and the pages are
+leak-checked after they are written.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..course import Course
 from ..judge.redact import redact
 from ..judge.verdict import Verdict
 from .render import write_page
-from ..replay import hidden_lines
+from ..replay import Assignment, assignment_of, read_assignment
 from .work import Figure, WorkCell, own_work
 
 PAGE = "feedback.html"
@@ -141,13 +142,18 @@ def accuracy_rows(name: str, verdict: Verdict | None) -> list[AccuracyRow]:
     return rows
 
 
-def page_model(course: Course, student: str, assignment: str) -> FeedbackPage | None:
-    """The feedback page's data; None if the submission was never graded."""
+def page_model(course: Course, student: str,
+               assignment: str | Assignment) -> FeedbackPage | None:
+    """The feedback page's data; None if the submission was never graded.
+
+    assignment: its name, or the Assignment the batch read once (replay.read_assignment)."""
+    task = assignment_of(course, assignment)
+    assignment = task.name
     items = gradebook.submission_items(course, assignment, student)
     if not items:
         return None
     verdicts = outcomes.verdicts(course, student, assignment)
-    hidden = hidden_lines(course, assignment)
+    hidden = task.hidden
     failure = redact(outcomes.failure_note(course, student, assignment), hidden, 4000)
     rubric, gradients, accuracies = [], [], []
     for item in items:
@@ -175,12 +181,12 @@ def page_path(course: Course, student: str, assignment: str) -> Path:
     return course.feedback / student / assignment / PAGE
 
 
-def feedback_page(course: Course, student: str, assignment: str) -> Path | None:
+def feedback_page(course: Course, student: str, assignment: str | Assignment) -> Path | None:
     """Write feedback/<student>/<assignment>/feedback.html; None if nothing was graded."""
     model = page_model(course, student, assignment)
     if model is None:
         return None
-    return write_page("feedback.html.j2", model, page_path(course, student, assignment))
+    return write_page("feedback.html.j2", model, page_path(course, student, model.assignment))
 
 
 def feedback(course: Course, assignments=None, students=None) -> list[Path]:
@@ -188,8 +194,9 @@ def feedback(course: Course, assignments=None, students=None) -> list[Path]:
     and LeakError raised (the student's own, correct, code may equal a solution line)."""
     pages = []
     for assignment in assignments or course.assignments():
+        task = read_assignment(course, assignment)  # once for the batch's pages
         written = [page for student in students or gradebook.students(course)
-                   if (page := feedback_page(course, student, assignment))]
+                   if (page := feedback_page(course, student, task))]
         leaks = leakcheck.find_leaks(course.notebooks(assignment), written, base=course.root,
                                      kinds=("hidden test", "mark scheme"))
         for leak in leaks:
