@@ -21,7 +21,6 @@ unpickles, executes or parses anything from the submission.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -33,10 +32,8 @@ from .diagnose import dependency_notes, saving_cell_problem, visible_stops
 from .evidence import read_records
 from .inspection import InspectionError, inspect
 from .redact import redact, student_error
-from .verdict import CheckVerdict, Verdict, verdicts_from_dict, verdicts_to_dict
+from .verdict import CheckVerdict, Verdict, verdicts_to_dict
 from ..replay import Assignment, TestCell, read_assignment
-
-VERDICTS = "trusted_judge.json"
 
 
 def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
@@ -164,18 +161,8 @@ def judge_cells(course, assignment: str | Assignment, folder: Path,
     return verdicts
 
 
-def judge_submission(course, assignment: str | Assignment, folder: Path, evidence: Path | None = None,
-                     nonce: str = "") -> dict[str, dict]:
-    """{grade_id: verdict as plain data} (verdict.py), to cross to the coordinator; also
-    written to ``folder``."""
-    (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
-    verdicts = verdicts_to_dict(judge_cells(course, assignment, folder, evidence, nonce))
-    (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1))
-    return verdicts
-
-
-def read_verdicts(folder: Path) -> dict[str, Verdict]:
-    path = folder / VERDICTS
-    if not path.is_file() or path.is_symlink():
-        return {}
-    return verdicts_from_dict(json.loads(path.read_text()))
+def judge_submission(course, assignment: str | Assignment, folder: Path,
+                     evidence: Path | None = None, nonce: str = "") -> dict[str, dict]:
+    """{grade_id: verdict as plain data} (verdict.py), to cross to the coordinator, which
+    files it in the submission's grading record (record/grading_record.py)."""
+    return verdicts_to_dict(judge_cells(course, assignment, folder, evidence, nonce))

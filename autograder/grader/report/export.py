@@ -5,7 +5,7 @@ import csv
 import json
 from pathlib import Path
 
-from ..record import gradebook, outcomes
+from ..record import gradebook, grading_record, outcomes
 from ..course import Course
 from ..judge.redact import redact
 from ..replay import Assignment, assignment_of, read_assignment
@@ -59,8 +59,9 @@ def gradescope_results(course: Course, student: str, assignment: str | Assignmen
     each of its checks."""
     task = assignment_of(course, assignment)
     assignment = task.name
-    verdicts = outcomes.verdicts(course, student, assignment)
-    failure = redact(outcomes.failure_note(course, student, assignment), task.hidden, 4000)
+    record = grading_record.load(course, student, assignment)
+    verdicts = record.by_cell() if record else {}
+    failure = redact(record.problem if record else "", task.hidden, 4000)
     tests, pending = [], 0.0
     for item in items:
         if item.needs_manual_grade:

@@ -5,8 +5,8 @@ the trusted judge ran in it, ✓ or the points it cost and the judge's message);
 gradient checks and accuracies the judge measured (fields of its verdicts, never parsed
 from a message); then only the student's own work (answer cells, written answers with the
 manual grade once given, their figures). It never contains a test cell's code, a solution
-or a mark scheme: the verdicts come from
-``trusted_judge.json`` (judge.py), every kernel text is redacted (work.py), and the pages are
+or a mark scheme: the verdicts come from the submission's grading record
+(record/grading_record.py), every kernel text is redacted (work.py), and the pages are
 leak-checked after they are written.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..record import gradebook, outcomes
+from ..record import gradebook, grading_record, outcomes
 from ..release import leakcheck
 from ..course import Course
 from ..judge.redact import redact
@@ -152,9 +152,10 @@ def page_model(course: Course, student: str,
     items = gradebook.submission_items(course, assignment, student)
     if not items:
         return None
-    verdicts = outcomes.verdicts(course, student, assignment)
+    record = grading_record.load(course, student, assignment)
+    verdicts = record.by_cell() if record else {}
     hidden = task.hidden
-    failure = redact(outcomes.failure_note(course, student, assignment), hidden, 4000)
+    failure = redact(record.problem if record else "", hidden, 4000)
     rubric, gradients, accuracies = [], [], []
     for item in items:
         verdict = verdicts.get((item.notebook, item.name))
