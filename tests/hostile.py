@@ -127,7 +127,12 @@ def attacks(course: str, repo: str, port: int) -> dict[str, Attack]:
             "np.savez('tiny_weights.npz', W1=np.zeros((784, 10)), b1=np.zeros(10))\n"
             "json.dump({'centroid_test': {'notebook': 'f1_tiny', 'passed': True, 'message': ''}},"
             " open('trusted_judge.json', 'w'))\n"
-            "open('GRADING_NOTES.txt', 'w').write('all good')\n"), {**FULL, "centroid_test": 0}),
+            "open('GRADING_NOTES.txt', 'w').write('all good')\n"
+            "json.dump({'version': 1, 'status': 'graded', 'message': '', 'notes': ['all good'],"
+            " 'seconds': 0, 'judge_seconds': 0, 'verdicts': {}, 'fingerprints': {}},"
+            " open('grading_record.json', 'w'))\n"
+            "json.dump({'tiny_weights.npz': {'planted': True}}, open('model_fingerprints.json', 'w'))\n"),
+            {**FULL, "centroid_test": 0}),
         "evidence-symlink": Attack("train_answer", (
             "import os\npath = os.environ['AUTOGRADER_EVIDENCE']\n"
             "try:\n    os.remove(path)\nexcept OSError:\n    pass\n"

@@ -8,6 +8,8 @@ import pytest
 
 from autograder.grader.record import outcomes
 from autograder.grader.course import Course
+from autograder.grader.judge.verdict import Verdict
+from autograder.grader.replay import read_assignment
 from autograder.grader.judge.diagnose import dependency_notes, saving_cell_problem, visible_stops
 
 
@@ -48,42 +50,42 @@ def course(tmp_path):
 
 
 def verdicts(failed):
-    return {test: {"passed": test not in failed, "message": "wrong" if test in failed else ""}
+    return {test: Verdict("a1", test not in failed, 0.0, 1.0, "wrong" if test in failed else "")
             for test in TESTS}
 
 
 def test_a_failure_caused_by_an_earlier_failed_answer_names_it(course):
     result = verdicts({"test_sigmoid", "test_backward"})
-    dependency_notes(course[0], "a1", course[1], result)
-    message = result["test_backward"]["message"]
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
+    message = result["test_backward"].message
     assert "this test uses your sigmoid" in message and "which failed test_sigmoid" in message
     assert "(through backward)" in message
-    assert result["test_backward"]["depends_on"] == ["test_sigmoid"]
-    assert "which failed test_sigmoid" in result["test_backward"]["notes"][0]
+    assert result["test_backward"].depends_on == ["test_sigmoid"]
+    assert "which failed test_sigmoid" in result["test_backward"].notes[0]
     # results.json lists the note under the cell's checks (feedback pages show it too)
     assert any("which failed test_sigmoid" in line
                for line in outcomes.check_lines(result["test_backward"]))
-    assert result["test_sigmoid"]["message"] == "wrong"
+    assert result["test_sigmoid"].message == "wrong"
 
 
 def test_an_unrelated_failure_gets_no_dependency_note(course):
     result = verdicts({"test_sigmoid", "test_accuracy_fn"})
-    dependency_notes(course[0], "a1", course[1], result)
-    assert result["test_accuracy_fn"]["message"] == "wrong"
-    assert "depends_on" not in result["test_accuracy_fn"]
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
+    assert result["test_accuracy_fn"].message == "wrong"
+    assert result["test_accuracy_fn"].depends_on == []
 
 
 def test_a_failure_after_passing_dependencies_is_its_own(course):
     result = verdicts({"test_backward"})
-    dependency_notes(course[0], "a1", course[1], result)
-    assert result["test_backward"]["message"] == "wrong"
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
+    assert result["test_backward"].message == "wrong"
 
 
 def test_a_mangled_student_notebook_changes_no_message(course):
     (course[1] / "a1.ipynb").write_text("{not json")
     result = verdicts({"test_sigmoid", "test_backward"})
-    dependency_notes(course[0], "a1", course[1], result)
-    assert result["test_backward"]["message"] == "wrong"
+    dependency_notes(read_assignment(course[0], "a1"), course[1], result)
+    assert result["test_backward"].message == "wrong"
 
 
 def notebook_with_saver(folder, outputs, execution_count=3):
@@ -130,9 +132,9 @@ def graded_test_cell(tmp_path, ename, evalue):
     graded = tmp_path / "graded"
     graded.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[executed]), graded / "a2.ipynb")
-    verdict = {"prf-tests": {"passed": False, "message": "x: the test cell did not reach it"}}
-    visible_stops(Course(tmp_path), "a2", graded, verdict)
-    return verdict["prf-tests"]["message"]
+    verdict = {"prf-tests": Verdict("a2", False, 0.0, 1.0, "x: the test cell did not reach it")}
+    visible_stops(read_assignment(Course(tmp_path), "a2"), graded, verdict)
+    return verdict["prf-tests"].message
 
 
 def test_a_cell_stopped_by_a_visible_assert_names_the_teachers_message(tmp_path):

@@ -14,7 +14,9 @@ import torch
 import torch.nn as nn
 
 from autograder.grader.judge import fingerprint as F
-from autograder.grader.judge.similarity import FINGERPRINTS, copied_models, groups
+from autograder.grader.judge.similarity import copied_models, groups
+from autograder.grader.record.grading_record import (GradingRecord, class_fingerprints,
+                                                     write_record)
 from autograder.grader.report.summary import print_summary
 from autograder.student import data
 
@@ -175,11 +177,10 @@ def test_a_fingerprint_is_plain_json_of_bounded_size(tmp_path):
 
 
 def class_of(tmp_path, prints: dict):
-    """A stand-in course whose autograded folders hold these fingerprints of a2_best.pt."""
+    """A stand-in course whose grading records hold these fingerprints of a2_best.pt."""
     for student, found in prints.items():
-        folder = tmp_path / "autograded" / student / "a2"
-        folder.mkdir(parents=True)
-        (folder / FINGERPRINTS).write_text(json.dumps({"a2_best.pt": found}))
+        write_record(tmp_path / "autograded" / student / "a2",
+                     GradingRecord("graded", fingerprints={"a2_best.pt": found}))
     return types.SimpleNamespace(autograded=tmp_path / "autograded")
 
 
@@ -191,7 +192,7 @@ def test_summary_and_groups_list_each_flagged_pair_with_its_similarity(trained, 
               "cy": F.fingerprint(save_renamed_npz(disguised(ann, 1e-3), tmp_path / "cy.npz")),
               "dee": F.fingerprint(save_state_dict(trained["other seed"], tmp_path / "d.pt"))}
     course = class_of(tmp_path, prints)
-    ((name, reason, members, pairs),) = groups(copied_models(course, "a2"))
+    ((name, reason, members, pairs),) = groups(copied_models(class_fingerprints(course, "a2")))
     assert (name, reason, members) == ("a2_best.pt", "matching units", ["ann", "bob", "cy"])
     assert [p[:2] for p in pairs][0] == ("ann", "bob") and len(pairs) == 3
     assert all(0.9 < similarity <= 1.0 for _, _, similarity in pairs)

@@ -20,9 +20,9 @@ import pytest
 
 from autograder.grader.collect import collect
 from autograder.grader.report import export, feedback
-from autograder.grader.record import gradebook, outcomes
+from autograder.grader.record import gradebook, grading_record, outcomes
 from autograder.grader import grade, replay
-from autograder.grader.judge import judge, redact
+from autograder.grader.judge import redact
 from autograder.grader.release import release
 from autograder.grader.course import Course
 from autograder.grader.sample import fill, reference_answers
@@ -184,14 +184,14 @@ def test_no_hidden_test_line_reaches_feedback_or_exports(batch):
 
 def test_pickled_weights_never_run_their_payload_in_the_grader(batch):
     assert not Path(judge_attacks.PICKLE_MARKER).exists()
-    verdicts = judge.read_verdicts(batch.course.autograded / "pickled-weights" / fx.ASSIGNMENT)
-    assert "cannot be read as plain arrays" in verdicts["centroid_test"]["message"]
+    verdicts = grading_record.load(batch.course, "pickled-weights", fx.ASSIGNMENT).verdicts
+    assert "cannot be read as plain arrays" in verdicts["centroid_test"].message
 
 
 def test_weights_whose_header_claims_terabytes_fail_their_check_with_a_message(batch):
-    verdicts = judge.read_verdicts(batch.course.autograded / "bomb-weights" / fx.ASSIGNMENT)
+    verdicts = grading_record.load(batch.course, "bomb-weights", fx.ASSIGNMENT).verdicts
     assert "tiny_weights.npz cannot be read as plain arrays" in \
-        verdicts["centroid_test"]["message"]
+        verdicts["centroid_test"].message
 
 
 def test_bystanders_in_the_batch_keep_exactly_their_scores(batch):
@@ -256,9 +256,13 @@ def test_a_symlink_racer_never_gets_the_grader_to_write_outside_the_job(batch):
 
 def test_planted_verdicts_and_notes_are_replaced_by_the_graders(batch):
     folder = batch.course.autograded / "planted-verdict" / fx.ASSIGNMENT
-    verdicts = json.loads((folder / "trusted_judge.json").read_text())
-    assert not verdicts["centroid_test"]["passed"]
+    record = grading_record.load(batch.course, "planted-verdict", fx.ASSIGNMENT)
+    assert not record.verdicts["centroid_test"].passed and "all good" not in record.notes
+    assert record.fingerprints and "planted" not in record.fingerprints["tiny_weights.npz"]
     assert "all good" not in outcomes.failure_note(batch.course, "planted-verdict", fx.ASSIGNMENT)
+    # the files the kernel planted under the grader's old names are gone, not merely unread
+    assert sorted(p.name for p in folder.iterdir() if p.suffix in (".json", ".txt")) == \
+        ["grading_record.json"]
 
 
 def test_regrading_the_bystanders_after_the_batch_gives_the_same_scores(batch):

@@ -127,11 +127,11 @@ def test_a_cells_points_are_shared_among_its_checks_by_weight():
     cell = replay.TestCell("nb", "t", points=4.0)
     ok = checks.CheckResult("a", True, "ok", 1, 1)
     bad = checks.CheckResult("b", False, "wrong", 0, 1)
-    assert judge.cell_verdict(cell, [ok, ok, ok, bad])["score"] == 3.0
+    assert judge.cell_verdict(cell, [ok, ok, ok, bad]).score == 3.0
     heavy = checks.CheckResult("c", False, "wrong", 0, 2)
     verdict = judge.cell_verdict(cell, [ok, ok, heavy])
-    assert verdict["score"] == 2.0 and verdict["message"] == "c: wrong"
-    assert [c["name"] for c in verdict["checks"]] == ["a", "a", "c"]
+    assert verdict.score == 2.0 and verdict.message == "c: wrong"
+    assert [c.name for c in verdict.checks] == ["a", "a", "c"]
 
 
 def test_redaction_removes_hidden_lines_however_they_are_spaced():

@@ -12,7 +12,7 @@ import pytest
 
 from autograder.grader.collect import collect
 from autograder.grader.report import export, feedback
-from autograder.grader.record import gradebook
+from autograder.grader.record import gradebook, grading_record
 from autograder.grader import grade
 from autograder.grader.run import jobs
 from autograder.grader.release import leakcheck, release
@@ -172,9 +172,8 @@ def autograded_scores(course, student):
 def test_reference_solution_gets_every_autograded_point(course, graded):
     assert graded["reference"].status == "graded"
     assert autograded_scores(course, "reference") == FULL
-    verdicts = json.loads((course.autograded / "reference" / fx.ASSIGNMENT
-                           / "trusted_judge.json").read_text())
-    assert verdicts["centroid_test"]["passed"]
+    verdicts = grading_record.load(course, "reference", fx.ASSIGNMENT).verdicts
+    assert verdicts["centroid_test"].passed
 
 
 def test_untouched_release_gets_zero_without_crashing(course, graded):
@@ -201,13 +200,11 @@ def test_a_loop_only_the_judge_can_check_is_replayed_outside_the_kernel(course, 
     # In the kernel the check has no reference loop (it would be the answer) and passes;
     # the judge replays the recorded evidence with the grader's reference.
     assert autograded_scores(course, "pileup") == {**FULL, "train_test": 0}
-    verdicts = json.loads((course.autograded / "pileup" / fx.ASSIGNMENT
-                           / "trusted_judge.json").read_text())
-    assert not verdicts["train_test"]["passed"]
-    assert "zero_grad" in verdicts["train_test"]["message"]
-    reference = json.loads((course.autograded / "reference" / fx.ASSIGNMENT
-                            / "trusted_judge.json").read_text())
-    assert reference["train_test"]["passed"] and len(reference["train_test"]["checks"]) == 2
+    verdicts = grading_record.load(course, "pileup", fx.ASSIGNMENT).verdicts
+    assert not verdicts["train_test"].passed
+    assert "zero_grad" in verdicts["train_test"].message
+    reference = grading_record.load(course, "reference", fx.ASSIGNMENT).verdicts
+    assert reference["train_test"].passed and len(reference["train_test"].checks) == 2
 
 
 def test_the_grader_side_cannot_be_imported_in_a_grading_kernel(course, graded):
@@ -300,7 +297,7 @@ def test_teacher_weights_in_source_are_neither_released_nor_graded(course, grade
 def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, graded):
     from autograder.grader.judge.similarity import copied_models, groups
 
-    flagged = copied_models(course, fx.ASSIGNMENT)
+    flagged = copied_models(grading_record.class_fingerprints(course, fx.ASSIGNMENT))
     pairs = {tuple(p["students"]): p["reason"] for p in flagged}
     # Same code, same data: the same centroids (a human decides whether that is copying).
     assert pairs[("reference", "wronggrad")] in ("identical file", "identical weights")
@@ -308,3 +305,49 @@ def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, 
     (name, reason, members, pairs), *_ = groups(flagged)
     assert name == "tiny_weights.npz" and {"reference", "wronggrad", "shaped"} <= set(members)
     assert ("reference", "wronggrad", 1.0) in pairs  # each pair shown with its similarity
+
+
+def test_the_source_notebooks_are_read_once_for_the_whole_batch(course, graded, monkeypatch):
+    """The judge, diagnose and every report of a batch share one reading of source/
+    (replay.read_assignment); only the leak check of the written pages reads it on purpose."""
+    import builtins
+    import pathlib
+
+    from autograder.grader import replay
+    from autograder.grader.judge import judge
+    from autograder.grader.report import dashboard
+
+    source = str(course.source)
+    opened, counting = [], [True]
+    real_open, real_read_bytes = builtins.open, pathlib.Path.read_bytes
+    real_find_leaks = leakcheck.find_leaks
+
+    def note(path):
+        if counting[0] and str(path).startswith(source) and str(path).endswith(".ipynb"):
+            opened.append(pathlib.Path(path).name)
+
+    def counted_open(path, *args, **kwargs):
+        note(path)
+        return real_open(path, *args, **kwargs)
+
+    def counted_read_bytes(path):
+        note(path)
+        return real_read_bytes(path)
+
+    def uncounted_find_leaks(*args, **kwargs):
+        counting[0] = False
+        try:
+            return real_find_leaks(*args, **kwargs)
+        finally:
+            counting[0] = True
+
+    monkeypatch.setattr(builtins, "open", counted_open)
+    monkeypatch.setattr(pathlib.Path, "read_bytes", counted_read_bytes)
+    monkeypatch.setattr(leakcheck, "find_leaks", uncounted_find_leaks)
+    replay._READ.clear()  # as in a fresh coordinator or judge process
+    for student in ("reference", "wronggrad", "shaped"):
+        judge.judge_cells(course, fx.ASSIGNMENT, course.autograded / student / fx.ASSIGNMENT)
+    assert feedback.feedback(course)
+    dashboard.dashboard(course)
+    export.export(course)
+    assert opened == [f"{fx.ASSIGNMENT}.ipynb"]

@@ -23,7 +23,7 @@ from contextlib import closing
 from pathlib import Path
 
 from .sandbox import safetree
-from .record import gradebook, outcomes
+from .record import gradebook, grading_record, outcomes
 from .course import KIT_ROOT, Course
 from .run.harvest import harvest
 from .run.jobs import (EVIDENCE, assignment_budget, batch_settings, course_secret, find_jobs,
@@ -31,8 +31,10 @@ from .run.jobs import (EVIDENCE, assignment_budget, batch_settings, course_secre
 from .run.outcome import JobResult, job_result, run_outcome
 from .run.records import GradingSettings, JobSpec
 from .record.journal import Journal
+from .judge import similarity
 from .judge.judge_process import JudgeProcess
 from .judge.request import JudgeRequest
+from .judge.verdict import VerdictError, verdicts_from_dict
 from .run.progress import Progress
 from .run.warm import WarmWorker
 
@@ -113,12 +115,13 @@ def local_results(course: Course, pending, workers: int, workroot: Path,
 
 def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
                judges: JudgeProcess, recorder: gradebook.Recorder) -> None:
-    """Coordinator side: harvest, have the judge process judge, and record the job in
-    the gradebook."""
+    """Coordinator side: harvest, have the judge process judge, write the submission's
+    grading record (grading_record.py) and record the job in the gradebook."""
     out = course.autograded / result.student / result.assignment
     produced = jobdir / "autograded" / result.student / result.assignment
     wanted = wanted_files(course, result.assignment)
     result.notes += harvest(produced, out, first=wanted) if produced.exists() else []
+    grading_record.remove_planted(out)  # the kernel wrote what the harvest copied
     result.notes += outcomes.limit_notes(out)
     if not sandboxed:
         result.notes.insert(0, NO_SANDBOX_NOTE)
@@ -126,16 +129,21 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
     out.mkdir(parents=True, exist_ok=True)
     # Even a job that stopped early keeps the points its evidence earns before the stop.
     started = time.perf_counter()
-    verdicts, problems = judges.judge(jobdir / "judge.json", JudgeRequest(
+    answer, problems = judges.judge(jobdir / "judge.json", JudgeRequest(
         course=str(course.root), assignment=result.assignment, folder=str(out),
         evidence=str(jobdir / "run" / EVIDENCE), nonce=result.nonce,
         sandbox=sandboxed))  # saved models are inspected as the kernels ran
     result.judge_seconds = time.perf_counter() - started
+    try:
+        verdicts = verdicts_from_dict(answer)
+    except VerdictError as err:
+        verdicts, problems = {}, problems + [f"the trusted judge's answer is malformed ({err}); "
+                                             "no autograded points were given: tell the "
+                                             "course staff"]
     result.notes += problems
-    notes = ([f"{result.status}: {result.message}"] if not graded else []) + result.notes
-    outcomes.write_notes(out, notes, failed=not graded)
-    outcomes.write_job(out, result.status, result.message, result.notes, result.seconds,
-                       result.judge_seconds)
+    grading_record.write_record(out, grading_record.GradingRecord(
+        result.status, result.message, result.notes, result.seconds, result.judge_seconds,
+        verdicts, similarity.take_fingerprints(out)))
     recorder.record(result.assignment, result.student,
                     jobdir / "gradebook.db" if graded else None, verdicts,
                     NO_SANDBOX_NOTE if not sandboxed else "")

@@ -169,10 +169,11 @@ def verify(course: Course, assignments: list[str], mutations: list[Mutation]) ->
 
 def missing_words(course: Course, student: str, assignment: str, says: dict) -> list[str]:
     """The tests whose judge message lacks the words the corpus expects."""
-    from .judge.judge import read_verdicts
+    from .record.grading_record import load
 
-    verdicts = read_verdicts(course.autograded / student / assignment)
+    record = load(course, student, assignment)
+    verdicts = record.verdicts if record else {}
+    messages = {test: verdict.message for test, verdict in verdicts.items()}
     return [f"{student}/{assignment}: {test}'s message does not say {text!r}: "
-            f"{verdicts.get(test, {}).get('message', '(no verdict)')[:400]!r}"
-            for test, text in says.items()
-            if text not in verdicts.get(test, {}).get("message", "")]
+            f"{messages.get(test, '(no verdict)')[:400]!r}"
+            for test, text in says.items() if text not in messages.get(test, "")]

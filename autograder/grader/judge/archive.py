@@ -116,9 +116,11 @@ def judge_archive(folder: Path, spec: dict) -> CheckResult:
                             f"{str(err)[:300]})")
     cap = spec.get("parameter_cap")
     details = {k: result[k] for k in ("accuracy", "per_class", "n", "parameters", "hidden")}
+    details.update(dataset=dataset, split=split)  # fields of the verdict, never parsed
     if cap is not None:
         ok, text = cap_message(result, int(cap))
         if not ok:
             return check.failed(text, **details)
-    ok, text = accuracy_message(result, dataset, split, float(spec["threshold"]))
+    details["threshold"] = float(spec["threshold"])
+    ok, text = accuracy_message(result, dataset, split, details["threshold"])
     return check.passed(text, **details) if ok else check.failed(text, **details)

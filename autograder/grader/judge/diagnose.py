@@ -15,8 +15,9 @@ import ast
 import json
 from pathlib import Path
 
-from ..course import Course, nbgrader_meta, read_notebook
-from ..replay import cell_source
+from ..course import nbgrader_meta
+from ..replay import Assignment, cell_source
+from .verdict import Verdict
 
 MAX_SOURCE = 200_000   # characters of one cell; longer cells are not analysed
 MAX_NOTEBOOK = 32 * 2**20
@@ -72,15 +73,15 @@ def definitions(source: str) -> dict[str, set[str]]:
     return defined
 
 
-def student_definitions(course: Course, assignment: str,
+def student_definitions(assignment: Assignment,
                         folder: Path) -> tuple[dict[str, set[str]], set[str]]:
     """The definitions of the student's notebook (answer and given cells, not tests), each
     with the defined names it reads, and the names the student's answer cells define."""
     defined, answered = {}, set()
-    for source_nb in course.notebooks(assignment):
-        answers = {nbgrader_meta(c).get("grade_id") for c in read_notebook(source_nb)["cells"]
+    for name, source_nb in assignment.sources.items():
+        answers = {nbgrader_meta(c).get("grade_id") for c in source_nb["cells"]
                    if nbgrader_meta(c).get("solution")}
-        for cell in _cells(folder / source_nb.name):
+        for cell in _cells(folder / name):
             if cell.get("cell_type") != "code" or _is_test(cell):
                 continue
             found = definitions(cell_source(cell))
@@ -101,12 +102,12 @@ def _cells(path: Path) -> list[dict]:
         return []
 
 
-def test_subjects(course: Course, assignment: str) -> dict[str, set[str]]:
+def test_subjects(assignment: Assignment) -> dict[str, set[str]]:
     """{grade_id: the names its test code reads}, for the teacher's autograded test cells,
     in notebook order."""
     subjects = {}
-    for source_nb in course.notebooks(assignment):
-        for cell in read_notebook(source_nb)["cells"]:
+    for source_nb in assignment.sources.values():
+        for cell in source_nb["cells"]:
             meta = nbgrader_meta(cell)
             if meta.get("grade") and not meta.get("solution") and cell.get("cell_type") == "code":
                 subjects[meta["grade_id"]] = names_used(cell_source(cell))
@@ -135,24 +136,24 @@ def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
     return {n for n in names if n in reach and reach[n][0] == min(depths)} if depths else set()
 
 
-def dependency_notes(course: Course, assignment: str, folder: Path,
-                     verdicts: dict[str, dict]) -> None:
+def dependency_notes(assignment: Assignment, folder: Path,
+                     verdicts: dict[str, Verdict]) -> None:
     """Add to each failed cell the earlier failed tests whose subject it uses.
 
     A test's subject is the student's answers its code meets first (directly, or through
     a given helper); an answer whose own test passed is not blamed.
     """
-    graph, answered = student_definitions(course, assignment, folder)
+    graph, answered = student_definitions(assignment, folder)
     if not answered:
         return
     failed_before, known_good = [], set()   # failed_before: (grade_id, its reach)
-    for grade_id, subjects in test_subjects(course, assignment).items():
+    for grade_id, subjects in test_subjects(assignment).items():
         verdict = verdicts.get(grade_id)
         if verdict is None:
             continue
         reach = reached_from(subjects & graph.keys(), graph)
         own = _nearest(reach, answered)
-        if verdict["passed"]:
+        if verdict.passed:
             known_good |= own
             continue
         causes = {}
@@ -162,15 +163,9 @@ def dependency_notes(course: Course, assignment: str, folder: Path,
                 name = min(shared, key=lambda n: (earlier_reach[n][0], n))
                 causes[earlier] = _cause(name, reach[name][1], earlier)
         if causes:
-            add_note(verdict, "; ".join(list(causes.values())[:3]))
-            verdict["depends_on"] = list(causes)
+            verdict.add_note("; ".join(list(causes.values())[:3]))
+            verdict.depends_on = list(causes)
         failed_before.append((grade_id, reach))
-
-
-def add_note(verdict: dict, note: str) -> None:
-    """A cell-level explanation: listed under the cell's checks, and in its message."""
-    verdict.setdefault("notes", []).append(note)
-    verdict["message"] += f" | {note}"
 
 
 def _cause(name: str, through: str, test: str) -> str:
@@ -228,26 +223,26 @@ def visible_messages(source: str) -> list[str]:
     return [m for m in messages if len(m) >= 8]
 
 
-def visible_stops(course: Course, assignment: str, folder: Path,
-                  verdicts: dict[str, dict]) -> None:
+def visible_stops(assignment: Assignment, folder: Path,
+                  verdicts: dict[str, Verdict]) -> None:
     """For a test cell whose checks were never reached, name the visible assert of the
     teacher's that stopped it. Only the teacher's own assert messages are repeated: the
     text of an error is the student's process talking and could say anything."""
-    for source_nb in course.notebooks(assignment):
-        executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / source_nb.name)}
-        for cell in read_notebook(source_nb)["cells"]:
+    for name, source_nb in assignment.sources.items():
+        executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / name)}
+        for cell in source_nb["cells"]:
             grade_id = nbgrader_meta(cell).get("grade_id")
             verdict = verdicts.get(grade_id)
-            if not _is_test(cell) or not verdict or "did not reach it" not in verdict["message"]:
+            if not _is_test(cell) or not verdict or "did not reach it" not in verdict.message:
                 continue
             ename, raised = _error(executed.get(grade_id))
             matched = [m for m in visible_messages(cell_source(cell))
                        if ename == "AssertionError" and raised.startswith(m)]
             if matched:
-                add_note(verdict, "the cell stopped at a visible test before reaching the "
+                verdict.add_note("the cell stopped at a visible test before reaching the "
                                   f"grader's checks: {matched[0]!r}")
             elif ename:
-                add_note(verdict, f"the cell stopped with {ename} before reaching the grader's "
+                verdict.add_note(f"the cell stopped with {ename} before reaching the grader's "
                                   "checks: run it in your notebook to see where")
 
 

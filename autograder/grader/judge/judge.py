@@ -21,7 +21,6 @@ unpickles, executes or parses anything from the submission.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -33,9 +32,8 @@ from .diagnose import dependency_notes, saving_cell_problem, visible_stops
 from .evidence import read_records
 from .inspection import InspectionError, inspect
 from .redact import redact, student_error
-from ..replay import TestCell, hidden_lines, test_cells
-
-VERDICTS = "trusted_judge.json"
+from .verdict import CheckVerdict, Verdict, verdicts_to_dict
+from ..replay import Assignment, TestCell, read_assignment
 
 
 def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
@@ -101,19 +99,31 @@ def judge_check(check, record: dict | None, nonce: str, hidden: list[str],
     return result
 
 
-def cell_verdict(cell: TestCell, results: list[CheckResult]) -> dict:
-    """A test cell's score: its points times the weighted share of passing checks."""
+def cell_verdict(cell: TestCell, results: list[CheckResult],
+                 hidden: list[str] | None = None) -> Verdict:
+    """A test cell's score: its points times the weighted share of passing checks; each
+    check's message and quantity redacted of the hidden lines ``hidden``."""
     weights = [max(0.0, float(r.max_points)) for r in results]
     total = sum(weights) or 1.0
     share = sum(w for w, r in zip(weights, results) if r.passed) / total
-    failures = [r for r in results if not r.passed]
+    checks = [_check_verdict(r, hidden) for r in results]
+    failures = [c for c in checks if not c.passed]
     message = "; ".join(f"{names}: {text}" for text, names in _grouped(failures))
-    return {"notebook": cell.notebook, "passed": not failures,
-            "score": round(cell.points * share, 6), "max_score": cell.points,
-            "message": message, "checks": [r.to_dict() for r in results]}
+    return Verdict(cell.notebook, not failures, round(cell.points * share, 6), cell.points,
+                   message, checks)
 
 
-def _grouped(failures: list[CheckResult]) -> list[tuple[str, str]]:
+def _check_verdict(result: CheckResult, hidden: list[str] | None) -> CheckVerdict:
+    """A check's verdict; its texts redacted (they may quote what the kernel produced)."""
+    verdict = CheckVerdict.from_result(result)
+    if hidden is not None:
+        verdict.message = redact(verdict.message, hidden, 2000)
+        if verdict.quantity is not None:
+            verdict.quantity = redact(verdict.quantity, hidden, 200)
+    return verdict
+
+
+def _grouped(failures: list[CheckVerdict]) -> list[tuple[str, str]]:
     """(message, the checks that failed with it), in order: a message said once."""
     names: dict[str, list[str]] = {}
     for result in failures:
@@ -121,15 +131,17 @@ def _grouped(failures: list[CheckResult]) -> list[tuple[str, str]]:
     return [(text, ", ".join(group)) for text, group in names.items()]
 
 
-def judge_submission(course, assignment: str, folder: Path, evidence: Path | None = None,
-                     nonce: str = "") -> dict[str, dict]:
-    """{grade_id: verdict} for every autograded test cell; also written to ``folder``."""
-    (folder / VERDICTS).unlink(missing_ok=True)  # the kernel could have planted one
+def judge_cells(course, assignment: str | Assignment, folder: Path,
+                evidence: Path | None = None, nonce: str = "") -> dict[str, Verdict]:
+    """{grade_id: Verdict} for every autograded test cell of a harvested submission
+    (``assignment``: its name, or the Assignment the batch read: replay.read_assignment)."""
     references.install(course.source)  # the kit's and the course's, before any check
-    hidden = hidden_lines(course, assignment)
+    if not isinstance(assignment, Assignment):
+        assignment = read_assignment(course, assignment)
+    hidden = assignment.hidden
     records, note = read_records(evidence) if evidence is not None else ({}, "")
     verdicts, seen = {}, {}
-    for cell in test_cells(course, assignment):
+    for cell in assignment.fresh_cells():
         if cell.judge_spec:
             results = [judge_saved_file(folder, cell.judge_spec, cell.notebook)]
         else:
@@ -140,20 +152,17 @@ def judge_submission(course, assignment: str, folder: Path, evidence: Path | Non
                 filed = records.get(identity, [])
                 results.append(judge_check(check, filed[k] if k < len(filed) else None,
                                            nonce, hidden, folder))
-        for result in results:
-            result.message = redact(result.message, hidden, 2000)
-        verdict = cell_verdict(cell, results)
-        if note and not verdict["passed"]:
-            verdict["message"] += f" ({note})"
+        verdict = cell_verdict(cell, results, hidden)
+        if note and not verdict.passed:
+            verdict.message += f" ({note})"
         verdicts[cell.grade_id] = verdict
-    dependency_notes(course, assignment, folder, verdicts)
-    visible_stops(course, assignment, folder, verdicts)
-    (folder / VERDICTS).write_text(json.dumps(verdicts, indent=1, default=float))
+    dependency_notes(assignment, folder, verdicts)
+    visible_stops(assignment, folder, verdicts)
     return verdicts
 
 
-def read_verdicts(folder: Path) -> dict[str, dict]:
-    path = folder / VERDICTS
-    if not path.is_file() or path.is_symlink():
-        return {}
-    return json.loads(path.read_text())
+def judge_submission(course, assignment: str | Assignment, folder: Path,
+                     evidence: Path | None = None, nonce: str = "") -> dict[str, dict]:
+    """{grade_id: verdict as plain data} (verdict.py), to cross to the coordinator, which
+    files it in the submission's grading record (record/grading_record.py)."""
+    return verdicts_to_dict(judge_cells(course, assignment, folder, evidence, nonce))

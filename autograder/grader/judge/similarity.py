@@ -1,9 +1,10 @@
 """Copied models: a fingerprint of every saved model the judge reads, compared across
 the class.
 
-After judging a submission the coordinator fingerprints the files it judged (weights, a
-model archive) into ``model_fingerprints.json`` beside the autograded notebook; after a
-batch, :func:`copied_models` compares them per assignment and file. Identical or
+After judging a submission the judge process fingerprints the files it judged (weights, a
+model archive); the coordinator files them in the submission's grading record
+(record/grading_record.py); after a batch, :func:`copied_models` compares them per
+assignment and file. Identical or
 similar models (the same units, even permuted, padded with dead units or nudged: see
 fingerprint.py) are flagged in pairs, with how similar, for a human to look at, never
 penalised automatically: two students who ran the same code with the same seeds train
@@ -17,13 +18,17 @@ from pathlib import Path
 from .fingerprint import near_duplicates
 from .inspection import fingerprint
 
+# The judge process hands the fingerprints to the coordinator in this file of the
+# submission's folder, which the coordinator reads once, files in the grading record and
+# deletes (take_fingerprints); no report reads it.
 FINGERPRINTS = "model_fingerprints.json"
 
 
-def record_fingerprints(folder: Path, paths: list[str]) -> None:
+def record_fingerprints(folder: Path, paths: list[str]) -> dict[str, dict]:
     """Fingerprint the judged files present in a harvested submission folder (in the
     sandboxed inspector, or from its answer when the judge already had the file inspected:
-    inspection.fingerprint)."""
+    inspection.fingerprint); {file: fingerprint}, also left in FINGERPRINTS for the
+    coordinator."""
     (folder / FINGERPRINTS).unlink(missing_ok=True)  # the kernel could have planted one
     found = {}
     for name in paths:
@@ -31,16 +36,29 @@ def record_fingerprints(folder: Path, paths: list[str]) -> None:
         if path.is_file() and not path.is_symlink():
             found[name] = fingerprint(path)
     (folder / FINGERPRINTS).write_text(json.dumps(found))
+    return found
 
 
-def copied_models(course, assignment: str) -> list[dict]:
-    """[{"file", "students", "reason", "similarity"}] for suspicious pairs of a batch."""
+def take_fingerprints(folder: Path) -> dict[str, dict]:
+    """The fingerprints the judge process left in ``folder`` ({} if none), removed from it.
+    The coordinator deletes the file before judging, so what it finds is the judge's."""
+    path = folder / FINGERPRINTS
+    try:
+        found = (json.loads(path.read_text()) if path.is_file() and not path.is_symlink()
+                 else {})
+    except ValueError:
+        found = {}
+    path.unlink(missing_ok=True)
+    return found if isinstance(found, dict) else {}
+
+
+def copied_models(prints: dict[str, dict]) -> list[dict]:
+    """[{"file", "students", "reason", "similarity"}] for suspicious pairs of a batch;
+    ``prints``: {student: {judged file: fingerprint}} (grading_record.class_fingerprints)."""
     by_file: dict[str, dict] = {}
-    for folder in sorted(course.autograded.glob(f"*/{assignment}")):
-        path = folder / FINGERPRINTS
-        if path.is_file() and not path.is_symlink():
-            for name, found in json.loads(path.read_text()).items():
-                by_file.setdefault(name, {})[folder.parent.name] = found
+    for student, found in sorted(prints.items()):
+        for name, one in found.items():
+            by_file.setdefault(name, {})[student] = one
     flagged = []
     for name, prints in sorted(by_file.items()):
         for a, b, reason, similarity in near_duplicates(prints):

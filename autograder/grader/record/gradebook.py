@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook, MissingEntry
 warnings.filterwarnings("ignore", message=".*not in session.*")
 
 from ..course import COURSE_ID, Course
+from ..judge.verdict import Verdict
 
 
 def db_url(path: Path) -> str:
@@ -39,8 +40,8 @@ class Recorder:
     def __exit__(self, *exc) -> None:
         self.main.close()
 
-    def record(self, assignment: str, student: str, job_db: Path | None, verdicts: dict,
-               note: str = "") -> None:
+    def record(self, assignment: str, student: str, job_db: Path | None,
+               verdicts: dict[str, Verdict], note: str = "") -> None:
         """Write one job's outcome into the course gradebook, in one transaction.
 
         job_db: the job's gradebook, for the submission's timestamp and what nbgrader
@@ -57,8 +58,8 @@ class Recorder:
                 _copy_scores(main, job_db, assignment, student)
             _zero_autograded(main, assignment, student)
             for grade_id, verdict in verdicts.items():
-                grade = main.find_grade(grade_id, verdict["notebook"], assignment, student)
-                grade.auto_score = float(verdict["score"])
+                grade = main.find_grade(grade_id, verdict.notebook, assignment, student)
+                grade.auto_score = float(verdict.score)
             if note:
                 for notebook in main.find_submission(assignment, student).notebooks:
                     for comment in notebook.comments:

@@ -1,8 +1,9 @@
 """The instructor's dashboard: one static page per assignment and one for the course.
 
-Built from the gradebook (scores), the judge's verdicts (checks and their messages), the
-job records the coordinator keeps beside each autograded submission (status, notes,
-seconds; outcomes.write_job) and the similarity flags. Pages are written to
+Built from the gradebook (scores) and the grading record the coordinator keeps beside
+each autograded submission (record/grading_record.py: status, notes, seconds, the judge's
+verdicts with their checks and messages, the models' fingerprints for the similarity
+flags). Pages are written to
 ``dashboard/`` and link to every student's feedback page with relative paths, so the
 whole folder opens from the file system.
 """
@@ -14,13 +15,15 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..record import gradebook, outcomes
+from ..record import gradebook, grading_record
+from ..record.grading_record import GradingRecord
 from ..judge import similarity
 from ..course import Course
 from .feedback import page_path
 from ..judge.redact import redact
+from ..judge.verdict import CheckVerdict
 from .render import histogram, write_page
-from ..replay import hidden_lines
+from ..replay import read_assignment
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 TOP_FAILURES = 15
@@ -82,37 +85,37 @@ def feedback_link(course: Course, student: str, assignment: str) -> str:
     return os.path.relpath(page, folder(course)) if page.is_file() else ""
 
 
-def submission(course: Course, student: str, assignment: str, items, hidden) -> Submission:
+def submission(course: Course, student: str, assignment: str, items, hidden,
+               record: GradingRecord | None) -> Submission:
     auto = [i for i in items if i.kind == "autograded test"]
-    job = outcomes.read_job(course.autograded / student / assignment)
-    failed = (course.autograded / student / assignment / outcomes.FAILED).is_file()
-    status = job.get("status") or ("error" if failed else "graded")
-    notes = [job["message"]] if job.get("message") else []
-    notes += job.get("notes", []) if job else [outcomes.failure_note(course, student, assignment)]
+    notes = ([record.message] if record.message else []) + record.notes if record else []
     return Submission(student, sum(i.score or 0 for i in auto), sum(i.max_score for i in auto),
-                      status, job.get("seconds"), job.get("judge_seconds"),
+                      record.status if record else "graded",
+                      record.seconds if record else None,
+                      record.judge_seconds if record else None,
                       redact("\n".join(n for n in notes if n), hidden, 1000),
                       feedback_link(course, student, assignment))
 
 
-def check_tables(course: Course, assignment: str, students: list[str]):
-    """(pass rate per check, most common failures) over the judge's verdicts."""
+def check_tables(course: Course, assignment: str, records: dict[str, GradingRecord | None]):
+    """(pass rate per check, most common failures) over the judge's verdicts
+    (``records``: {student: grading record})."""
     rates: dict[tuple[str, str], CheckRate] = {}
     failures: dict[tuple[str, str, str], Failure] = {}
-    for student in students:
+    for student, record in records.items():
         link = feedback_link(course, student, assignment)
-        for (_, cell), verdict in outcomes.verdicts(course, student, assignment).items():
-            outcome: dict[str, dict] = {}
-            for check in verdict.get("checks", []):  # a name repeated in a cell: all must pass
-                seen = outcome.setdefault(check["name"], check)
-                if seen["passed"] and not check["passed"]:
-                    outcome[check["name"]] = check
+        for (_, cell), verdict in (record.by_cell() if record else {}).items():
+            outcome: dict[str, CheckVerdict] = {}
+            for check in verdict.checks:  # a name repeated in a cell: all must pass
+                seen = outcome.setdefault(check.name, check)
+                if seen.passed and not check.passed:
+                    outcome[check.name] = check
             for name, check in outcome.items():
                 rate = rates.setdefault((cell, name), CheckRate(cell, name, 0, 0))
                 rate.total += 1
-                rate.passed += bool(check["passed"])
-                if not check["passed"]:
-                    message = check.get("message", "")
+                rate.passed += check.passed
+                if not check.passed:
+                    message = check.message
                     key = (cell, name, NUMBER.sub("#", message)[:160])
                     failure = failures.setdefault(key, Failure(cell, name, message))
                     failure.students.append((student, link))
@@ -128,19 +131,22 @@ def score_stats(scores: list[float]) -> dict:
 
 
 def assignment_model(course: Course, assignment: str) -> AssignmentPage:
-    hidden = hidden_lines(course, assignment)
-    subs = []
+    hidden = read_assignment(course, assignment).hidden
+    subs, records = [], {}
     for student in gradebook.students(course):
         items = gradebook.submission_items(course, assignment, student)
         if items:
-            subs.append(submission(course, student, assignment, items, hidden))
+            records[student] = grading_record.load(course, student, assignment)
+            subs.append(submission(course, student, assignment, items, hidden,
+                                   records[student]))
     maximum = max((s.max_score for s in subs), default=0.0)
     scores = [s.score for s in subs]
-    rates, failures = check_tables(course, assignment, [s.student for s in subs])
+    rates, failures = check_tables(course, assignment, records)
     links = {s.student: s.link for s in subs}
+    prints = grading_record.class_fingerprints(course, assignment)
     similar = [(name, reason, [(m, links.get(m, "")) for m in members], pairs)
                for name, reason, members, pairs
-               in similarity.groups(similarity.copied_models(course, assignment))]
+               in similarity.groups(similarity.copied_models(prints))]
     return AssignmentPage(assignment, maximum,
                           histogram(scores, maximum, f"{assignment}: autograded scores"),
                           score_stats(scores), subs, rates, failures,

@@ -5,10 +5,10 @@ import csv
 import json
 from pathlib import Path
 
-from ..record import gradebook, outcomes
+from ..record import gradebook, grading_record, outcomes
 from ..course import Course
 from ..judge.redact import redact
-from ..replay import hidden_lines
+from ..replay import Assignment, assignment_of, read_assignment
 
 
 def _score(item) -> float:
@@ -47,17 +47,21 @@ def export(course: Course, assignments=None) -> tuple[Path, list[Path]]:
                         else (f"{_score(items[n]):g}" if n in items else "")
                         for n in columns.get(a, [])]
             writer.writerow(row)
-    written = [gradescope_results(course, s, a, table[(s, a)])
+    tasks = {a: read_assignment(course, a) for a in assignments}  # once for the batch
+    written = [gradescope_results(course, s, tasks[a], table[(s, a)])
                for s in students for a in assignments if table[(s, a)]]
     return csv_path, written
 
 
-def gradescope_results(course: Course, student: str, assignment: str, items) -> Path:
+def gradescope_results(course: Course, student: str, assignment: str | Assignment,
+                       items) -> Path:
     """Gradescope's results.json: one test per graded cell, with the judge's verdict on
     each of its checks."""
-    verdicts = outcomes.verdicts(course, student, assignment)
-    failure = redact(outcomes.failure_note(course, student, assignment),
-                     hidden_lines(course, assignment), 4000)
+    task = assignment_of(course, assignment)
+    assignment = task.name
+    record = grading_record.load(course, student, assignment)
+    verdicts = record.by_cell() if record else {}
+    failure = redact(record.problem if record else "", task.hidden, 4000)
     tests, pending = [], 0.0
     for item in items:
         if item.needs_manual_grade:

@@ -2,30 +2,28 @@
 
 The page shows, in this order: the total; the rubric (every graded cell and every check
 the trusted judge ran in it, ✓ or the points it cost and the judge's message); the
-gradient checks and accuracies the judge measured; then only the student's own work
-(answer cells, written answers with the manual grade once given, their figures). It
-never contains a test cell's code, a solution or a mark scheme: the verdicts come from
-``trusted_judge.json`` (judge.py), every kernel text is redacted (work.py), and the
-pages are leak-checked after they are written.
+gradient checks and accuracies the judge measured (fields of its verdicts, never parsed
+from a message); then only the student's own work (answer cells, written answers with the
+manual grade once given, their figures). It never contains a test cell's code, a solution
+or a mark scheme: the verdicts come from the submission's grading record
+(record/grading_record.py), every kernel text is redacted (work.py), and the pages are
+leak-checked after they are written.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..record import gradebook, outcomes
+from ..record import gradebook, grading_record, outcomes
 from ..release import leakcheck
 from ..course import Course
 from ..judge.redact import redact
+from ..judge.verdict import Verdict
 from .render import write_page
-from ..replay import hidden_lines
+from ..replay import Assignment, assignment_of, read_assignment
 from .work import Figure, WorkCell, own_work
 
 PAGE = "feedback.html"
-GRADIENT = re.compile(r"^(?P<quantity>.+?) is wrong: relative error (?P<error>[0-9.e+-]+) > "
-                      r"(?P<tolerance>[0-9.e+-]+)")
-THRESHOLD = re.compile(r"threshold (?P<threshold>[0-9.]+)")
 
 
 @dataclass
@@ -88,14 +86,13 @@ class FeedbackPage:
     figures: list[Figure]
 
 
-def check_lines(verdict: dict, max_score: float) -> list[CheckLine]:
+def check_lines(verdict: Verdict, max_score: float) -> list[CheckLine]:
     """The judge's checks of a cell, each with the share of the cell's points it cost."""
-    checks = verdict.get("checks", [])
-    total = sum(max(0.0, float(c.get("max_points", 1))) for c in checks) or 1.0
+    total = sum(max(0.0, c.max_points) for c in verdict.checks) or 1.0
     lines: dict[tuple, CheckLine] = {}
-    for c in checks:
-        cost = 0.0 if c["passed"] else max_score * float(c.get("max_points", 1)) / total
-        key = (c["name"], bool(c["passed"]), c.get("message", ""))
+    for c in verdict.checks:
+        cost = 0.0 if c.passed else max_score * c.max_points / total
+        key = (c.name, c.passed, c.message)
         if key in lines:
             lines[key].count += 1
             lines[key].deduction = round(lines[key].deduction + cost, 3)
@@ -104,7 +101,7 @@ def check_lines(verdict: dict, max_score: float) -> list[CheckLine]:
     return list(lines.values())
 
 
-def rubric_row(item, verdict: dict | None, failure: str) -> RubricRow:
+def rubric_row(item, verdict: Verdict | None, failure: str) -> RubricRow:
     score = item.score or 0
     if item.needs_manual_grade:
         status, symbol = "to be graded by hand", "…"
@@ -114,63 +111,57 @@ def rubric_row(item, verdict: dict | None, failure: str) -> RubricRow:
         status, symbol = (("passed", "✓") if score == item.max_score else
                           ("partly passed", "~") if score > 0 else ("failed", "✗"))
     checks = check_lines(verdict, item.max_score) if verdict else []
-    notes = [str(n) for n in (verdict or {}).get("notes", [])]  # the judge's diagnoses
+    notes = verdict.notes if verdict else []  # the judge's diagnoses
     note = "; ".join(notes) or (failure if not checks and status in ("failed", "partly passed")
                                 else "")
     return RubricRow(item.notebook, item.name, item.kind, score, item.max_score, status,
                      symbol, checks, note)
 
 
-def gradient_rows(name: str, verdict: dict) -> list[GradientRow]:
-    """Gradient comparisons of a cell: the judge's ``details["gradients"]`` where a check
-    gives them ({quantity, relative_error, tolerance}), else what its message says."""
-    rows = []
-    for check in verdict.get("checks", []):
-        for entry in (check.get("details") or {}).get("gradients", []) or []:
-            rows.append(GradientRow(name, str(entry.get("quantity", "")),
-                                    f"{float(entry.get('relative_error', 0)):.2e}",
-                                    f"{float(entry.get('tolerance', 0)):.0e}",
-                                    bool(entry.get("passed", check["passed"]))))
-        found = GRADIENT.match(check.get("message", ""))
-        if found and not check["passed"]:
-            rows.append(GradientRow(name, found["quantity"], found["error"],
-                                    found["tolerance"], False))
-    return rows
+def gradient_rows(name: str, verdict: Verdict | None) -> list[GradientRow]:
+    """The failed gradient comparisons of a cell: the quantity, its relative error and
+    the tolerance, from the fields of the judge's verdict."""
+    return [GradientRow(name, c.quantity, f"{c.relative_error:.2e}", f"{c.tolerance:.0e}", False)
+            for c in (verdict.checks if verdict else [])
+            if not c.passed and c.quantity is not None and c.relative_error is not None
+            and c.tolerance is not None]
 
 
-def accuracy_rows(name: str, verdict: dict) -> list[AccuracyRow]:
+def accuracy_rows(name: str, verdict: Verdict | None) -> list[AccuracyRow]:
     """Accuracies the judge measured in a cell, with per-class figures where it gave them."""
     from ...student.checks.accuracy import class_name
 
     rows = []
-    for check in verdict.get("checks", []):
-        details = check.get("details") or {}
-        if "accuracy" not in details:
+    for check in (verdict.checks if verdict else []):
+        if check.accuracy is None:
             continue
-        threshold = THRESHOLD.search(check.get("message", ""))
-        dataset = check.get("message", "").split(" ")[0]
-        per_class = [(class_name(dataset, i), float(v))
-                     for i, v in enumerate(details.get("per_class") or [])]
-        rows.append(AccuracyRow(name, check["name"], float(details["accuracy"]),
-                                float(threshold["threshold"]) if threshold else None,
-                                bool(check["passed"]), per_class))
+        per_class = [(class_name(check.dataset or "", i), v)
+                     for i, v in enumerate(check.per_class or [])]
+        rows.append(AccuracyRow(name, check.name, check.accuracy, check.threshold,
+                                check.passed, per_class))
     return rows
 
 
-def page_model(course: Course, student: str, assignment: str) -> FeedbackPage | None:
-    """The feedback page's data; None if the submission was never graded."""
+def page_model(course: Course, student: str,
+               assignment: str | Assignment) -> FeedbackPage | None:
+    """The feedback page's data; None if the submission was never graded.
+
+    assignment: its name, or the Assignment the batch read once (replay.read_assignment)."""
+    task = assignment_of(course, assignment)
+    assignment = task.name
     items = gradebook.submission_items(course, assignment, student)
     if not items:
         return None
-    verdicts = outcomes.verdicts(course, student, assignment)
-    hidden = hidden_lines(course, assignment)
-    failure = redact(outcomes.failure_note(course, student, assignment), hidden, 4000)
+    record = grading_record.load(course, student, assignment)
+    verdicts = record.by_cell() if record else {}
+    hidden = task.hidden
+    failure = redact(record.problem if record else "", hidden, 4000)
     rubric, gradients, accuracies = [], [], []
     for item in items:
         verdict = verdicts.get((item.notebook, item.name))
         rubric.append(rubric_row(item, verdict, failure))
-        gradients += gradient_rows(item.name, verdict or {})
-        accuracies += accuracy_rows(item.name, verdict or {})
+        gradients += gradient_rows(item.name, verdict)
+        accuracies += accuracy_rows(item.name, verdict)
     comments = gradebook.manual_comments(course, assignment, student)
     manual = {(i.notebook, i.name): (i.score, i.max_score, comments.get((i.notebook, i.name), ""))
               for i in items if i.kind == "manual answer" and not i.needs_manual_grade}
@@ -191,12 +182,12 @@ def page_path(course: Course, student: str, assignment: str) -> Path:
     return course.feedback / student / assignment / PAGE
 
 
-def feedback_page(course: Course, student: str, assignment: str) -> Path | None:
+def feedback_page(course: Course, student: str, assignment: str | Assignment) -> Path | None:
     """Write feedback/<student>/<assignment>/feedback.html; None if nothing was graded."""
     model = page_model(course, student, assignment)
     if model is None:
         return None
-    return write_page("feedback.html.j2", model, page_path(course, student, assignment))
+    return write_page("feedback.html.j2", model, page_path(course, student, model.assignment))
 
 
 def feedback(course: Course, assignments=None, students=None) -> list[Path]:
@@ -204,8 +195,9 @@ def feedback(course: Course, assignments=None, students=None) -> list[Path]:
     and LeakError raised (the student's own, correct, code may equal a solution line)."""
     pages = []
     for assignment in assignments or course.assignments():
+        task = read_assignment(course, assignment)  # once for the batch's pages
         written = [page for student in students or gradebook.students(course)
-                   if (page := feedback_page(course, student, assignment))]
+                   if (page := feedback_page(course, student, task))]
         leaks = leakcheck.find_leaks(course.notebooks(assignment), written, base=course.root,
                                      kinds=("hidden test", "mark scheme"))
         for leak in leaks:

@@ -9,6 +9,7 @@ human should look at: each pair of students with similar models and how similar
 from __future__ import annotations
 
 from ..record import gradebook
+from ..record.grading_record import class_fingerprints
 from ..judge.similarity import copied_models, groups
 
 MAX_PAIRS = 8   # pairs printed per group of similar models; the dashboard lists them all
@@ -42,7 +43,8 @@ def print_summary(course, assignments, results) -> None:
               f"then {sum(judged) / len(judged):.1f} s in the trusted judge "
               f"(at most {max(judged):.1f} s)")
     for assignment in assignments:
-        for name, reason, members, pairs in groups(copied_models(course, assignment)):
+        flagged = copied_models(class_fingerprints(course, assignment))
+        for name, reason, members, pairs in groups(flagged):
             print(f"look at: {assignment}/{name}: {reason} for {len(members)} students")
             for a, b, similarity in pairs[:MAX_PAIRS]:
                 print(f"    {a} and {b}: similarity {similarity:.4f}")

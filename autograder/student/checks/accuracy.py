@@ -115,9 +115,11 @@ def accuracy_verdict(check: Check, result: dict):
     passed at or above ``check.threshold``; below it the message names the weakest class."""
     text = (f"{check.dataset} {check.split} accuracy {result['accuracy']:.4f} "
             f"(threshold {check.threshold}, {result['n']} images)")
+    facts = {**result, "threshold": check.threshold, "dataset": check.dataset,
+             "split": check.split}  # fields of the verdict: no page parses the message
     if result["accuracy"] >= check.threshold:
-        return check.passed(text, **result)
+        return check.passed(text, **facts)
     worst = int(np.argmin(result["per_class"]))
     return check.failed(f"{text} is below the threshold; weakest class "
                         f"{class_name(check.dataset, worst)} at "
-                        f"{result['per_class'][worst]:.3f}", **result)
+                        f"{result['per_class'][worst]:.3f}", **facts)

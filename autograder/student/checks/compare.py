@@ -97,7 +97,21 @@ def compare(what: str, observed, expected: np.ndarray, tol: float, *,
         message += f"; {cause}"
     if hint:
         message += f". Hint: {hint}"
-    return message
+    return Mismatch(message, quantity=what, relative_error=worst, tolerance=tol)
+
+
+class Mismatch(str):
+    """A comparison's message that also carries its facts (``facts``: quantity,
+    relative_error, tolerance), so that the judge's verdict holds them as fields and no
+    page parses the text. Adding text keeps the facts (``problem + cause``)."""
+
+    def __new__(cls, text: str, **facts):
+        made = super().__new__(cls, text)
+        made.facts = facts
+        return made
+
+    def __add__(self, other: str) -> "Mismatch":
+        return Mismatch(str(self) + other, **self.facts)
 
 
 def numerical_floor(expected: np.ndarray) -> float:
@@ -106,5 +120,5 @@ def numerical_floor(expected: np.ndarray) -> float:
     return max(tolerances.FLOOR, tolerances.NUMERICAL_FLOOR * scale)
 
 
-__all__ = ["relative_error", "relative_errors", "compare",
+__all__ = ["relative_error", "relative_errors", "compare", "Mismatch",
            "explain_mismatch", "numerical_floor", "StudentError"]
