@@ -125,7 +125,7 @@ def test_generic_lines_shared_with_solutions_are_not_leaks(kit_copy, tmp_path):
 
 def test_a_hint_that_pastes_a_solution_line_is_refused_with_file_line_and_solution(
         kit_copy, tmp_path):
-    module = kit_copy / "autograder" / "student" / "checks" / "evaluation.py"
+    module = kit_copy / "autograder" / "student" / "checks" / "numpy_code" / "evaluation.py"
     text = module.read_text()
     planted = ('\n\ndef _hint():\n    return ("a repeated pair counts once: use "\n'
                '            "np.add.at(M, (y_true, y_pred), 1)")\n')
@@ -133,7 +133,7 @@ def test_a_hint_that_pastes_a_solution_line_is_refused_with_file_line_and_soluti
     line = len(text.splitlines()) + 4  # the string's first line
     with pytest.raises(LeakError) as caught:
         write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip")
-    assert (f"autograder/student/checks/evaluation.py, line {line}: solution line from "
+    assert (f"autograder/student/checks/numpy_code/evaluation.py, line {line}: solution line from "
             "a1_numpy_mlp.ipynb: 'np.add.at(M, (y_true, y_pred), 1)'") in str(caught.value)
 
 

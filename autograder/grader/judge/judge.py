@@ -40,7 +40,7 @@ VERDICTS = "trusted_judge.json"
 
 def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
     """A judge spec's verdict on the file the notebook saved."""
-    from ...student.checks.saved_network import SavedNetworkCheck
+    from ...student.checks.saved_files.saved_network import SavedNetworkCheck
 
     name = f"trusted re-check of {spec['path']}"
     check = SavedNetworkCheck(spec["path"], spec.get("layers", []), spec.get("dataset", ""),
