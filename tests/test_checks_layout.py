@@ -1,11 +1,13 @@
-"""The check library's families: checks on NumPy code need no torch to import (the grading
-kernels of A1 and A4 have none), and the flat ``checks.*`` namespace that notebooks use
-still offers every check.
+"""The check library's shape: checks on NumPy code need no torch to import (the grading
+kernels of A1 and A4 have none), the flat ``checks.*`` namespace that notebooks use still
+offers every check, and a check's public function is derived from its class.
 """
 import ast
 import subprocess
 import sys
 from pathlib import Path
+
+from autograder.student.checks.core import Check, building
 
 CHECKS = Path(__file__).resolve().parents[1] / "autograder" / "student" / "checks"
 FAMILIES = ("numpy_code", "torch_code", "saved_files")
@@ -79,3 +81,58 @@ def test_every_family_check_is_in_the_flat_namespace_and_nowhere_twice():
             assert getattr(checks, name) is getattr(family, name)
     exported = {name for name in checks.__all__ if name.startswith("check_")}
     assert exported == {name for name in names if name.startswith("check_")}
+
+
+class _Sum(Check):
+    """``add(a, b)`` returns ``a + b`` (a toy check for the derived public function)."""
+
+    kind = "toy_sum"
+
+    def __init__(self, a, b=2, name=None, points=1.0, scale=1, **options):
+        super().__init__(name or "sum", points, 0)
+        self.a, self.b, self.scale, self.options = a, b, scale, options
+
+    def collect(self, student):
+        add, _ = student
+        return {"got": add(self.a, self.b)}
+
+    def verdict(self, evidence):
+        if evidence["got"] == (self.a + self.b) * self.scale:
+            return self.passed()
+        return self.failed(f"got {evidence['got']}")
+
+
+def test_a_derived_check_function_has_the_constructors_signature_and_the_class_docstring():
+    import inspect
+
+    check_sum = _Sum.function("check_sum", "add", "other", after=("scale",))
+    assert str(inspect.signature(check_sum)) == (
+        "(add, other, a, b=2, name=None, points=1.0, raise_on_fail=True, scale=1, **options)")
+    assert inspect.getdoc(check_sum) == inspect.getdoc(_Sum)
+    assert check_sum.__name__ == "check_sum" and check_sum.__module__ == __name__
+
+
+def test_a_derived_check_function_passes_positional_and_keyword_arguments_to_the_check():
+    check_sum = _Sum.function("check_sum", "add", "other", after=("scale",))
+    add = lambda a, b: a + b  # noqa: E731
+    assert check_sum(add, None, 1).passed
+    assert check_sum(add, None, 1, 5, "named", 3.0).points == 3.0
+    with building() as built:
+        check_sum(add, None, 1, b=4, points=2.0, raise_on_fail=False, scale=1, extra=7)
+    assert vars(built[0]) == vars(_Sum(1, b=4, points=2.0, extra=7))
+    assert built[0].identity() == _Sum(1, 4, None, 2.0, 1, extra=7).identity()
+    failed = check_sum(lambda a, b: a * b, None, 3, raise_on_fail=False)
+    assert not failed.passed and failed.message == "got 6"
+    try:
+        check_sum(lambda a, b: a * b, None, 3)
+    except AssertionError as err:
+        assert str(err) == "sum: got 6"
+    else:
+        raise AssertionError("a failed check must raise by default")
+
+
+def test_a_judge_turns_malformed_evidence_into_a_failure():
+    check = _Sum(1)
+    assert not check.judge({}).passed
+    assert "malformed (KeyError" in check.judge({}).message
+    assert check.judge({"got": 3}).passed

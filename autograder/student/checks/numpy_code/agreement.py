@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import to_array
+from ..convert import to_array
 from ..compare import compare
 from ..core import Check, StudentError, run
 from .layers import _run_layer, _seed_params, _student_params, reference_gradients
@@ -62,7 +62,7 @@ class LayersAgreeCheck(Check):
                                          np.asarray(want["grads"][name]), tol)
         return problem
 
-    def judge(self, ev):
+    def verdict(self, ev):
         a, b, names = ev["a"], ev["b"], ev["names"]
         first, second = self.labels
         if self.reference is None:

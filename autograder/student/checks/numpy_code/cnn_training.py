@@ -13,8 +13,9 @@ import numpy as np
 
 from .. import tolerances
 from ..compare import compare
-from ..core import StudentError, call_student, run
-from ..judging import SafeCheck, array, evidence_array, lazy_torch, number, same
+from ..core import Check, StudentError, call_student, run
+from ..convert import evidence_array, number, to_array
+from ..judging import lazy_torch, same
 from .layers import default_large
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
@@ -33,7 +34,11 @@ def a4_scores(state: dict, x: np.ndarray):
     return (h.reshape(len(h), -1) @ t["fc_W"] + t["fc_b"]).numpy()
 
 
-class TrainStepCheck(SafeCheck):
+class TrainStepCheck(Check):
+    """``train_step(model, optimizer, X_batch, y_batch)`` -> the batch's loss, a float, after
+    one update; on build_model(rng, dtype=np.float64) with Adam(lr), ``steps`` steps on one
+    random batch (batch, 3, 32, 32) must halve the loss."""
+
     kind = "train_step"
 
     def __init__(self, steps=15, batch=8, lr=1e-3, seed=0, name=None, points=1.0):
@@ -56,7 +61,7 @@ class TrainStepCheck(SafeCheck):
         if missing:
             raise StudentError(f"the network of build_model has no {missing} (it has "
                                f"{sorted(state)}): build the layers of the table (test_network)")
-        initial = {k: array(state[k], k, np.float64).copy() for k in ARCHITECTURE}
+        initial = {k: to_array(state[k], k, np.float64).copy() for k in ARCHITECTURE}
         optimizer = call_student(Adam, self.lr, what=f"Adam({self.lr})")
         losses = []
         for step in range(self.steps):
@@ -65,7 +70,7 @@ class TrainStepCheck(SafeCheck):
             losses.append(number(loss, f"the value train_step returned (step {step + 1})"))
         final = call_student(model.state_dict, what="model.state_dict()")
         return {"initial": initial, "losses": losses,
-                "moved": {k: bool(not np.array_equal(array(final[k], k, np.float64), initial[k]))
+                "moved": {k: bool(not np.array_equal(to_array(final[k], k, np.float64), initial[k]))
                           for k in ARCHITECTURE}}
 
     def verdict(self, ev):
@@ -106,17 +111,11 @@ class TrainStepCheck(SafeCheck):
         return self.passed(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
 
 
-def check_train_step(train_step, build_model, Adam, steps=15, batch=8, lr=1e-3, seed=0,
-                     name=None, points=1.0, raise_on_fail=True):
-    """``train_step(model, optimizer, X_batch, y_batch)`` -> the batch's loss, a float, after
-    one update; on build_model(rng, dtype=np.float64) with Adam(lr), ``steps`` steps on one
-    random batch (batch, 3, 32, 32) must halve the loss."""
-    return run(TrainStepCheck(steps, batch, lr, seed, name, points), (train_step, build_model, Adam),
-               raise_on_fail)
+check_train_step = TrainStepCheck.function("check_train_step", "train_step", "build_model", "Adam")
 
 
 # ----------------------------------------------------------------------------- network
-class NetworkGradientCheck(SafeCheck):
+class NetworkGradientCheck(Check):
     """conv(3 filters, 3x3, pad 1) - relu - maxpool 2 - flatten - linear, in float64."""
 
     kind = "network_gradients"
@@ -190,7 +189,7 @@ class NetworkGradientCheck(SafeCheck):
     def collect_small(self, student):
         inp = self.inputs()
         net, by_name = self.build(student, self.x_shape, inp["params"])
-        scores = array(call_student(net.forward, inp["x"].copy(), what="Network.forward(x)"),
+        scores = to_array(call_student(net.forward, inp["x"].copy(), what="Network.forward(x)"),
                        "the scores", np.float64)
         try:  # a wrong forward pass is the first thing to report, even if backward crashes
             dx = call_student(net.backward, inp["G"].copy(), what="Network.backward(dscores)")
@@ -205,8 +204,8 @@ class NetworkGradientCheck(SafeCheck):
             owner = [f"{l}_{key}" for l, key in self.NAMES if param is by_name[l].params[key]]
             swapped = any(grad is by_name[l].params[key] for l, key in self.NAMES)
             listed.append({"param": owner[0] if owner else "", "swapped": swapped,
-                           "grad": array(grad, f"the gradient of pair {k}", np.float64)})
-        return {"scores": scores, "dx": array(dx, "dx", np.float64), "pairs": listed}
+                           "grad": to_array(grad, f"the gradient of pair {k}", np.float64)})
+        return {"scores": scores, "dx": to_array(dx, "dx", np.float64), "pairs": listed}
 
     def reference(self, inp=None):
         torch = lazy_torch()

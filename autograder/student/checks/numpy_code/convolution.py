@@ -11,8 +11,9 @@ import itertools
 
 import numpy as np
 
-from ..core import call_student, run
-from ..judging import SafeCheck, array, evidence_array, first_difference, lazy_torch, same
+from ..core import Check, call_student
+from ..convert import evidence_array, to_array
+from ..judging import first_difference, lazy_torch, same
 
 ROWS, COLUMNS = ("c", "u", "v"), ("n", "i", "j")
 
@@ -21,7 +22,7 @@ def out_size(size, kernel, stride, pad):
     return (size + 2 * pad - kernel) // stride + 1
 
 
-class _Im2colBase(SafeCheck):
+class _Im2colBase(Check):
     def __init__(self, x_shape, kernel, stride, pad, seed, name, points):
         super().__init__(name, points, seed)
         self.x_shape = tuple(int(s) for s in x_shape)
@@ -65,6 +66,9 @@ class _Im2colBase(SafeCheck):
 
 
 class Im2colCheck(_Im2colBase):
+    """``im2col(x, HH, WW, stride, pad)``: x (N, C, H, W) -> cols (C*HH*WW, N*H_out*W_out),
+    compared with torch's F.unfold; kernel is an int or (HH, WW)."""
+
     kind = "im2col"
 
     def __init__(self, x_shape, kernel=3, stride=1, pad=0, seed=0, name=None, points=1.0):
@@ -78,7 +82,7 @@ class Im2colCheck(_Im2colBase):
     def collect(self, im2col):
         cols = call_student(im2col, self.inputs()["x"].copy(), *self.kernel, self.stride, self.pad,
                             what="im2col(x, HH, WW, stride, pad)")
-        return {"cols": array(cols, "im2col's result", np.float64)}
+        return {"cols": to_array(cols, "im2col's result", np.float64)}
 
     def verdict(self, ev):
         cols = evidence_array(ev["cols"], "cols")
@@ -107,15 +111,13 @@ class Im2colCheck(_Im2colBase):
                            "x_pad[n, c, i*stride + u, j*stride + v]")
 
 
-def check_im2col(im2col, x_shape, kernel=3, stride=1, pad=0, seed=0, name=None, points=1.0,
-                 raise_on_fail=True):
-    """``im2col(x, HH, WW, stride, pad)``: x (N, C, H, W) -> cols (C*HH*WW, N*H_out*W_out),
-    compared with torch's F.unfold; kernel is an int or (HH, WW)."""
-    return run(Im2colCheck(x_shape, kernel, stride, pad, seed, name, points), im2col,
-               raise_on_fail)
+check_im2col = Im2colCheck.function("check_im2col", "im2col")
 
 
 class Col2imCheck(_Im2colBase):
+    """``col2im(cols, x_shape, HH, WW, stride, pad)`` -> (N, C, H, W), the adjoint of im2col
+    (torch's F.fold): overlapping contributions added, padding dropped."""
+
     kind = "col2im"
 
     def __init__(self, x_shape, kernel=3, stride=1, pad=0, seed=0, name=None, points=1.0):
@@ -129,7 +131,7 @@ class Col2imCheck(_Im2colBase):
     def collect(self, col2im):
         out = call_student(col2im, self.inputs()["g"].copy(), self.x_shape, *self.kernel,
                            self.stride, self.pad, what="col2im(cols, x_shape, HH, WW, stride, pad)")
-        return {"dx": array(out, "col2im's result", np.float64)}
+        return {"dx": to_array(out, "col2im's result", np.float64)}
 
     def fold(self, g):
         """The adjoint of the reference im2col: F.fold of cols (C*HH*WW, N*H_out*W_out)."""
@@ -185,9 +187,4 @@ class Col2imCheck(_Im2colBase):
                            "; every entry of cols must be added to the pixel it was copied from")
 
 
-def check_col2im(col2im, x_shape, kernel=3, stride=1, pad=0, seed=0, name=None, points=1.0,
-                 raise_on_fail=True):
-    """``col2im(cols, x_shape, HH, WW, stride, pad)`` -> (N, C, H, W), the adjoint of im2col
-    (torch's F.fold): overlapping contributions added, padding dropped."""
-    return run(Col2imCheck(x_shape, kernel, stride, pad, seed, name, points), col2im,
-               raise_on_fail)
+check_col2im = Col2imCheck.function("check_col2im", "col2im")

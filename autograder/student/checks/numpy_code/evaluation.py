@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import StudentError, call_student, run
-from ..judging import SafeCheck, array, evidence_array, same
+from ..core import Check, StudentError, call_student
+from ..convert import evidence_array, to_array
+from ..judging import same
 
 
 def _labels(rng, n, num_classes, missing_class):
@@ -16,7 +17,10 @@ def _labels(rng, n, num_classes, missing_class):
     return true, pred
 
 
-class ConfusionMatrixCheck(SafeCheck):
+class ConfusionMatrixCheck(Check):
+    """``confusion_matrix(y_true, y_pred, num_classes)`` -> int (C, C), rows the true class;
+    the last class never occurs among the true labels."""
+
     kind = "confusion_matrix"
 
     def __init__(self, num_classes=7, n=500, seed=0, name=None, points=1.0):
@@ -31,7 +35,7 @@ class ConfusionMatrixCheck(SafeCheck):
         inp = self.inputs()
         M = call_student(confusion_matrix, inp["true"].copy(), inp["pred"].copy(),
                          self.num_classes, what="confusion_matrix(y_true, y_pred, num_classes)")
-        return {"M": array(M, "confusion_matrix's result", np.float64)}
+        return {"M": to_array(M, "confusion_matrix's result", np.float64)}
 
     def verdict(self, ev):
         inp, C = self.inputs(), self.num_classes
@@ -63,19 +67,18 @@ class ConfusionMatrixCheck(SafeCheck):
                            f"predicted as {bad[1]}); total {M.sum():g}, expected {want.sum()}")
 
 
-def check_confusion_matrix(confusion_matrix, num_classes=7, n=500, seed=0, name=None,
-                           points=1.0, raise_on_fail=True):
-    """``confusion_matrix(y_true, y_pred, num_classes)`` -> int (C, C), rows the true class;
-    the last class never occurs among the true labels."""
-    return run(ConfusionMatrixCheck(num_classes, n, seed, name, points), confusion_matrix,
-               raise_on_fail)
+check_confusion_matrix = ConfusionMatrixCheck.function(
+    "check_confusion_matrix", "confusion_matrix")
 
 
 def _top_pairs(scores: dict, k: int) -> list:
     return [list(p) for p, _ in sorted(scores.items(), key=lambda item: -item[1])[:k]]
 
 
-class ConfusedPairsCheck(SafeCheck):
+class ConfusedPairsCheck(Check):
+    """``most_confused_pairs(M, k)`` -> the k pairs (i, j), i < j, with the largest
+    M[i, j] + M[j, i], most confused first."""
+
     kind = "most_confused_pairs"
 
     def __init__(self, num_classes=5, k=2, seed=0, name=None, points=1.0):
@@ -99,7 +102,7 @@ class ConfusedPairsCheck(SafeCheck):
                                "a list of (i, j) pairs")
         rows = []
         for pair in pairs:
-            values = array(pair, "a pair").reshape(-1)
+            values = to_array(pair, "a pair", dtype=None).reshape(-1)
             if values.size != 2:
                 raise StudentError(f"{pair!r} is not a pair (i, j) of class indices")
             rows.append([int(v) for v in values])
@@ -137,15 +140,14 @@ class ConfusedPairsCheck(SafeCheck):
         return self.failed(f"got {pairs}, expected {want} (counts {[both[tuple(p)] for p in want]})")
 
 
-def check_most_confused_pairs(most_confused_pairs, num_classes=5, k=2, seed=0, name=None,
-                              points=1.0, raise_on_fail=True):
-    """``most_confused_pairs(M, k)`` -> the k pairs (i, j), i < j, with the largest
-    M[i, j] + M[j, i], most confused first."""
-    return run(ConfusedPairsCheck(num_classes, k, seed, name, points), most_confused_pairs,
-               raise_on_fail)
+check_most_confused_pairs = ConfusedPairsCheck.function(
+    "check_most_confused_pairs", "most_confused_pairs")
 
 
-class PerClassAccuracyCheck(SafeCheck):
+class PerClassAccuracyCheck(Check):
+    """``per_class_accuracy(y_true, y_pred, num_classes)`` -> (C,) accuracy on the images of
+    each true class, NaN for a class without images (the last one when ``missing_class``)."""
+
     kind = "per_class_accuracy"
 
     def __init__(self, num_classes=10, n=300, missing_class=True, seed=0, name=None, points=1.0):
@@ -160,7 +162,7 @@ class PerClassAccuracyCheck(SafeCheck):
         inp = self.inputs()
         acc = call_student(per_class_accuracy, inp["true"].copy(), inp["pred"].copy(),
                            self.num_classes, what="per_class_accuracy(y_true, y_pred, num_classes)")
-        return {"acc": array(acc, "per_class_accuracy's result", np.float64)}
+        return {"acc": to_array(acc, "per_class_accuracy's result", np.float64)}
 
     def verdict(self, ev):
         inp, C = self.inputs(), self.num_classes
@@ -194,9 +196,5 @@ class PerClassAccuracyCheck(SafeCheck):
                            "predictions among the images whose TRUE label is the class)")
 
 
-def check_per_class_accuracy(per_class_accuracy, num_classes=10, n=300, missing_class=True,
-                             seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``per_class_accuracy(y_true, y_pred, num_classes)`` -> (C,) accuracy on the images of
-    each true class, NaN for a class without images (the last one when ``missing_class``)."""
-    check = PerClassAccuracyCheck(num_classes, n, missing_class, seed, name, points)
-    return run(check, per_class_accuracy, raise_on_fail)
+check_per_class_accuracy = PerClassAccuracyCheck.function(
+    "check_per_class_accuracy", "per_class_accuracy")

@@ -12,9 +12,9 @@ import warnings
 import numpy as np
 
 from .. import tolerances
-from ..arrays import finite_or_fail, to_array
+from ..convert import finite_or_fail, to_array
 from ..compare import compare, numerical_floor
-from ..core import Check, call_student, run
+from ..core import Check, call_student
 
 ACTIVATIONS = {
     "relu": lambda t: t.relu(),
@@ -62,6 +62,12 @@ def _elementwise_mistakes(reference: str, x: np.ndarray) -> dict:
 
 
 class ElementwiseCheck(Check):
+    """An activation's forward and elementwise derivative against torch and numerics.
+
+    Input: forward(x) -> f(x); derivative(x) -> f'(x), both elementwise on float64 x
+    of any shape (x is the pre-activation input). reference: relu, sigmoid, tanh, linear.
+    """
+
     kind = "elementwise"
 
     def __init__(self, reference, shape=(6, 7), seed=0, name=None, points=1.0):
@@ -97,7 +103,7 @@ class ElementwiseCheck(Check):
                    dy_big=to_array(dy_big, "gradient(large x)"), warnings=warned + warned_d)
         return out
 
-    def judge(self, ev):
+    def verdict(self, ev):
         inp = self.inputs()
         x, big = inp["x"], inp["big"]
         fn = ACTIVATIONS[self.reference]
@@ -131,12 +137,4 @@ class ElementwiseCheck(Check):
         return self.passed()
 
 
-def check_elementwise(forward, derivative, reference, shape=(6, 7), seed=0, name=None,
-                      points=1.0, raise_on_fail=True):
-    """An activation's forward and elementwise derivative against torch and numerics.
-
-    Input: forward(x) -> f(x); derivative(x) -> f'(x), both elementwise on float64 x
-    of any shape (x is the pre-activation input). reference: relu, sigmoid, tanh, linear.
-    """
-    return run(ElementwiseCheck(reference, shape, seed, name, points), (forward, derivative),
-               raise_on_fail)
+check_elementwise = ElementwiseCheck.function("check_elementwise", "forward", "derivative")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import to_array
+from ..convert import to_array
 from ..compare import compare
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 
 STEP = 1e-5       # the h the notebook asks for
 # Central differences at h=1e-5 on f = sum(w sin x) err by about 1e-10 in absolute terms
@@ -28,6 +28,8 @@ FLOOR = 1e-3
 
 
 class NumericalGradientCheck(Check):
+    """``numerical_gradient(f, x)`` (central differences, h = 1e-5) on f = sum(w sin(x))."""
+
     kind = "numerical_gradient"
 
     def __init__(self, shape=(3, 4), seed=0, name=None, points=1.0):
@@ -52,7 +54,7 @@ class NumericalGradientCheck(Check):
         return {"grad": to_array(grad, "numerical_gradient(f, x)"),
                 "x_change": float(np.max(np.abs(x - inp["x"]))), "calls": len(calls)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         inp = self.inputs()
         x, w = inp["x"], inp["w"]
         exact = w * np.cos(x)
@@ -79,11 +81,8 @@ class NumericalGradientCheck(Check):
             "matches the exact gradient of a test function")
 
 
-def check_numerical_gradient(numerical_gradient, shape=(3, 4), seed=0, name=None, points=1.0,
-                             raise_on_fail=True):
-    """``numerical_gradient(f, x)`` (central differences, h = 1e-5) on f = sum(w sin(x))."""
-    return run(NumericalGradientCheck(shape, seed, name, points), numerical_gradient,
-               raise_on_fail)
+check_numerical_gradient = NumericalGradientCheck.function(
+    "check_numerical_gradient", "numerical_gradient")
 
 
 def _pairs(rng, shape) -> list:
@@ -94,6 +93,8 @@ def _pairs(rng, shape) -> list:
 
 
 class RelativeErrorCheck(Check):
+    """``relative_error(a, b)`` = max |a - b| / max(|a| + |b|, 1e-12) on chosen pairs."""
+
     kind = "relative_error"
 
     def __init__(self, shape=(4, 3), seed=0, name=None, points=1.0):
@@ -112,7 +113,7 @@ class RelativeErrorCheck(Check):
             values.append(float(array.reshape(-1)[0]))
         return {"values": np.array(values)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         got = np.asarray(ev["values"], dtype=np.float64)
         pairs = _pairs(self.rng("pairs"), self.shape)
         if got.shape != (len(pairs),):
@@ -133,7 +134,4 @@ class RelativeErrorCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_relative_error(relative_error, shape=(4, 3), seed=0, name=None, points=1.0,
-                         raise_on_fail=True):
-    """``relative_error(a, b)`` = max |a - b| / max(|a| + |b|, 1e-12) on chosen pairs."""
-    return run(RelativeErrorCheck(shape, seed, name, points), relative_error, raise_on_fail)
+check_relative_error = RelativeErrorCheck.function("check_relative_error", "relative_error")

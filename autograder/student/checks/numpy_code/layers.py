@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import to_array
+from ..convert import to_array
 from ..compare import compare
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
 
@@ -127,6 +127,15 @@ def _run_layer(layer, x, dout_rng):
 
 
 class LayerCheck(Check):
+    """A layer's forward, dx and parameter gradients vs torch autograd in float64.
+
+    reference: linear (W (D, M), b (M,), x (N, D)), relu, sigmoid, tanh, flatten,
+    conv2d (W (F, C, HH, WW), b (F,); options stride, pad), maxpool2d (kernel, stride).
+    Linear, conv2d and maxpool2d layers then run on a ``large`` input (default:
+    :func:`default_large`), whose gradients only backprop computes in time; a slow layer
+    (a convolution with loops) is given a smaller one in its check call.
+    """
+
     kind = "layer"
 
     def __init__(self, reference, x_shape, seed=0, name=None, points=1.0, large=None,
@@ -200,7 +209,7 @@ class LayerCheck(Check):
         return large_run_problem(ev.get("large"), want, "input",
                                  f"on an input of shape {self.large}")
 
-    def judge(self, ev):
+    def verdict(self, ev):
         x = self.inputs()["x"]
         params = {k: np.asarray(v, dtype=np.float64) for k, v in ev["params"].items()}
         out, _, _ = reference_gradients(self.reference, x, params, None, self.options)
@@ -257,15 +266,4 @@ class LayerCheck(Check):
         return ""
 
 
-def check_layer(layer, reference, x_shape, seed=0, name=None, points=1.0, raise_on_fail=True,
-                large=None, **options):
-    """A layer's forward, dx and parameter gradients vs torch autograd in float64.
-
-    reference: linear (W (D, M), b (M,), x (N, D)), relu, sigmoid, tanh, flatten,
-    conv2d (W (F, C, HH, WW), b (F,); options stride, pad), maxpool2d (kernel, stride).
-    Linear, conv2d and maxpool2d layers then run on a ``large`` input (default:
-    :func:`default_large`), whose gradients only backprop computes in time; a slow layer
-    (a convolution with loops) is given a smaller one in its check call.
-    """
-    return run(LayerCheck(reference, x_shape, seed, name, points, large, **options), layer,
-               raise_on_fail)
+check_layer = LayerCheck.function("check_layer", "layer", after=("large",))

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import finite_or_fail, to_array
+from ..convert import finite_or_fail, to_array
 from ..compare import compare
-from ..core import Check, call_student, run
+from ..core import Check, call_student
 from .functions import quietly, torch_value_and_grad
 
 
@@ -28,6 +28,12 @@ def _reference_loss(reference: str, y: np.ndarray, p: np.ndarray):
 
 
 class LossCheck(Check):
+    """A loss value and its gradient w.r.t. the prediction, against torch.
+
+    cross_entropy: loss(y, p) = -sum(y * log p) / N for one-hot y and probabilities p (N, C).
+    mse: loss(y, y_hat) = mean((y_hat - y)**2) over all entries.
+    """
+
     kind = "loss"
 
     def __init__(self, reference, shape=(8, 10), seed=0, name=None, points=1.0):
@@ -62,7 +68,7 @@ class LossCheck(Check):
                        warnings=warned)
         return out
 
-    def judge(self, ev):
+    def verdict(self, ev):
         inp = self.inputs()
         n = self.shape[0]
         value, grad = _reference_loss(self.reference, inp["y"], inp["p"])
@@ -85,24 +91,22 @@ class LossCheck(Check):
         return self.passed()
 
 
-def check_loss(loss, gradient, reference, shape=(8, 10), seed=0, name=None, points=1.0,
-               raise_on_fail=True):
-    """A loss value and its gradient w.r.t. the prediction, against torch.
-
-    cross_entropy: loss(y, p) = -sum(y * log p) / N for one-hot y and probabilities p (N, C).
-    mse: loss(y, y_hat) = mean((y_hat - y)**2) over all entries.
-    """
-    return run(LossCheck(reference, shape, seed, name, points), (loss, gradient), raise_on_fail)
+check_loss = LossCheck.function("check_loss", "loss", "gradient")
 
 
 class PenaltyCheck(Check):
+    """A weight penalty: penalty(list of W, alpha) -> number; gradient(W, alpha) -> like W.
+
+    l2: alpha/2 * sum ||W||^2 with gradient alpha * W; l1: alpha * sum |W|, alpha * sign(W).
+    """
+
     kind = "penalty"
 
-    def __init__(self, kind_, alpha=0.1, seed=0, name=None, points=1.0):
-        if kind_ not in ("l1", "l2"):
+    def __init__(self, kind, alpha=0.1, seed=0, name=None, points=1.0):
+        if kind not in ("l1", "l2"):
             raise ValueError("kind must be 'l1' or 'l2'")
-        super().__init__(name or f"{kind_.upper()} penalty", points, seed)
-        self.penalty_kind, self.alpha = kind_, float(alpha)
+        super().__init__(name or f"{kind.upper()} penalty", points, seed)
+        self.penalty_kind, self.alpha = kind, float(alpha)
 
     def inputs(self):
         rng = self.rng()
@@ -119,7 +123,7 @@ class PenaltyCheck(Check):
                           "gradient(W, alpha)") for w in weights]
         return {"value": to_array(value, "penalty(weights, alpha)"), "grads": grads}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         weights, a = self.inputs()["weights"], self.alpha
         if self.penalty_kind == "l2":
             value = a / 2 * sum((w ** 2).sum() for w in weights)
@@ -136,10 +140,4 @@ class PenaltyCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_penalty(penalty, gradient, kind, alpha=0.1, seed=0, name=None, points=1.0,
-                  raise_on_fail=True):
-    """A weight penalty: penalty(list of W, alpha) -> number; gradient(W, alpha) -> like W.
-
-    l2: alpha/2 * sum ||W||^2 with gradient alpha * W; l1: alpha * sum |W|, alpha * sign(W).
-    """
-    return run(PenaltyCheck(kind, alpha, seed, name, points), (penalty, gradient), raise_on_fail)
+check_penalty = PenaltyCheck.function("check_penalty", "penalty", "gradient")

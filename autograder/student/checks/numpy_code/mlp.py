@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import StudentError, call_student, run
-from ..judging import SafeCheck, array, evidence_array, lazy_torch, same
+from ..core import Check, StudentError, call_student
+from ..convert import evidence_array, to_array
+from ..judging import lazy_torch, same
 
 METHODS = ("uniform", "gaussian", "glorot")
 BIG = (400, 300)  # the layer whose statistics are judged: 120,000 weights
@@ -64,7 +65,11 @@ def _glorot_cause(top: float, fan_in: int, fan_out: int, std: float) -> str:
     return ""
 
 
-class InitParamsCheck(SafeCheck):
+class InitParamsCheck(Check):
+    """``init_params(sizes, method, rng)`` for the three methods: keys W1, b1, ..., shapes
+    (sizes[l-1], sizes[l]) and (sizes[l],), zero biases, the given rng used, and the
+    statistics of each method on a 400x300 layer."""
+
     kind = "init_params"
 
     def __init__(self, sizes, seed=0, name=None, points=1.0):
@@ -80,7 +85,7 @@ class InitParamsCheck(SafeCheck):
         if not isinstance(params, dict):
             raise StudentError(f"init_params returned a {type(params).__name__}, expected a dict "
                                "{'W1': ..., 'b1': ..., ...}")
-        return {str(k): array(v, f"{method}: params[{k!r}]", np.float64) for k, v in params.items()}
+        return {str(k): to_array(v, f"{method}: params[{k!r}]", np.float64) for k, v in params.items()}
 
     def collect(self, init_params):
         seeds = self.inputs()["seeds"]
@@ -168,16 +173,15 @@ class InitParamsCheck(SafeCheck):
         return self.passed()
 
 
-def check_init_params(init_params, sizes, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``init_params(sizes, method, rng)`` for the three methods: keys W1, b1, ..., shapes
-    (sizes[l-1], sizes[l]) and (sizes[l],), zero biases, the given rng used, and the
-    statistics of each method on a 400x300 layer."""
-    return run(InitParamsCheck(sizes, seed, name, points), init_params, raise_on_fail)
+check_init_params = InitParamsCheck.function("check_init_params", "init_params")
 
 
 # ----------------------------------------------------------------------------- forward
 
-class ForwardCheck(SafeCheck):
+class ForwardCheck(Check):
+    """``forward(params, X, activation)`` -> (P, cache): P against torch's softmax MLP, and
+    the cache's H0, A_l, H_l (1 <= l < L) and P keys with their values."""
+
     kind = "mlp_forward"
 
     def __init__(self, sizes, activation="relu", batch=5, seed=0, name=None, points=1.0):
@@ -197,8 +201,8 @@ class ForwardCheck(SafeCheck):
         P, cache = result
         if not isinstance(cache, dict):
             raise StudentError(f"the cache is a {type(cache).__name__}, expected a dict")
-        return {"P": array(P, "P", np.float64), "keys": sorted(str(k) for k in cache),
-                "cache": {str(k): array(v, f"cache[{k!r}]", np.float64) for k, v in cache.items()
+        return {"P": to_array(P, "P", np.float64), "keys": sorted(str(k) for k in cache),
+                "cache": {str(k): to_array(v, f"cache[{k!r}]", np.float64) for k, v in cache.items()
                           if str(k) == "H0" or str(k)[:1] in "AH" and str(k)[1:].isdigit()}}
 
     def verdict(self, ev):
@@ -241,16 +245,14 @@ class ForwardCheck(SafeCheck):
         return self.passed()
 
 
-def check_mlp_forward(forward, sizes, activation="relu", batch=5, seed=0, name=None, points=1.0,
-                  raise_on_fail=True):
-    """``forward(params, X, activation)`` -> (P, cache): P against torch's softmax MLP, and
-    the cache's H0, A_l, H_l (1 <= l < L) and P keys with their values."""
-    return run(ForwardCheck(sizes, activation, batch, seed, name, points), forward, raise_on_fail)
+check_mlp_forward = ForwardCheck.function("check_mlp_forward", "forward")
 
 
 # ----------------------------------------------------------------------------- predict
 
 class PredictCheck(ForwardCheck):
+    """``predict(params, X, activation)`` -> int labels (N,), the arg-max class."""
+
     kind = "mlp_predict"
 
     def __init__(self, sizes, activation="relu", batch=20, seed=0, name=None, points=1.0):
@@ -261,7 +263,7 @@ class PredictCheck(ForwardCheck):
         inp = self.inputs()
         labels = call_student(predict, {k: v.copy() for k, v in inp["params"].items()},
                               inp["X"].copy(), self.activation, what="predict(params, X, activation)")
-        return {"labels": array(labels, "predict's result")}
+        return {"labels": to_array(labels, "predict's result", dtype=None)}
 
     def verdict(self, ev):
         inp = self.inputs()
@@ -284,7 +286,4 @@ class PredictCheck(ForwardCheck):
                            "of the network's probabilities")
 
 
-def check_predict(predict, sizes, activation="relu", batch=20, seed=0, name=None, points=1.0,
-                  raise_on_fail=True):
-    """``predict(params, X, activation)`` -> int labels (N,), the arg-max class."""
-    return run(PredictCheck(sizes, activation, batch, seed, name, points), predict, raise_on_fail)
+check_predict = PredictCheck.function("check_predict", "predict")

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import StudentError, call_student, run
-from ..judging import SafeCheck, array, evidence_array
+from ..core import Check, StudentError, call_student
+from ..convert import evidence_array, to_array
+
 from .mlp import torch_mlp
 
 KEYS = ("train_loss", "val_loss", "val_acc")
 
 
-class TrainCheck(SafeCheck):
+class TrainCheck(Check):
+    """``train(params, X_train, Y_train, X_val, Y_val, optimizer, epochs, batch_size,
+    activation, rng=..., progress=False)`` on three 4-D blobs (200 training, 100 validation
+    rows; a 4-hidden-3 MLP): the history's keys and lengths, parameters updated in place,
+    the last validation loss and accuracy those of the final parameters, the training loss
+    going down and the validation accuracy at least ``min_val_acc``."""
+
     kind = "mlp_train"
 
     def __init__(self, activation="relu", epochs=4, batch_size=16, hidden=16, min_val_acc=0.8,
@@ -62,7 +69,7 @@ class TrainCheck(SafeCheck):
                 raise StudentError(f"history[{key!r}] is not a list of numbers (one per "
                                    "epoch)") from None
         return {"history": values,
-                "params": {k: array(params.get(k), f"params[{k!r}] after training", np.float64)
+                "params": {k: to_array(params.get(k), f"params[{k!r}] after training", np.float64)
                            for k in inp["params"]}}
 
     def verdict(self, ev):
@@ -127,12 +134,4 @@ class TrainCheck(SafeCheck):
                            f"validation accuracy {val_acc:.2f}")
 
 
-def check_train(train, optimizer, activation="relu", epochs=4, batch_size=16, hidden=16,
-                min_val_acc=0.8, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``train(params, X_train, Y_train, X_val, Y_val, optimizer, epochs, batch_size,
-    activation, rng=..., progress=False)`` on three 4-D blobs (200 training, 100 validation
-    rows; a 4-hidden-3 MLP): the history's keys and lengths, parameters updated in place,
-    the last validation loss and accuracy those of the final parameters, the training loss
-    going down and the validation accuracy at least ``min_val_acc``."""
-    check = TrainCheck(activation, epochs, batch_size, hidden, min_val_acc, seed, name, points)
-    return run(check, (train, optimizer), raise_on_fail)
+check_train = TrainCheck.function("check_train", "train", "optimizer")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import to_array
+from ..convert import to_array
 from ..compare import compare
-from ..core import Check, StudentError, call_student, grader_reference, run
+from ..core import Check, StudentError, call_student, grader_reference
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
 from .functions import ACTIVATIONS
@@ -60,6 +60,15 @@ def mlp_inputs(rng, sizes, batch) -> dict:
 
 
 class MLPGradientCheck(Check):
+    """A whole MLP's parameter gradients against torch autograd.
+
+    grad_fn(params, X, Y) -> grads, with params {"W1": (sizes[0], sizes[1]), "b1":
+    (sizes[1],), ...}, X (batch, sizes[0]), Y one-hot (batch, sizes[-1]). The loss is the
+    mean cross-entropy of softmax(last affine) plus the optional penalty on the W's.
+    The same grad_fn then runs on a ``large`` network (``large_batch`` inputs, same
+    activation and penalty), whose gradients only backprop computes in time (LARGE_SIZES).
+    """
+
     kind = "mlp_gradients"
 
     def __init__(self, sizes, activation="relu", batch=5, seed=0, penalty=None, alpha=0.0,
@@ -121,7 +130,7 @@ class MLPGradientCheck(Check):
         loss.backward()
         return {key: tensor.grad.numpy() for key, tensor in tensors.items()}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         inp = self.inputs()
         for key, truth in self.reference(inp).items():
             hint = ""
@@ -158,23 +167,14 @@ class MLPGradientCheck(Check):
                 f"the {self.penalty.upper()} penalty's gradient is added twice": truth + term}
 
 
-def check_mlp_gradients(grad_fn, sizes, activation="relu", batch=5, seed=0, penalty=None,
-                        alpha=0.0, name=None, points=1.0, raise_on_fail=True,
-                        large=LARGE_SIZES, large_batch=LARGE_BATCH):
-    """A whole MLP's parameter gradients against torch autograd.
-
-    grad_fn(params, X, Y) -> grads, with params {"W1": (sizes[0], sizes[1]), "b1":
-    (sizes[1],), ...}, X (batch, sizes[0]), Y one-hot (batch, sizes[-1]). The loss is the
-    mean cross-entropy of softmax(last affine) plus the optional penalty on the W's.
-    The same grad_fn then runs on a ``large`` network (``large_batch`` inputs, same
-    activation and penalty), whose gradients only backprop computes in time (LARGE_SIZES).
-    """
-    check = MLPGradientCheck(sizes, activation, batch, seed, penalty, alpha, name, points,
-                             large, large_batch)
-    return run(check, grad_fn, raise_on_fail)
+check_mlp_gradients = MLPGradientCheck.function(
+    "check_mlp_gradients", "grad_fn", after=("large", "large_batch"))
 
 
 class AdamCheck(Check):
+    """run_adam(params, grads_per_step, lr) -> params after the steps, vs torch.optim.Adam
+    (torch only in the judge: a from-scratch grading kernel has none)."""
+
     kind = "adam"
 
     def __init__(self, lr=1e-3, steps=3, seed=0, name=None, points=1.0):
@@ -199,7 +199,7 @@ class AdamCheck(Check):
                                f"{type(result).__name__}")
         return {"params": {k: to_array(result.get(k), f"updated {k}") for k in inp["params"]}}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         import torch
         inp = self.inputs()
         tensors = {k: torch.tensor(v, requires_grad=True) for k, v in inp["params"].items()}
@@ -223,7 +223,4 @@ class AdamCheck(Check):
         return self.passed()
 
 
-def check_adam(run_adam, lr=1e-3, steps=3, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """run_adam(params, grads_per_step, lr) -> params after the steps, vs torch.optim.Adam
-    (torch only in the judge: a from-scratch grading kernel has none)."""
-    return run(AdamCheck(lr, steps, seed, name, points), run_adam, raise_on_fail)
+check_adam = AdamCheck.function("check_adam", "run_adam")

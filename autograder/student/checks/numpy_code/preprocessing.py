@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import StudentError, call_student, run
-from ..judging import SafeCheck, array, evidence_array, first_difference, number, same
+from ..core import Check, StudentError, call_student
+from ..convert import evidence_array, number, to_array
+from ..judging import first_difference, same
 
 
 def _images(rng, shape) -> np.ndarray:
@@ -18,7 +19,10 @@ def _images(rng, shape) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- A1
 
-class PixelStatisticsCheck(SafeCheck):
+class PixelStatisticsCheck(Check):
+    """``pixel_statistics(images)``: images uint8 (N, 28, 28) -> (mean, std), two floats over
+    all pixels scaled to [0, 1]."""
+
     kind = "pixel_statistics"
 
     def __init__(self, n_images=5, seed=0, name=None, points=1.0):
@@ -58,15 +62,14 @@ class PixelStatisticsCheck(SafeCheck):
                            f"{want_std:.6g}) over all pixels scaled to [0, 1]")
 
 
-def check_pixel_statistics(pixel_statistics, n_images=5, seed=0, name=None, points=1.0,
-                           raise_on_fail=True):
-    """``pixel_statistics(images)``: images uint8 (N, 28, 28) -> (mean, std), two floats over
-    all pixels scaled to [0, 1]."""
-    return run(PixelStatisticsCheck(n_images, seed, name, points), pixel_statistics,
-               raise_on_fail)
+check_pixel_statistics = PixelStatisticsCheck.function(
+    "check_pixel_statistics", "pixel_statistics")
 
 
-class FlatPreprocessCheck(SafeCheck):
+class FlatPreprocessCheck(Check):
+    """``preprocess(images, mean, std)``: uint8 (N, 28, 28) -> float (N, 784),
+    (images / 255 - mean) / std, one row per image."""
+
     kind = "flat_preprocess"
 
     def __init__(self, n_images=5, seed=0, name=None, points=1.0):
@@ -82,7 +85,7 @@ class FlatPreprocessCheck(SafeCheck):
         inp = self.inputs()
         out = call_student(preprocess, inp["images"].copy(), inp["mean"], inp["std"],
                            what="preprocess(images, mean, std)")
-        return {"x": array(out, "preprocess's result", np.float64)}
+        return {"x": to_array(out, "preprocess's result", np.float64)}
 
     def verdict(self, ev):
         inp = self.inputs()
@@ -111,16 +114,15 @@ class FlatPreprocessCheck(SafeCheck):
         return self.failed(f"preprocess is wrong: {first_difference(x, want, 1e-6)}")
 
 
-def check_flat_preprocess(preprocess, n_images=5, seed=0, name=None, points=1.0,
-                          raise_on_fail=True):
-    """``preprocess(images, mean, std)``: uint8 (N, 28, 28) -> float (N, 784),
-    (images / 255 - mean) / std, one row per image."""
-    return run(FlatPreprocessCheck(n_images, seed, name, points), preprocess, raise_on_fail)
+check_flat_preprocess = FlatPreprocessCheck.function("check_flat_preprocess", "preprocess")
 
 
 # ----------------------------------------------------------------------------- A4
 
-class ImagePreprocessCheck(SafeCheck):
+class ImagePreprocessCheck(Check):
+    """``preprocess(images)``: uint8 (N, 32, 32, C) -> float32 (N, C, 32, 32),
+    (x / 255 - mean[c]) / std[c] with the kit's per-channel statistics of ``dataset``."""
+
     kind = "image_preprocess"
 
     def __init__(self, dataset="cifar10", n_images=3, seed=0, name=None, points=1.0):
@@ -140,7 +142,7 @@ class ImagePreprocessCheck(SafeCheck):
 
     def collect(self, preprocess):
         out = call_student(preprocess, self.inputs()["images"].copy(), what="preprocess(images)")
-        x = array(out, "preprocess's result")
+        x = to_array(out, "preprocess's result", dtype=None)
         return {"x": x.astype(np.float64), "dtype": str(x.dtype)}
 
     def verdict(self, ev):
@@ -178,9 +180,4 @@ class ImagePreprocessCheck(SafeCheck):
         return self.passed()
 
 
-def check_image_preprocess(preprocess, dataset="cifar10", n_images=3, seed=0, name=None,
-                           points=1.0, raise_on_fail=True):
-    """``preprocess(images)``: uint8 (N, 32, 32, C) -> float32 (N, C, 32, 32),
-    (x / 255 - mean[c]) / std[c] with the kit's per-channel statistics of ``dataset``."""
-    return run(ImagePreprocessCheck(dataset, n_images, seed, name, points), preprocess,
-               raise_on_fail)
+check_image_preprocess = ImagePreprocessCheck.function("check_image_preprocess", "preprocess")

@@ -32,10 +32,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import to_array
+from ..convert import to_array
 from ..compare import compare
 from ..core import StudentError
-from ..judging import Malformed, evidence_array
+from ..convert import evidence_array
+from ..result import Malformed
 
 SAMPLE = 32   # entries sampled per gradient array
 BLOCKS = 256  # sums of squares per gradient array

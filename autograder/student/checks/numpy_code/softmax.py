@@ -7,15 +7,17 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import finite_or_fail, to_array
+from ..convert import finite_or_fail, to_array
 from ..compare import compare
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 from .functions import quietly, torch_value_and_grad
 
 
 # ---------------------------------------------------------------------- softmax
 
 class SoftmaxCheck(Check):
+    """softmax(z) over rows (axis 1) of z (N, C), stable for logits near 1000."""
+
     kind = "softmax"
 
     def __init__(self, shape=(5, 7), seed=0, name=None, points=1.0):
@@ -36,7 +38,7 @@ class SoftmaxCheck(Check):
         return {"p": p, "p_big": to_array(p_big, "softmax(z) for logits near 1000"),
                 "warnings": warned}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         import torch
         inp = self.inputs()
         z = inp["z"]
@@ -59,12 +61,12 @@ class SoftmaxCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_softmax(softmax, shape=(5, 7), seed=0, name=None, points=1.0, raise_on_fail=True):
-    """softmax(z) over rows (axis 1) of z (N, C), stable for logits near 1000."""
-    return run(SoftmaxCheck(shape, seed, name, points), softmax, raise_on_fail)
+check_softmax = SoftmaxCheck.function("check_softmax", "softmax")
 
 
 class SoftmaxVJPCheck(Check):
+    """vjp(z, upstream) -> dL/dz given upstream = dL/d softmax(z); z, upstream (N, C)."""
+
     kind = "softmax_vjp"
 
     def __init__(self, shape=(5, 7), seed=0, name=None, points=1.0):
@@ -80,7 +82,7 @@ class SoftmaxVJPCheck(Check):
         dz = call_student(vjp, inp["z"].copy(), inp["g"].copy(), what="vjp(z, upstream)")
         return {"dz": to_array(dz, "vjp(z, upstream)")}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         import torch
         z, g = self.inputs()["z"], self.inputs()["g"]
         p, dz = torch_value_and_grad(lambda t: torch.softmax(t, dim=1), z, g)
@@ -92,12 +94,12 @@ class SoftmaxVJPCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_softmax_vjp(vjp, shape=(5, 7), seed=0, name=None, points=1.0, raise_on_fail=True):
-    """vjp(z, upstream) -> dL/dz given upstream = dL/d softmax(z); z, upstream (N, C)."""
-    return run(SoftmaxVJPCheck(shape, seed, name, points), vjp, raise_on_fail)
+check_softmax_vjp = SoftmaxVJPCheck.function("check_softmax_vjp", "vjp")
 
 
 class SoftmaxCrossEntropyCheck(Check):
+    """fn(scores (N, C), y int (N,)) -> (mean loss, dscores (N, C)), stable for large scores."""
+
     kind = "softmax_cross_entropy"
 
     def __init__(self, shape=(6, 10), seed=0, name=None, points=1.0):
@@ -122,7 +124,7 @@ class SoftmaxCrossEntropyCheck(Check):
                 "dscores_big": to_array(big[1], "dscores for scores near 800"),
                 "warnings": warned}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         import torch
         inp = self.inputs()
         n = self.shape[0]
@@ -159,7 +161,5 @@ class SoftmaxCrossEntropyCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_softmax_cross_entropy(fn, shape=(6, 10), seed=0, name=None, points=1.0,
-                                raise_on_fail=True):
-    """fn(scores (N, C), y int (N,)) -> (mean loss, dscores (N, C)), stable for large scores."""
-    return run(SoftmaxCrossEntropyCheck(shape, seed, name, points), fn, raise_on_fail)
+check_softmax_cross_entropy = SoftmaxCrossEntropyCheck.function(
+    "check_softmax_cross_entropy", "fn")

@@ -12,16 +12,19 @@ import tempfile
 
 import numpy as np
 
-from ..core import StudentError, call_student, run
-from ..judging import SafeCheck, array, evidence_array, number
+from ..core import Check, StudentError, call_student
+from ..convert import evidence_array, number, to_array
+
 
 
 # ----------------------------------------------------------------------------- one_hot
 
-class OneHotCheck(SafeCheck):
+class OneHotCheck(Check):
+    """``one_hot(y, num_classes)`` -> (N, num_classes), a single 1 per row at column y[n]."""
+
     kind = "one_hot"
 
-    def __init__(self, n, num_classes, seed=0, name=None, points=1.0):
+    def __init__(self, n=10, num_classes=3, seed=0, name=None, points=1.0):
         super().__init__(name or f"one_hot of {n} labels, {num_classes} classes", points, seed)
         self.n, self.num_classes = int(n), int(num_classes)
 
@@ -31,8 +34,8 @@ class OneHotCheck(SafeCheck):
 
     def collect(self, one_hot):
         y = self.inputs()["y"]
-        return {"Y": array(call_student(one_hot, y.copy(), self.num_classes,
-                                        what="one_hot(y, num_classes)"), "one_hot's result")}
+        return {"Y": to_array(call_student(one_hot, y.copy(), self.num_classes,
+                                        what="one_hot(y, num_classes)"), "one_hot's result", dtype=None)}
 
     def verdict(self, ev):
         y, C = self.inputs()["y"], self.num_classes
@@ -60,18 +63,18 @@ class OneHotCheck(SafeCheck):
                            f"y[{bad}] = {int(y[bad])}")
 
 
-def check_one_hot(one_hot, n=10, num_classes=3, seed=0, name=None, points=1.0,
-                  raise_on_fail=True):
-    """``one_hot(y, num_classes)`` -> (N, num_classes), a single 1 per row at column y[n]."""
-    return run(OneHotCheck(n, num_classes, seed, name, points), one_hot, raise_on_fail)
+check_one_hot = OneHotCheck.function("check_one_hot", "one_hot")
 
 
 # ----------------------------------------------------------------------------- accuracy
 
-class AccuracyFunctionCheck(SafeCheck):
+class AccuracyFunctionCheck(Check):
+    """``accuracy(P, y)`` -> the fraction of rows whose arg-max is the label, for integer
+    labels (N,) and for one-hot labels (N, C)."""
+
     kind = "accuracy_function"
 
-    def __init__(self, n, num_classes, seed=0, name=None, points=1.0):
+    def __init__(self, n=20, num_classes=4, seed=0, name=None, points=1.0):
         super().__init__(name or f"accuracy on {n} rows", points, seed)
         self.n, self.num_classes = int(n), int(num_classes)
 
@@ -110,19 +113,18 @@ class AccuracyFunctionCheck(SafeCheck):
         return self.passed()
 
 
-def check_accuracy_function(accuracy, n=20, num_classes=4, seed=0, name=None, points=1.0,
-                            raise_on_fail=True):
-    """``accuracy(P, y)`` -> the fraction of rows whose arg-max is the label, for integer
-    labels (N,) and for one-hot labels (N, C)."""
-    return run(AccuracyFunctionCheck(n, num_classes, seed, name, points), accuracy, raise_on_fail)
+check_accuracy_function = AccuracyFunctionCheck.function("check_accuracy_function", "accuracy")
 
 
 # ----------------------------------------------------------------------------- minibatches
 
-class MinibatchCheck(SafeCheck):
+class MinibatchCheck(Check):
+    """``iterate_minibatches(X, Y, batch_size, rng, shuffle)``: ceil(N/B) batches, every row
+    once, X and Y rows paired, the order from rng when shuffling and unchanged without."""
+
     kind = "minibatches"
 
-    def __init__(self, n, batch_size, seed=0, name=None, points=1.0):
+    def __init__(self, n=10, batch_size=4, seed=0, name=None, points=1.0):
         super().__init__(name or f"iterate_minibatches over {n} rows, batches of {batch_size}",
                          points, seed)
         self.n, self.batch_size = int(n), int(batch_size)
@@ -147,7 +149,8 @@ class MinibatchCheck(SafeCheck):
             if not isinstance(batch, (tuple, list)) or len(batch) != 2:
                 raise StudentError(f"batch {k} is a {type(batch).__name__}, expected a pair "
                                    "(X_batch, Y_batch)")
-            xb, yb = array(batch[0], f"X_batch {k}"), array(batch[1], f"Y_batch {k}")
+            xb = to_array(batch[0], f"X_batch {k}", dtype=None)
+            yb = to_array(batch[1], f"Y_batch {k}", dtype=None)
             if xb.ndim != 2 or yb.ndim != 2 or xb.shape[1] != 3 or yb.shape[1] != 2:
                 raise StudentError(f"batch {k} has shapes {xb.shape} and {yb.shape}: rows of X "
                                    "(B, 3) and Y (B, 2) expected")
@@ -205,21 +208,19 @@ class MinibatchCheck(SafeCheck):
         return self.passed()
 
 
-def check_minibatches(iterate_minibatches, n=10, batch_size=4, seed=0, name=None, points=1.0,
-                      raise_on_fail=True):
-    """``iterate_minibatches(X, Y, batch_size, rng, shuffle)``: ceil(N/B) batches, every row
-    once, X and Y rows paired, the order from rng when shuffling and unchanged without."""
-    return run(MinibatchCheck(n, batch_size, seed, name, points), iterate_minibatches,
-               raise_on_fail)
+check_minibatches = MinibatchCheck.function("check_minibatches", "iterate_minibatches")
 
 
 # ----------------------------------------------------------------------------- save/load
 
-class WeightsRoundTripCheck(SafeCheck):
+class WeightsRoundTripCheck(Check):
+    """``load_weights(path)`` gives back exactly what ``save_weights(path, params)`` stored,
+    in the file at ``path`` (a temporary folder), one array per key."""
+
     kind = "weights_round_trip"
     FILE = "weights.npz"
 
-    def __init__(self, sizes, seed=0, name=None, points=1.0):
+    def __init__(self, sizes=(3, 4, 2), seed=0, name=None, points=1.0):
         super().__init__(name or "save_weights / load_weights round trip", points, seed)
         self.sizes = [int(s) for s in sizes]
 
@@ -251,7 +252,7 @@ class WeightsRoundTripCheck(SafeCheck):
             loaded = {}
             for key in keys:
                 value = call_student(lambda k=key: back[k], what=f"reading {key!r} of load_weights' result")
-                loaded[str(key)] = array(value, f"load_weights(path)[{key!r}]")
+                loaded[str(key)] = to_array(value, f"load_weights(path)[{key!r}]", dtype=None)
         return {"files": files, "stored": stored, "loaded": loaded}
 
     def verdict(self, ev):
@@ -277,9 +278,5 @@ class WeightsRoundTripCheck(SafeCheck):
         return self.passed()
 
 
-def check_weights_round_trip(save_weights, load_weights, sizes=(3, 4, 2), seed=0, name=None,
-                             points=1.0, raise_on_fail=True):
-    """``load_weights(path)`` gives back exactly what ``save_weights(path, params)`` stored,
-    in the file at ``path`` (a temporary folder), one array per key."""
-    return run(WeightsRoundTripCheck(sizes, seed, name, points), (save_weights, load_weights),
-               raise_on_fail)
+check_weights_round_trip = WeightsRoundTripCheck.function(
+    "check_weights_round_trip", "save_weights", "load_weights")

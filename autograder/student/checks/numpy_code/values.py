@@ -10,12 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..arrays import to_array
+from ..convert import to_array
 from ..compare import compare
-from ..core import Check, call_student, grader_reference, run
+from ..core import Check, call_student, grader_reference
 
 
 class ValuesCheck(Check):
+    """``function(x)`` against the grader's reference ``reference`` on fresh random x.
+
+    Input x: float64 array of ``shape``. The output must have the same shape.
+    """
+
     kind = "values"
 
     def __init__(self, reference: str, shape=(5,), scale=3.0, seed=0, name=None, points=1.0):
@@ -31,7 +36,7 @@ class ValuesCheck(Check):
         what = f"{self.reference}(x)"
         return {"y": to_array(call_student(function, x.copy(), what=what), what)}
 
-    def judge(self, evidence) -> object:
+    def verdict(self, evidence) -> object:
         x = self.inputs()["x"]
         y = np.asarray(evidence["y"], dtype=np.float64)
         if y.shape != x.shape:
@@ -47,10 +52,4 @@ class ValuesCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_values(function, reference: str, shape=(5,), scale=3.0, seed=0, name=None,
-                 points=1.0, raise_on_fail=True):
-    """``function(x)`` against the grader's reference ``reference`` on fresh random x.
-
-    Input x: float64 array of ``shape``. The output must have the same shape.
-    """
-    return run(ValuesCheck(reference, shape, scale, seed, name, points), function, raise_on_fail)
+check_values = ValuesCheck.function("check_values", "function")

@@ -161,7 +161,7 @@ class ArchiveAccuracyCheck(Check):
     def collect(self, _student=None):
         return {"path": self.path}  # nothing to claim: the judge evaluates the archive itself
 
-    def judge(self, ev):
+    def verdict(self, ev):
         path = saved_file(self.folder, self.path)
         result = archive_evaluation(path, self.dataset, self.split)
         if self.parameter_cap is not None:
@@ -203,7 +203,7 @@ class ClassAccuracyAgreementCheck(Check):
                                "not a list of 10 numbers") from None
         return {"values": array}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         got = np.asarray(ev.get("values"), dtype=np.float64).reshape(-1)
         names = class_names(self.dataset)
         if got.shape != (len(names),):

@@ -19,14 +19,19 @@ import numpy as np
 
 from .accuracy import labels, preprocessed
 from .saved_network import network_forward, saved_arrays, saved_file
-from ..core import Check, StudentError, call_student, grader_reference, run
-from ..evidence_tools import numeric
+from ..core import Check, StudentError, call_student, grader_reference
+from ..convert import numeric
 from .history import _history_evidence, _history_problem, _load_state
 from ..torch_code.torch_helpers import preserved_rng
 
 __all__ = ["check_history_checkpoint", "check_best_checkpoint"]
 
 class HistoryCheckpointCheck(Check):
+    """``history`` {"train_loss", "train_acc", "val_loss", "val_acc": one float per epoch} and
+    the checkpoint at ``path`` (a state_dict, read with weights_only=True): its ``split``
+    accuracy, recomputed by the judge with ``layers`` (as in check_saved_network_accuracy),
+    must be the best of history["val_acc"] within ``tolerance``."""
+
     kind = "history_checkpoint"
 
     def __init__(self, path, layers, epochs, dataset="mnist", split="val", preprocess="flat",
@@ -39,7 +44,7 @@ class HistoryCheckpointCheck(Check):
     def collect(self, history):
         return _history_evidence(history)  # the judge reads the checkpoint file itself
 
-    def judge(self, ev):
+    def verdict(self, ev):
         import torch
 
         problem, history = _history_problem(ev, self.epochs)
@@ -76,16 +81,7 @@ class HistoryCheckpointCheck(Check):
                            "epoch's validation accuracy in history['val_acc']")
 
 
-def check_history_checkpoint(history, path, layers, epochs, dataset="mnist", split="val",
-                             preprocess="flat", tolerance=1e-3, name=None, points=1.0,
-                             raise_on_fail=True):
-    """``history`` {"train_loss", "train_acc", "val_loss", "val_acc": one float per epoch} and
-    the checkpoint at ``path`` (a state_dict, read with weights_only=True): its ``split``
-    accuracy, recomputed by the judge with ``layers`` (as in check_saved_network_accuracy),
-    must be the best of history["val_acc"] within ``tolerance``."""
-    check = HistoryCheckpointCheck(path, layers, epochs, dataset, split, preprocess, tolerance,
-                                   name, points)
-    return run(check, history, raise_on_fail)
+check_history_checkpoint = HistoryCheckpointCheck.function("check_history_checkpoint", "history")
 
 
 # ----------------------------------------------------------------------------- injected fit
@@ -121,6 +117,12 @@ def _scores(weight, bias, x, y):
 
 
 class BestCheckpointCheck(Check):
+    """``fit(model, train_loader, val_loader, optimizer, epochs, device, checkpoint_path)`` on
+    an injected problem: one training batch per epoch, an optimiser that sets the weights so
+    that the validation accuracy of each epoch is chosen by the check (best epoch neither first
+    nor last, the lowest validation loss at another epoch). The history's validation lists
+    must be those of the epochs and the checkpoint the best epoch's weights."""
+
     kind = "best_checkpoint"
 
     def __init__(self, epochs=4, seed=0, name=None, points=1.0):
@@ -184,7 +186,7 @@ class BestCheckpointCheck(Check):
             shutil.rmtree(folder, ignore_errors=True)
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         data, e = self.inputs(), self.epochs
         steps = ev.get("steps")
         if not isinstance(steps, int) or steps != e:
@@ -259,10 +261,4 @@ class BestCheckpointCheck(Check):
         return self.failed(f"the checkpoint matches no epoch's weights; {summary}")
 
 
-def check_best_checkpoint(fit, epochs=4, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``fit(model, train_loader, val_loader, optimizer, epochs, device, checkpoint_path)`` on
-    an injected problem: one training batch per epoch, an optimiser that sets the weights so
-    that the validation accuracy of each epoch is chosen by the check (best epoch neither first
-    nor last, the lowest validation loss at another epoch). The history's validation lists
-    must be those of the epochs and the checkpoint the best epoch's weights."""
-    return run(BestCheckpointCheck(epochs, seed, name, points), fit, raise_on_fail)
+check_best_checkpoint = BestCheckpointCheck.function("check_best_checkpoint", "fit")

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from ..core import StudentError
-from ..evidence_tools import numeric
+from ..convert import numeric
 from ..torch_code.torch_helpers import _loss_values
 
 KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")

@@ -110,7 +110,7 @@ class SavedNetworkCheck(Check):
     def collect(self, _student=None):
         return {"path": self.path}  # nothing to claim: the judge reads the file
 
-    def judge(self, ev):
+    def verdict(self, ev):
         return self.judge_arrays(saved_arrays(saved_file(self.folder, self.path)))
 
     def judge_arrays(self, arrays: dict):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 from .torch_helpers import preserved_rng
 
 TOLERANCE = 1e-6
@@ -49,6 +49,10 @@ def explain(x: np.ndarray, out: np.ndarray, padding: int, mode: str = "constant"
 
 
 class RandomCropFlipCheck(Check):
+    """``augmentation_class(padding=..., p_flip=...)`` applied to random images of ``shape``:
+    every output image must be a window of its zero-padded input (offsets 0..2p, per image),
+    flipped left-right with probability ``p_flip``, and the input must stay unchanged."""
+
     kind = "random_crop_flip"
 
     def __init__(self, padding=4, p_flip=0.5, shape=(64, 3, 32, 32), seed=0, name=None,
@@ -77,7 +81,7 @@ class RandomCropFlipCheck(Check):
         return {"out": out.detach().cpu().float().numpy(),
                 "input_changed": not np.array_equal(x.numpy(), given["x"])}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         x = self.inputs()["x"]
         out = np.asarray(ev.get("out"), dtype=np.float32)
         n, p = len(x), self.padding
@@ -145,10 +149,5 @@ class RandomCropFlipCheck(Check):
         return None
 
 
-def check_random_crop_flip(augmentation_class, padding=4, p_flip=0.5, shape=(64, 3, 32, 32),
-                           seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``augmentation_class(padding=..., p_flip=...)`` applied to random images of ``shape``:
-    every output image must be a window of its zero-padded input (offsets 0..2p, per image),
-    flipped left-right with probability ``p_flip``, and the input must stay unchanged."""
-    check = RandomCropFlipCheck(padding, p_flip, shape, seed, name, points)
-    return run(check, augmentation_class, raise_on_fail)
+check_random_crop_flip = RandomCropFlipCheck.function(
+    "check_random_crop_flip", "augmentation_class")

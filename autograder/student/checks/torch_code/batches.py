@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
-from ..evidence_tools import numeric, returned, tensor_evidence
+from ..core import Check, StudentError, call_student
+from ..convert import numeric, returned, tensor_record
 from .torch_helpers import preserved_rng
 
 __all__ = ["check_prepare_batch"]
@@ -25,6 +25,11 @@ def _affine_fit(u: np.ndarray, out: np.ndarray):
 
 
 class PrepareBatchCheck(Check):
+    """``prepare_batch(items, augment=False[, inputs=inputs])`` on ``n_items`` random uint8
+    images with int labels returns x float32 (n_items, *image_shape) and y int64 (n_items,):
+    "raw" x = pixel, "unit" x = pixel / 255, "standardised" (also inputs=None, the default)
+    x = (pixel / 255 - mean) / std."""
+
     kind = "prepare_batch"
 
     def __init__(self, inputs=None, n_items=50, image_shape=(1, 28, 28), mean=0.1307,
@@ -59,11 +64,11 @@ class PrepareBatchCheck(Check):
                 batch = call_student(lambda: prepare_batch(list(items), **keywords), what=what)
             if not isinstance(batch, (tuple, list)) or len(batch) != 2:
                 raise StudentError(f"{what} returned a {type(batch).__name__}, expected (x, y)")
-            evidence[f"x{draw}"] = tensor_evidence(batch[0], "x")
-            evidence[f"y{draw}"] = tensor_evidence(batch[1], "y")
+            evidence[f"x{draw}"] = tensor_record(batch[0], "x")
+            evidence[f"y{draw}"] = tensor_record(batch[1], "y")
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         data = self.inputs()
         mode = self.inputs_mode or "standardised"
         n = self.n_items
@@ -139,12 +144,4 @@ class PrepareBatchCheck(Check):
                 f"{implied_std:.4f}; expected the training statistics {stats}")
 
 
-def check_prepare_batch(prepare_batch, inputs=None, n_items=50, image_shape=(1, 28, 28),
-                        mean=0.1307, std=0.3081, seed=0, name=None, points=1.0,
-                        raise_on_fail=True):
-    """``prepare_batch(items, augment=False[, inputs=inputs])`` on ``n_items`` random uint8
-    images with int labels returns x float32 (n_items, *image_shape) and y int64 (n_items,):
-    "raw" x = pixel, "unit" x = pixel / 255, "standardised" (also inputs=None, the default)
-    x = (pixel / 255 - mean) / std."""
-    check = PrepareBatchCheck(inputs, n_items, image_shape, mean, std, seed, name, points)
-    return run(check, prepare_batch, raise_on_fail)
+check_prepare_batch = PrepareBatchCheck.function("check_prepare_batch", "prepare_batch")

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ..core import Check, grader_reference, run
-from ..evidence_tools import field, numeric
+from ..core import Check, grader_reference
+from ..convert import field, numeric
 from .torch_helpers import (_call_recording_modes, _number, _require_pair, _tiny_inputs, deferred,
                             collect_evaluation,
                             preserved_rng, state_arrays, tiny_problem)
@@ -66,6 +66,10 @@ def _accuracy_hint(accuracy: float, figures: dict) -> str:
 
 
 class TrainEpochMeanCheck(Check):
+    """``train_epoch(model, loader, optimizer, device)`` on a tiny fixed model and loader (SGD
+    with momentum, last batch smaller): training mode, one step per batch with the batch's
+    gradients, the parameters after the epoch, and (mean loss per example, accuracy)."""
+
     kind = "train_epoch"
 
     def __init__(self, seed=0, name=None, points=1.0):
@@ -101,7 +105,7 @@ class TrainEpochMeanCheck(Check):
                 "training": np.array([c[0] for c in calls], dtype=bool),
                 "step_gradients": np.array(steps, dtype=np.float64)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         params = self.inputs()
         n_batches = math.ceil(len(params["y"]) / params["batch_size"])
         training = ev.get("training")
@@ -158,14 +162,14 @@ class TrainEpochMeanCheck(Check):
         return self.passed("parameters, mean loss and accuracy as expected")
 
 
-def check_train_epoch(train_epoch, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``train_epoch(model, loader, optimizer, device)`` on a tiny fixed model and loader (SGD
-    with momentum, last batch smaller): training mode, one step per batch with the batch's
-    gradients, the parameters after the epoch, and (mean loss per example, accuracy)."""
-    return run(TrainEpochMeanCheck(seed, name, points), train_epoch, raise_on_fail)
+check_train_epoch = TrainEpochMeanCheck.function("check_train_epoch", "train_epoch")
 
 
 class EvaluateCheck(Check):
+    """``evaluate(model, loader, device)`` on a tiny fixed model with dropout, left in training
+    mode, and a loader whose last batch is smaller: eval mode, parameters untouched, and
+    (mean cross-entropy per example, accuracy) as floats."""
+
     kind = "evaluate_epoch"
 
     def __init__(self, seed=0, name=None, points=1.0):
@@ -180,7 +184,7 @@ class EvaluateCheck(Check):
                                   "evaluate(model, loader, device)", "(mean_loss, accuracy)",
                                   "accuracy")
 
-    def judge(self, ev):
+    def verdict(self, ev):
         params = self.inputs()
         training = ev.get("training")
         if not isinstance(training, np.ndarray) or training.size == 0:
@@ -217,8 +221,4 @@ class EvaluateCheck(Check):
         return self.passed("mean loss and accuracy as expected" + note)
 
 
-def check_evaluate(evaluate, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``evaluate(model, loader, device)`` on a tiny fixed model with dropout, left in training
-    mode, and a loader whose last batch is smaller: eval mode, parameters untouched, and
-    (mean cross-entropy per example, accuracy) as floats."""
-    return run(EvaluateCheck(seed, name, points), evaluate, raise_on_fail)
+check_evaluate = EvaluateCheck.function("check_evaluate", "evaluate")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..core import Check, run
+from ..core import Check
 from .params import parameter_rows, trainable
 
 
 class ParameterSizesCheck(Check):
+    """The model's trainable parameter tensors have exactly the element counts ``sizes``."""
+
     kind = "parameter_sizes"
 
     def __init__(self, sizes, name=None, points=1.0):
@@ -23,7 +25,7 @@ class ParameterSizesCheck(Check):
     def collect(self, model):
         return {"rows": parameter_rows(model)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         try:
             rows = trainable(ev["rows"])
         except (TypeError, ValueError, KeyError):
@@ -45,6 +47,4 @@ class ParameterSizesCheck(Check):
         return self.failed("; ".join(text) + hint + f" (expected sizes {self.sizes})")
 
 
-def check_parameter_sizes(model, sizes, name=None, points=1.0, raise_on_fail=True):
-    """The model's trainable parameter tensors have exactly the element counts ``sizes``."""
-    return run(ParameterSizesCheck(sizes, name, points), model, raise_on_fail)
+check_parameter_sizes = ParameterSizesCheck.function("check_parameter_sizes", "model")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
-from ..evidence_tools import numeric, tensor_evidence
+from ..core import Check, StudentError, call_student
+from ..convert import numeric, tensor_record
 
 __all__ = ["check_precision_recall_f1"]
 
@@ -25,6 +25,10 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class PrecisionRecallF1Check(Check):
+    """``precision_recall_f1(y_true, y_pred, n_classes)`` on int64 labels (n_samples,) returns
+    three float arrays (n_classes,); a class never predicted and a class that never occurs
+    must get 0 (not NaN) where a denominator is 0."""
+
     kind = "precision_recall_f1"
 
     def __init__(self, n_classes=10, n_samples=500, seed=0, name=None, points=1.0):
@@ -55,10 +59,10 @@ class PrecisionRecallF1Check(Check):
         if not isinstance(result, (tuple, list)) or len(result) != 3:
             raise StudentError(f"precision_recall_f1 returned a {type(result).__name__}, expected "
                                "(precision, recall, f1)")
-        return {key: tensor_evidence(value, key)
+        return {key: tensor_record(value, key)
                 for key, value in zip(("precision", "recall", "f1"), result)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         data = self.inputs()
         k = self.n_classes
         got = {}
@@ -108,10 +112,5 @@ class PrecisionRecallF1Check(Check):
                            "class never predicted and a class that never occurs")
 
 
-def check_precision_recall_f1(precision_recall_f1, n_classes=10, n_samples=500, seed=0,
-                              name=None, points=1.0, raise_on_fail=True):
-    """``precision_recall_f1(y_true, y_pred, n_classes)`` on int64 labels (n_samples,) returns
-    three float arrays (n_classes,); a class never predicted and a class that never occurs
-    must get 0 (not NaN) where a denominator is 0."""
-    check = PrecisionRecallF1Check(n_classes, n_samples, seed, name, points)
-    return run(check, precision_recall_f1, raise_on_fail)
+check_precision_recall_f1 = PrecisionRecallF1Check.function(
+    "check_precision_recall_f1", "precision_recall_f1")

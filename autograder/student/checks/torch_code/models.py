@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..saved_files.saved_network import network_forward
-from ..core import Check, StudentError, call_student, run
-from ..evidence_tools import numeric, returned, tensor_evidence
+from ..core import Check, StudentError, call_student
+from ..convert import numeric, returned, tensor_record
 from .torch_helpers import _record_modes, preserved_rng, state_arrays
 
 __all__ = ["check_model_forward", "check_evaluation_repeatable"]
@@ -48,6 +48,15 @@ def _variants(layers: list) -> list[tuple[str, list]]:
 
 
 class ForwardCheck(Check):
+    """``model(x)`` in eval mode equals the layers of the table, recomputed from the model's
+    state_dict (layers as in ``check_saved_network_accuracy``: conv2d, maxpool2d, relu,
+    flatten, torch_linear, ...). ReLU and max pooling commute, so either order passes.
+
+    dropout: the attribute name of the dropout module (e.g. "conv2_drop", of class
+    ``dropout_type``): it must change the output in training mode and not in eval mode.
+    None: the output must be the same in both modes.
+    """
+
     kind = "model_forward"
 
     def __init__(self, layers, input_shape=(6, 1, 28, 28), dropout=None,
@@ -75,12 +84,12 @@ class ForwardCheck(Check):
                     model.train(mode == "train")
                     for draw in (1, 2):
                         out = call_student(model, x, what=f"model(x) in {mode} mode")
-                        evidence[f"{mode}{draw}"] = tensor_evidence(out, "model(x)")
+                        evidence[f"{mode}{draw}"] = tensor_record(out, "model(x)")
         finally:
             model.train(was_training)
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         import torch
 
         x = self.inputs()["x"]
@@ -147,21 +156,14 @@ class ForwardCheck(Check):
                 f"{np.abs(got - expected).max():.3g} (expected order: {order})")
 
 
-def check_model_forward(model, layers, input_shape=(6, 1, 28, 28), dropout=None,
-                  dropout_type="Dropout2d", seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``model(x)`` in eval mode equals the layers of the table, recomputed from the model's
-    state_dict (layers as in ``check_saved_network_accuracy``: conv2d, maxpool2d, relu,
-    flatten, torch_linear, ...). ReLU and max pooling commute, so either order passes.
-
-    dropout: the attribute name of the dropout module (e.g. "conv2_drop", of class
-    ``dropout_type``): it must change the output in training mode and not in eval mode.
-    None: the output must be the same in both modes.
-    """
-    check = ForwardCheck(layers, input_shape, dropout, dropout_type, seed, name, points)
-    return run(check, model, raise_on_fail)
+check_model_forward = ForwardCheck.function("check_model_forward", "model")
 
 
 class EvaluationRepeatableCheck(Check):
+    """``test_one_epoch(loader, model, device)`` called twice with the model left in training
+    mode (as after training) on ``n_items`` random inputs of ``item_shape``: the model must run
+    in eval mode and both results must be equal."""
+
     kind = "evaluation_repeatable"
 
     def __init__(self, n_items=800, batch_size=64, item_shape=(1, 28, 28), n_classes=10, seed=0,
@@ -206,7 +208,7 @@ class EvaluationRepeatableCheck(Check):
         return {"results": np.array(results, dtype=np.float64),
                 "training": np.array([c[0] for c in calls], dtype=bool)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         results = numeric(ev.get("results"), (2, 2))
         training = ev.get("training")
         if results is None or not isinstance(training, np.ndarray):
@@ -225,11 +227,5 @@ class EvaluationRepeatableCheck(Check):
         return self.passed("eval mode, and the same result twice")
 
 
-def check_evaluation_repeatable(test_one_epoch, model, n_items=800, batch_size=64,
-                                item_shape=(1, 28, 28), n_classes=10, seed=0, name=None,
-                                points=1.0, raise_on_fail=True):
-    """``test_one_epoch(loader, model, device)`` called twice with the model left in training
-    mode (as after training) on ``n_items`` random inputs of ``item_shape``: the model must run
-    in eval mode and both results must be equal."""
-    check = EvaluationRepeatableCheck(n_items, batch_size, item_shape, n_classes, seed, name, points)
-    return run(check, (test_one_epoch, model), raise_on_fail)
+check_evaluation_repeatable = EvaluationRepeatableCheck.function(
+    "check_evaluation_repeatable", "test_one_epoch", "model")

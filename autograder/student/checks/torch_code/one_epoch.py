@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..core import Check, grader_reference, run
+from ..core import Check, grader_reference
 from .torch_helpers import (_call_recording_modes, _close, _loss_values, _number, _require_pair,
                             collect_evaluation,
                             _tiny_inputs, deferred, preserved_rng, state_arrays, tiny_problem)
@@ -20,6 +20,13 @@ __all__ = ["check_train_one_epoch", "check_test_one_epoch"]
 
 
 class TrainEpochCheck(Check):
+    """``train_one_epoch(loader, model, device, optimizer, log_interval=k)`` on a tiny fixed
+    model and loader (SGD with momentum), against a trusted re-computation.
+
+    Expected return: (list of float losses of batches 0, k, 2k, ..., int number of correct
+    training predictions). Also checked: training mode, the parameters after the epoch.
+    """
+
     kind = "train_one_epoch"
 
     def __init__(self, log_interval=10, seed=0, name=None, points=1.0):
@@ -46,7 +53,7 @@ class TrainEpochCheck(Check):
                 "correct_type": correct_type, "state": state_arrays(model),
                 "training": [c[0] for c in calls]}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         params = self.inputs()
         k = self.log_interval
         training = list(ev["training"])
@@ -98,18 +105,14 @@ class TrainEpochCheck(Check):
         return self.passed(f"{len(got_losses)} losses and {correct} correct predictions as expected")
 
 
-def check_train_one_epoch(train_one_epoch, log_interval=10, seed=0, name=None, points=1.0,
-                          raise_on_fail=True):
-    """``train_one_epoch(loader, model, device, optimizer, log_interval=k)`` on a tiny fixed
-    model and loader (SGD with momentum), against a trusted re-computation.
-
-    Expected return: (list of float losses of batches 0, k, 2k, ..., int number of correct
-    training predictions). Also checked: training mode, the parameters after the epoch.
-    """
-    return run(TrainEpochCheck(log_interval, seed, name, points), train_one_epoch, raise_on_fail)
+check_train_one_epoch = TrainEpochCheck.function("check_train_one_epoch", "train_one_epoch")
 
 
 class TestEpochCheck(Check):
+    """``test_one_epoch(loader, model, device)`` on a tiny fixed model with dropout and a loader
+    whose last batch is smaller: must use eval mode, leave the parameters alone, and return
+    (mean cross-entropy per example as a float, number correct as an int)."""
+
     kind = "test_one_epoch"
     __test__ = False  # not a pytest test class
 
@@ -125,7 +128,7 @@ class TestEpochCheck(Check):
                                   "test_one_epoch(loader, model, device)", "(mean_loss, n_correct)",
                                   "n_correct")
 
-    def judge(self, ev):
+    def verdict(self, ev):
         params = self.inputs()
         training = np.asarray(ev["training"], dtype=bool)
         if training.size == 0:
@@ -172,8 +175,4 @@ class TestEpochCheck(Check):
         return self.passed(f"mean loss and correct count as expected{note}")
 
 
-def check_test_one_epoch(test_one_epoch, seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``test_one_epoch(loader, model, device)`` on a tiny fixed model with dropout and a loader
-    whose last batch is smaller: must use eval mode, leave the parameters alone, and return
-    (mean cross-entropy per example as a float, number correct as an int)."""
-    return run(TestEpochCheck(seed, name, points), test_one_epoch, raise_on_fail)
+check_test_one_epoch = TestEpochCheck.function("check_test_one_epoch", "test_one_epoch")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 
 
 def parameter_shapes(obj) -> list[tuple[str, tuple, bool]]:
@@ -59,6 +59,11 @@ def _bias_sizes(rows) -> int:
 
 
 class ParameterCountCheck(Check):
+    """The trainable parameters of a model (or dict of arrays) add up to ``expected``.
+
+    layers: optional {parameter name: expected count or shape}, shown in the table.
+    """
+
     kind = "parameter_count"
 
     def __init__(self, expected, name="parameter count", layers=None, points=1.0):
@@ -68,7 +73,7 @@ class ParameterCountCheck(Check):
     def collect(self, obj):
         return {"rows": parameter_rows(obj)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         rows = trainable(ev["rows"])
         total = sum(c for _, _, c in rows)
         table = _table(rows, self.layers)
@@ -90,13 +95,7 @@ class ParameterCountCheck(Check):
                            f"(difference {total - self.expected:+,}).{cause}\n{table}", table=table)
 
 
-def check_parameter_count(obj, expected, name="parameter count", layers=None, points=1.0,
-                          raise_on_fail=True):
-    """The trainable parameters of a model (or dict of arrays) add up to ``expected``.
-
-    layers: optional {parameter name: expected count or shape}, shown in the table.
-    """
-    return run(ParameterCountCheck(expected, name, layers, points), obj, raise_on_fail)
+check_parameter_count = ParameterCountCheck.function("check_parameter_count", "obj")
 
 
 def random_models(seed: int, n: int = 3):
@@ -121,9 +120,11 @@ def random_models(seed: int, n: int = 3):
 
 
 class CountFunctionCheck(Check):
+    """A student's ``count_parameters(model)`` on seeded random models (some frozen layers)."""
+
     kind = "count_function"
 
-    def __init__(self, seed=0, name="count_parameters on other models", n_models=3, points=1.0):
+    def __init__(self, seed=0, n_models=3, name="count_parameters on other models", points=1.0):
         super().__init__(name, points, seed)
         self.n_models = n_models
 
@@ -140,7 +141,7 @@ class CountFunctionCheck(Check):
                 raise StudentError(f"count_parameters returned {value!r}, expected an int") from None
         return {"counts": counts}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         if not isinstance(ev["counts"], list) or len(ev["counts"]) != self.n_models:
             return self.failed(f"counts for {self.n_models} models were expected, the record "
                                "holds something else")
@@ -163,7 +164,4 @@ class CountFunctionCheck(Check):
         return self.passed()
 
 
-def check_count_function(count_fn, seed=0, n_models=3, name="count_parameters on other models",
-                         points=1.0, raise_on_fail=True):
-    """A student's ``count_parameters(model)`` on seeded random models (some frozen layers)."""
-    return run(CountFunctionCheck(seed, name, n_models, points), count_fn, raise_on_fail)
+check_count_function = CountFunctionCheck.function("check_count_function", "count_fn")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 from .torch_helpers import _record_modes, preserved_rng
 
 N_CLASSES = 10
@@ -24,6 +24,9 @@ def _per_class(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 class ClassAccuraciesCheck(Check):
+    """``class_accuracies(model, X, y, batch_size)`` on a fixed model with dropout and data
+    with an absent class: eval mode, every batch, fractions per class, NaN when absent."""
+
     kind = "class_accuracies"
 
     def __init__(self, n=150, seed=0, name=None, points=1.0):
@@ -75,7 +78,7 @@ class ClassAccuraciesCheck(Check):
         return {"values": values, "training": [c[0] for c in calls],
                 "batches": len(calls)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         given = self.inputs()
         got = np.asarray(ev.get("values"), dtype=np.float64)
         want = _per_class(given["predicted"], given["y"])
@@ -111,8 +114,5 @@ class ClassAccuraciesCheck(Check):
                            "of the logits as the prediction)")
 
 
-def check_class_accuracies(class_accuracies, n=150, seed=0, name=None, points=1.0,
-                           raise_on_fail=True):
-    """``class_accuracies(model, X, y, batch_size)`` on a fixed model with dropout and data
-    with an absent class: eval mode, every batch, fractions per class, NaN when absent."""
-    return run(ClassAccuraciesCheck(n, seed, name, points), class_accuracies, raise_on_fail)
+check_class_accuracies = ClassAccuraciesCheck.function(
+    "check_class_accuracies", "class_accuracies")

@@ -22,6 +22,10 @@ def warmup_rates(lr: float, steps: int, start_factor: float, n_steps: int) -> np
 
 
 class WarmupScheduleCheck(Check):
+    """``make_warmup(optimizer, T, start_factor=s)`` on a fresh torch ``optimizer`` ("SGD",
+    "Adam"): the lr of every step follows the linear warm-up (T and lr vary a little with
+    the grading nonce around ``warmup_steps`` and ``lr``)."""
+
     kind = "warmup_schedule"
 
     def __init__(self, warmup_steps=10, start_factor=0.01, lr=0.1, n_steps=None,
@@ -59,7 +63,7 @@ class WarmupScheduleCheck(Check):
             call_student(scheduler.step, what="scheduler.step()")
         return {"type": type(scheduler).__name__, "rates": np.array(rates)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         given = self.inputs()
         lr, steps, s = given["lr"], given["steps"], self.start_factor
         want = warmup_rates(lr, steps, s, given["n_steps"])
@@ -89,17 +93,12 @@ class WarmupScheduleCheck(Check):
                            f"(eta * (s + (1 - s) * min(t, T) / T)) {where}")
 
 
-def check_warmup_schedule(make_warmup, warmup_steps=10, start_factor=0.01, lr=0.1, n_steps=None,
-                          optimizer="SGD", seed=0, name=None, points=1.0, raise_on_fail=True):
-    """``make_warmup(optimizer, T, start_factor=s)`` on a fresh torch ``optimizer`` ("SGD",
-    "Adam"): the lr of every step follows the linear warm-up (T and lr vary a little with
-    the grading nonce around ``warmup_steps`` and ``lr``)."""
-    check = WarmupScheduleCheck(warmup_steps, start_factor, lr, n_steps, optimizer, seed, name,
-                                points)
-    return run(check, make_warmup, raise_on_fail)
+check_warmup_schedule = WarmupScheduleCheck.function("check_warmup_schedule", "make_warmup")
 
 
 class RejectsUnknownNameCheck(Check):
+    """``factory(bad_name, params, 0.1)`` raises ``error`` (a class name) for every name."""
+
     kind = "rejects_unknown_name"
 
     def __init__(self, names=("rmsprop",), error="ValueError", name=None, points=1.0):
@@ -118,7 +117,7 @@ class RejectsUnknownNameCheck(Check):
                 outcomes.append({"raised": type(err).__name__, "returned": None})
         return {"outcomes": outcomes}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         outcomes = ev.get("outcomes")
         if not isinstance(outcomes, list) or len(outcomes) != len(self.names):
             return self.failed("the recorded outcomes are malformed")
@@ -135,10 +134,8 @@ class RejectsUnknownNameCheck(Check):
         return self.passed(f"{', '.join(map(repr, self.names))} raise {self.error}")
 
 
-def check_rejects_unknown_name(factory, names=("rmsprop",), error="ValueError", name=None,
-                               points=1.0, raise_on_fail=True):
-    """``factory(bad_name, params, 0.1)`` raises ``error`` (a class name) for every name."""
-    return run(RejectsUnknownNameCheck(names, error, name, points), factory, raise_on_fail)
+check_rejects_unknown_name = RejectsUnknownNameCheck.function(
+    "check_rejects_unknown_name", "factory")
 
 
 def _number_or_none(value):
@@ -183,7 +180,7 @@ class FinalTrainingCheck(Check):
                                for r in (rates if isinstance(rates, list) else [])]),
         }
 
-    def judge(self, ev):
+    def verdict(self, ev):
         if ev.get("model_type") != self.model_class:
             return self.failed(f"better_model is a {ev.get('model_type')}, expected a "
                                f"{self.model_class}")

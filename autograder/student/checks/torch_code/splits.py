@@ -11,8 +11,9 @@ import hashlib
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
-from .torch_helpers import _numpy, preserved_rng
+from ..convert import number, to_array
+from ..core import Check, StudentError, call_student
+from .torch_helpers import preserved_rng
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -50,17 +51,18 @@ def _stored_images(dataset, what: str) -> np.ndarray:
     if isinstance(dataset, ConcatDataset):
         return np.concatenate([_stored_images(d, what) for d in dataset.datasets])
     if isinstance(dataset, TensorDataset):
-        return _numpy(dataset.tensors[0])
+        return to_array(dataset.tensors[0], f"the images of the {what}", dtype=None)
     stored = getattr(dataset, "data", None)
     try:
         n = len(dataset)
     except TypeError:
         raise StudentError(f"the {what} has no length: pass a Dataset or a DataLoader") from None
     if stored is not None and hasattr(stored, "__len__") and len(stored) == n:
-        return _numpy(stored)
+        return to_array(stored, f"the images of the {what}", dtype=None)
     # Any other dataset: read its items (transforms included).
     items = [call_student(dataset.__getitem__, i, what=f"{what}[{i}]") for i in range(n)]
-    return np.stack([_numpy(item[0] if isinstance(item, (tuple, list)) else item) for item in items])
+    return np.stack([to_array(item[0] if isinstance(item, (tuple, list)) else item,
+                              f"an image of the {what}", dtype=None) for item in items])
 
 
 def _draw(obj, indices, what: str):
@@ -85,10 +87,11 @@ def _draw(obj, indices, what: str):
         items = [call_student(obj.__getitem__, i, what=f"{what}[{i}]") for i in indices]
         if not all(isinstance(item, (tuple, list)) and len(item) >= 2 for item in items):
             raise StudentError(f"items of the {what} should be (image, label) pairs")
-        x = np.stack([_numpy(item[0]) for item in items])
-        y = np.array([int(_numpy(item[1])) for item in items])
-    x = _numpy(x.float() if isinstance(x, torch.Tensor) else x).astype(np.float32)
-    return x, _numpy(y).astype(np.int64).reshape(-1)
+        x = np.stack([to_array(item[0], f"an image of the {what}", dtype=None) for item in items])
+        y = np.array([int(number(item[1], f"a label of the {what}")) for item in items])
+    x = to_array(x.float() if isinstance(x, torch.Tensor) else x, f"the images of the {what}",
+                 dtype=np.float32)
+    return x, to_array(y, f"the labels of the {what}", dtype=np.int64).reshape(-1)
 
 
 # ----------------------------------------------------------------------------- split
@@ -104,6 +107,14 @@ def official_fingerprints(dataset: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SplitCheck(Check):
+    """Sizes and disjointness of a train/validation split.
+
+    train, val: datasets or DataLoaders (their ``.dataset`` is used); the images they store
+    (before transforms: ``Subset``/``TensorDataset``/``.data`` are looked through) are hashed.
+    expected_sizes: (n_train, n_val). dataset: "mnist" or "cifar10" to also check that every
+    image is an official training image and none comes from the test set.
+    """
+
     kind = "split"
 
     def __init__(self, expected_sizes, dataset=None, seed=0, name=None, points=1.0):
@@ -121,7 +132,7 @@ class SplitCheck(Check):
             evidence[f"{key}_uint8"] = bool(images.dtype == np.uint8)
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         train_fp, val_fp = np.asarray(ev["train_fp"]), np.asarray(ev["val_fp"])
         sizes = (len(train_fp), len(val_fp))
         if sizes != self.expected:
@@ -158,21 +169,20 @@ class SplitCheck(Check):
         return self.passed(f"{sizes[0]:,} training and {sizes[1]:,} validation images, disjoint")
 
 
-def check_split(train, val, expected_sizes, dataset=None, seed=0, name=None, points=1.0,
-                raise_on_fail=True):
-    """Sizes and disjointness of a train/validation split.
-
-    train, val: datasets or DataLoaders (their ``.dataset`` is used); the images they store
-    (before transforms: ``Subset``/``TensorDataset``/``.data`` are looked through) are hashed.
-    expected_sizes: (n_train, n_val). dataset: "mnist" or "cifar10" to also check that every
-    image is an official training image and none comes from the test set.
-    """
-    return run(SplitCheck(expected_sizes, dataset, seed, name, points), (train, val), raise_on_fail)
+check_split = SplitCheck.function("check_split", "train", "val")
 
 
 # ----------------------------------------------------------------------------- augmentation
 
 class AugmentationCheck(Check):
+    """Random augmentation on the training data, none on the evaluation data.
+
+    train, evaluation: datasets (items are drawn with ``[i]``) or DataLoaders (items go through
+    the loader's ``collate_fn``, so batched augmentation there is seen too). The same items
+    are drawn twice: at least one training item must change, every evaluation item must stay
+    identical, labels and shapes must stay, and both must be on the same scale.
+    """
+
     kind = "augmentation"
 
     def __init__(self, n_items=16, seed=0, name=None, points=1.0):
@@ -196,7 +206,7 @@ class AugmentationCheck(Check):
             evidence[f"{key}_x2"], evidence[f"{key}_y2"] = draws[1]
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         x1, x2 = np.asarray(ev["train_x1"]), np.asarray(ev["train_x2"])
         e1, e2 = np.asarray(ev["eval_x1"]), np.asarray(ev["eval_x2"])
         if x1.shape != x2.shape or e1.shape != e2.shape:
@@ -230,13 +240,4 @@ class AugmentationCheck(Check):
                            "evaluation items are fixed")
 
 
-def check_augmentation(train, evaluation, n_items=16, seed=0, name=None, points=1.0,
-                       raise_on_fail=True):
-    """Random augmentation on the training data, none on the evaluation data.
-
-    train, evaluation: datasets (items are drawn with ``[i]``) or DataLoaders (items go through
-    the loader's ``collate_fn``, so batched augmentation there is seen too). The same items
-    are drawn twice: at least one training item must change, every evaluation item must stay
-    identical, labels and shapes must stay, and both must be on the same scale.
-    """
-    return run(AugmentationCheck(n_items, seed, name, points), (train, evaluation), raise_on_fail)
+check_augmentation = AugmentationCheck.function("check_augmentation", "train", "evaluation")

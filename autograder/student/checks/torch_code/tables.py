@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..core import Check, StudentError, run
+from ..core import Check, StudentError
 
 __all__ = ["check_parameter_table"]
 
@@ -30,6 +30,9 @@ def _shape(value):
 
 
 class ParameterTableCheck(Check):
+    """A hand-filled table {layer: {"weight": shape, "bias": shape, "count": int}} against
+    ``reference`` {layer: (weight shape, bias shape)} (counts derived from the shapes)."""
+
     kind = "parameter_table"
 
     def __init__(self, reference, name=None, points=1.0):
@@ -54,7 +57,7 @@ class ParameterTableCheck(Check):
                                 "count": count}
         return {"rows": rows}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         rows = ev["rows"]
         problems = []
         for layer, (weight, bias) in self.reference.items():
@@ -83,7 +86,4 @@ class ParameterTableCheck(Check):
         return self.passed(f"all {len(self.reference)} layers correct ({total:,} parameters)")
 
 
-def check_parameter_table(table, reference, name=None, points=1.0, raise_on_fail=True):
-    """A hand-filled table {layer: {"weight": shape, "bias": shape, "count": int}} against
-    ``reference`` {layer: (weight shape, bias shape)} (counts derived from the shapes)."""
-    return run(ParameterTableCheck(reference, name, points), table, raise_on_fail)
+check_parameter_table = ParameterTableCheck.function("check_parameter_table", "table")

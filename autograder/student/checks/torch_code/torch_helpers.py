@@ -12,6 +12,7 @@ import random
 
 import numpy as np
 
+from ..convert import number, to_array
 from ..core import Check, StudentError, call_student
 
 
@@ -38,32 +39,24 @@ def preserved_rng(seed: int | None = None):
             torch.cuda.set_rng_state_all(cuda_states)
 
 
-def _numpy(value) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
 def _loss_values(values, what: str) -> tuple[np.ndarray, list[str]]:
     """A student's list of losses as float64, plus the type names it contained."""
     if hasattr(values, "detach") or isinstance(values, np.ndarray):
-        return _numpy(values).astype(np.float64).reshape(-1), [type(values).__name__]
+        return to_array(values, what).reshape(-1), [type(values).__name__]
     if not isinstance(values, (list, tuple)):
         raise StudentError(f"{what} is a {type(values).__name__}, expected a list of floats")
     types = sorted({type(v).__name__ for v in values})
     try:
-        array = np.array([float(_numpy(v)) for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
+        array = np.array([number(v, what) for v in values], dtype=np.float64)
+    except StudentError:
         raise StudentError(f"{what} holds values that are not numbers ({', '.join(types)})") from None
     return array, types
 
 
 def _number(value, what: str) -> tuple[float, str]:
-    kind = type(value).__name__
-    try:
-        return float(_numpy(value)), kind
-    except (TypeError, ValueError):
-        raise StudentError(f"{what} is {value!r}, expected a number") from None
+    """A student's number and the name of its type (the judge names a tensor where a float
+    is asked for)."""
+    return number(value, what), type(value).__name__
 
 # ----------------------------------------------------------------------------- tiny problems
 

@@ -31,6 +31,12 @@ __all__ = [
 # ----------------------------------------------------------------------------- logits
 
 class LogitsShapeCheck(Check):
+    """``model(x)`` for a float32 ``x`` of ``input_shape`` returns finite logits (N, n_classes).
+
+    The model runs in eval mode under no_grad (its mode is restored). Probabilities (rows
+    of non-negative numbers summing to 1) fail: a softmax before cross-entropy is a bug.
+    """
+
     kind = "logits_shape"
 
     def __init__(self, input_shape, n_classes=10, allow_log_probs=True, seed=0, name=None,
@@ -63,7 +69,7 @@ class LogitsShapeCheck(Check):
                                "of logits")
         return {"out": out.detach().cpu().double().numpy()}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         out = np.asarray(ev["out"])
         n = self.input_shape[0]
         want = (n, self.n_classes)
@@ -90,15 +96,7 @@ class LogitsShapeCheck(Check):
         return self.passed(f"logits of shape {out.shape}")
 
 
-def check_logits_shape(model, input_shape, n_classes=10, allow_log_probs=True, seed=0, name=None,
-                       points=1.0, raise_on_fail=True):
-    """``model(x)`` for a float32 ``x`` of ``input_shape`` returns finite logits (N, n_classes).
-
-    The model runs in eval mode under no_grad (its mode is restored). Probabilities (rows
-    of non-negative numbers summing to 1) fail: a softmax before cross-entropy is a bug.
-    """
-    check = LogitsShapeCheck(input_shape, n_classes, allow_log_probs, seed, name, points)
-    return run(check, model, raise_on_fail)
+check_logits_shape = LogitsShapeCheck.function("check_logits_shape", "model")
 
 
 # ----------------------------------------------------------------------------- optimiser
@@ -138,7 +136,7 @@ class OptimizerCheck(Check):
             evidence["n_foreign"] = len(held - {id(p) for p in model.parameters()})
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         got = ev["type"]
         if got.lower() != self.expected_kind.lower():
             return self.failed(f"the optimiser is {got}, expected {self.expected_kind}")
@@ -213,7 +211,7 @@ class SchedulerCheck(Check):
             evidence["same_optimizer"] = scheduler.optimizer is optimizer
         return evidence
 
-    def judge(self, ev):
+    def verdict(self, ev):
         got = ev["type"]
         if got.lower() != self.expected_kind.lower():
             return self.failed(f"the scheduler is {got}, expected {self.expected_kind}")

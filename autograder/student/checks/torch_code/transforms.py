@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ..core import Check, call_student, run
-from ..evidence_tools import numeric, returned, tensor_evidence
+from ..core import Check, call_student
+from ..convert import numeric, returned, tensor_record
 from .torch_helpers import preserved_rng
 
 __all__ = ["check_random_crop", "check_random_rotation"]
@@ -22,7 +22,7 @@ def _call_on(function, x: np.ndarray, argument, seed: int, what: str) -> dict:
 
     with preserved_rng(seed):
         out = call_student(function, torch.from_numpy(x.copy()), argument, what=what)
-    return tensor_evidence(out, f"the result of {what}")
+    return tensor_record(out, f"the result of {what}")
 
 
 # ----------------------------------------------------------------------------- random crop
@@ -45,6 +45,10 @@ def _offset(out: np.ndarray, image: np.ndarray, padding: int, mode="constant"):
 
 
 class RandomCropCheck(Check):
+    """``random_crop(x, padding)`` for float32 x of ``shape`` (N, C, H, W) returns (N, C, H, W):
+    every image a window of the zero-padded image at its own random offset in
+    {0..2*padding}^2 (also checked on a batch of 128 images: every offset value occurs)."""
+
     kind = "random_crop"
 
     def __init__(self, shape=(8, 1, 28, 28), padding=2, seed=0, name=None, points=1.0):
@@ -66,7 +70,7 @@ class RandomCropCheck(Check):
         return {"out": _call_on(random_crop, data["x"], self.padding, self.seed, what),
                 "many": _call_on(random_crop, data["many"], self.padding, self.seed + 1, what)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         data = self.inputs()
         x, p = data["x"].astype(np.float64), self.padding
         n, c, h, w = x.shape
@@ -144,12 +148,7 @@ class RandomCropCheck(Check):
                 "pixels in each direction)")
 
 
-def check_random_crop(random_crop, shape=(8, 1, 28, 28), padding=2, seed=0, name=None,
-                      points=1.0, raise_on_fail=True):
-    """``random_crop(x, padding)`` for float32 x of ``shape`` (N, C, H, W) returns (N, C, H, W):
-    every image a window of the zero-padded image at its own random offset in
-    {0..2*padding}^2 (also checked on a batch of 128 images: every offset value occurs)."""
-    return run(RandomCropCheck(shape, padding, seed, name, points), random_crop, raise_on_fail)
+check_random_crop = RandomCropCheck.function("check_random_crop", "random_crop")
 
 
 # ----------------------------------------------------------------------------- rotation
@@ -170,6 +169,10 @@ def _moments(images: np.ndarray):
 
 
 class RandomRotationCheck(Check):
+    """``random_rotation(x, max_degrees)`` on x float32 (n_images, 1, H, W), every image the same
+    elongated blob: each output image is the blob rotated about the centre by its own angle
+    in [-max_degrees, max_degrees] (measured from image moments), its mass kept."""
+
     kind = "random_rotation"
 
     def __init__(self, n_images=16, size=(28, 28), max_degrees=10, seed=0, name=None, points=1.0):
@@ -196,7 +199,7 @@ class RandomRotationCheck(Check):
         what = f"random_rotation(x, {self.max_degrees:g})"
         return {"out": _call_on(random_rotation, x, self.max_degrees, self.seed, what)}
 
-    def judge(self, ev):
+    def verdict(self, ev):
         x = self.inputs()["x"].astype(np.float64)
         m = self.max_degrees
         record = returned(ev, "out")
@@ -260,10 +263,4 @@ class RandomRotationCheck(Check):
                            "kept")
 
 
-def check_random_rotation(random_rotation, n_images=16, size=(28, 28), max_degrees=10, seed=0,
-                          name=None, points=1.0, raise_on_fail=True):
-    """``random_rotation(x, max_degrees)`` on x float32 (n_images, 1, H, W), every image the same
-    elongated blob: each output image is the blob rotated about the centre by its own angle
-    in [-max_degrees, max_degrees] (measured from image moments), its mass kept."""
-    check = RandomRotationCheck(n_images, size, max_degrees, seed, name, points)
-    return run(check, random_rotation, raise_on_fail)
+check_random_rotation = RandomRotationCheck.function("check_random_rotation", "random_rotation")
