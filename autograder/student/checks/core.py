@@ -40,7 +40,8 @@ from .result import CheckResult, Malformed, StudentError
 
 
 class Check:
-    """Base class. Subclasses set ``kind`` and implement inputs/collect/judge."""
+    """Base class. Subclasses set ``kind``, implement inputs/collect/verdict, and declare
+    their public function with :meth:`function` (the class docstring is its help)."""
 
     kind = "check"
 
@@ -97,10 +98,10 @@ class Check:
     def function(cls, name: str, *student: str, after: tuple[str, ...] = ()):
         """The public ``check_*`` function of this check, declared once: its parameters are
         ``student`` (the student's objects: one is passed to ``collect`` as it is, several
-        as a tuple), then the constructor's, then ``raise_on_fail=True`` (the constructor's
-        parameters named in ``after`` come after it, and its ``**options`` last); its
-        docstring is the class's. ``check_x(obj, a, b=1)`` is ``run(XCheck(a=a, b=b), obj,
-        True)``.
+        as a tuple, none as None for a check of a saved file), then the constructor's, then
+        ``raise_on_fail=True`` (the constructor's parameters named in ``after`` come after
+        it, and its ``**options`` last); its docstring is the class's.
+        ``check_x(obj, a, b=1)`` is ``run(XCheck(a=a, b=b), obj, True)``.
 
         The function is compiled from that signature, so positional and keyword calls,
         ``help()`` and the judge's replay see an ordinary function.
@@ -115,7 +116,7 @@ class Check:
         names = [*student, *(p.name for p in first), "raise_on_fail", *(p.name for p in last),
                  *(f"**{o}" for o in options)]
         given = ", ".join([*(f"{p.name}={p.name}" for p in named), *(f"**{o}" for o in options)])
-        obj = student[0] if len(student) == 1 else f"({', '.join(student)},)"
+        obj = {0: "None", 1: "".join(student)}.get(len(student), f"({', '.join(student)},)")
         source = (f"def {name}({', '.join(names)}):\n"
                   f"    return run(cls({given}), {obj}, raise_on_fail)\n")
         namespace = {"run": run, "cls": cls}

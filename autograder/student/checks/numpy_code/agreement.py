@@ -8,14 +8,17 @@ import numpy as np
 from .. import tolerances
 from ..convert import to_array
 from ..compare import compare
-from ..core import Check, StudentError, run
+from ..core import Check, StudentError
 from .layers import _run_layer, _seed_params, _student_params, reference_gradients
 
 
 class LayersAgreeCheck(Check):
-    """Two implementations of one layer agree; with ``reference`` (a kind of
-    ``REFERENCES``), each is also compared with torch, so that the message names the one
-    that is wrong and the check fails only when the second (the cell's subject) is."""
+    """Two implementations of one layer (loop vs im2col) agree: forward, dx and grads.
+
+    The same seeded parameters are written into both layers first. With ``reference``
+    (e.g. "conv2d" and its options stride, pad) each is compared with torch too: the check
+    names the one that is wrong and fails only when ``layer_b`` is.
+    """
 
     kind = "layers_agree"
 
@@ -86,14 +89,5 @@ class LayersAgreeCheck(Check):
         return self.passed("both implementations agree with the reference")
 
 
-def check_layers_agree(layer_a, layer_b, x_shape, seed=0, name=None, points=1.0,
-                       raise_on_fail=True, reference=None,
-                       labels=("the first layer", "the second layer"), **options):
-    """Two implementations of one layer (loop vs im2col) agree: forward, dx and grads.
-
-    The same seeded parameters are written into both layers first. With ``reference``
-    (e.g. "conv2d" and its options stride, pad) each is compared with torch too: the check
-    names the one that is wrong and fails only when ``layer_b`` is.
-    """
-    check = LayersAgreeCheck(x_shape, seed, name, points, reference, labels, **options)
-    return run(check, (layer_a, layer_b), raise_on_fail)
+check_layers_agree = LayersAgreeCheck.function(
+    "check_layers_agree", "layer_a", "layer_b", after=("reference", "labels"))

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import tolerances
 from ..compare import compare
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 from ..convert import evidence_array, number, to_array
 from ..judging import lazy_torch, same
 from .layers import default_large
@@ -116,7 +116,11 @@ check_train_step = TrainStepCheck.function("check_train_step", "train_step", "bu
 
 # ----------------------------------------------------------------------------- network
 class NetworkGradientCheck(Check):
-    """conv(3 filters, 3x3, pad 1) - relu - maxpool 2 - flatten - linear, in float64."""
+    """A float64 Network(conv 3x3 pad 1 - relu - maxpool 2 - flatten - linear) of the
+    student's layers: the scores, every parameter gradient listed by ``parameters()`` and
+    dx of ``backward(G)`` for a random upstream G (N, n_classes), against torch autograd;
+    then the gradients on a ``large`` input (default as for a conv2d layer check,
+    layers.default_large), which only backprop computes in time."""
 
     kind = "network_gradients"
     NAMES = (("conv", "W"), ("conv", "b"), ("fc", "W"), ("fc", "b"))
@@ -259,13 +263,6 @@ class NetworkGradientCheck(Check):
         return self.failed(problem) if problem else self.passed()
 
 
-def check_network_gradients(Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear, x_shape,
-                            n_classes=4, seed=0, name=None, points=1.0, raise_on_fail=True,
-                            large=None):
-    """A float64 Network(conv 3x3 pad 1 - relu - maxpool 2 - flatten - linear) of the
-    student's layers: the scores, every parameter gradient listed by ``parameters()`` and
-    dx of ``backward(G)`` for a random upstream G (N, n_classes), against torch autograd;
-    then the gradients on a ``large`` input (default as for a conv2d layer check,
-    layers.default_large), which only backprop computes in time."""
-    check = NetworkGradientCheck(x_shape, n_classes, seed, name, points, large)
-    return run(check, (Network, Conv2D, ReLU, MaxPool2D, Flatten, Linear), raise_on_fail)
+check_network_gradients = NetworkGradientCheck.function(
+    "check_network_gradients", "Network", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Linear",
+    after=("large",))

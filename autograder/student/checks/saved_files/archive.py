@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .accuracy import labels, preprocessed, score
-from ..core import Check, StudentError, grader_reference, run
+from ..core import Check, StudentError, grader_reference
 from .saved_network import saved_file
 
 # BatchNorm keeps its running statistics as buffers; every other floating buffer counts as
@@ -149,6 +149,10 @@ def cap_message(counts: dict, cap: int) -> tuple[bool, str]:
 
 
 class ArchiveAccuracyCheck(Check):
+    """The TorchScript archive at ``path`` reaches ``threshold`` accuracy on ``split`` of the
+    kit's ``dataset`` (the kit's preprocessing: (x/255 - mean)/std per channel, NCHW), and
+    has at most ``parameter_cap`` parameters. The message names the weakest class."""
+
     kind = "archive_accuracy"
 
     def __init__(self, path, dataset, threshold, split="val", parameter_cap=None, name=None,
@@ -172,21 +176,17 @@ class ArchiveAccuracyCheck(Check):
         return self.passed(text) if ok else self.failed(text)
 
 
-def check_archive_accuracy(path, dataset, threshold, split="val", parameter_cap=None, name=None,
-                           points=1.0, raise_on_fail=True):
-    """The TorchScript archive at ``path`` reaches ``threshold`` accuracy on ``split`` of the
-    kit's ``dataset`` (the kit's preprocessing: (x/255 - mean)/std per channel, NCHW), and
-    has at most ``parameter_cap`` parameters. The message names the weakest class."""
-    check = ArchiveAccuracyCheck(path, dataset, threshold, split, parameter_cap, name, points)
-    return run(check, None, raise_on_fail)
+check_archive_accuracy = ArchiveAccuracyCheck.function("check_archive_accuracy")
 
 
 class ClassAccuracyAgreementCheck(Check):
-    """The student's per-class table against the per-class accuracy of the saved archive.
+    """``values`` (10 per-class accuracies) agree within ``atol`` with the per-class
+    accuracy of the archive at ``path`` on ``split``, computed by the grader."""
 
-    ``folder`` is where the archive lies when judged outside the kernel (the judge sets it,
-    like ``nonce``); None means the current directory (a student's Jupyter).
-    """
+    # The student's per-class table against the per-class accuracy of the saved archive.
+    #
+    # ``folder`` is where the archive lies when judged outside the kernel (the judge sets it,
+    # like ``nonce``); None means the current directory (a student's Jupyter).
 
     kind = "class_acc_of_archive"
 
@@ -227,9 +227,5 @@ class ClassAccuracyAgreementCheck(Check):
                            "the whole split)")
 
 
-def check_class_acc_of_archive(values, path, dataset, split="test", atol=2e-3, name=None,
-                               points=1.0, raise_on_fail=True):
-    """``values`` (10 per-class accuracies) agree within ``atol`` with the per-class
-    accuracy of the archive at ``path`` on ``split``, computed by the grader."""
-    check = ClassAccuracyAgreementCheck(path, dataset, split, atol, name, points)
-    return run(check, values, raise_on_fail)
+check_class_acc_of_archive = ClassAccuracyAgreementCheck.function(
+    "check_class_acc_of_archive", "values")

@@ -14,7 +14,7 @@ import numpy as np
 from pathlib import Path
 
 from .accuracy import accuracy_verdict, labels, preprocessed, score
-from ..core import Check, StudentError, grader_reference, run
+from ..core import Check, StudentError, grader_reference
 
 DIAGNOSIS_IMAGES = 2000   # enough to tell 0.15 from 0.60, cheap to run a few times
 
@@ -91,12 +91,20 @@ def saved_file(folder, path: str) -> Path:
 
 
 class SavedNetworkCheck(Check):
-    """Accuracy of saved NumPy parameters, evaluated without running any student code.
+    """Accuracy of a saved .npz network, evaluated by the grader's own forward pass on the
+    file itself (the grader reads it from the submission, never from what the kernel says).
 
-    The judge reads the file itself (from the submission's folder when the grader judges):
-    arrays the kernel reported are never scored, so a kernel cannot claim a network it did
-    not save.
+    layers: [{"type": "linear", "W": "W1", "b": "b1"}, {"type": "relu"}, {"type":
+    "conv2d", "W": key, "b": key, "stride": 1, "pad": 2}, {"type": "maxpool2d"},
+    {"type": "flatten"}, ...]; keys index the arrays in the file. "torch_linear" takes
+    an nn.Linear weight (out, in); "dropout" is the identity.
     """
+
+    # Accuracy of saved NumPy parameters, evaluated without running any student code.
+    #
+    # The judge reads the file itself (from the submission's folder when the grader judges):
+    # arrays the kernel reported are never scored, so a kernel cannot claim a network it did
+    # not save.
 
     kind = "saved_network"
 
@@ -130,18 +138,7 @@ class SavedNetworkCheck(Check):
         return verdict
 
 
-def check_saved_network_accuracy(path, layers, dataset, threshold, split="test",
-                                 preprocess="flat", name=None, points=1.0, raise_on_fail=True):
-    """Accuracy of a saved .npz network, evaluated by the grader's own forward pass on the
-    file itself (the grader reads it from the submission, never from what the kernel says).
-
-    layers: [{"type": "linear", "W": "W1", "b": "b1"}, {"type": "relu"}, {"type":
-    "conv2d", "W": key, "b": key, "stride": 1, "pad": 2}, {"type": "maxpool2d"},
-    {"type": "flatten"}, ...]; keys index the arrays in the file. "torch_linear" takes
-    an nn.Linear weight (out, in); "dropout" is the identity.
-    """
-    check = SavedNetworkCheck(path, layers, dataset, threshold, split, preprocess, name, points)
-    return run(check, None, raise_on_fail)
+check_saved_network_accuracy = SavedNetworkCheck.function("check_saved_network_accuracy")
 
 
 

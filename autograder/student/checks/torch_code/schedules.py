@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Check, StudentError, call_student, run
+from ..core import Check, StudentError, call_student
 
 
 def warmup_rates(lr: float, steps: int, start_factor: float, n_steps: int) -> np.ndarray:
@@ -143,8 +143,9 @@ def _number_or_none(value):
 
 
 class FinalTrainingCheck(Check):
-    """The objects of a final training run: the model and augmentation classes, the
-    augmentation's settings, a warm-up that starts the schedule, and what ``fit`` recorded."""
+    """``student`` = (better_model, train_augment, final_optimizer, final_scheduler,
+    final_history): the classes by name, the augmentation's settings, fit's record of the
+    augmentation, scheduler and validation, and a rising LinearLR warm-up first."""
 
     kind = "final_training"
 
@@ -222,10 +223,4 @@ class FinalTrainingCheck(Check):
                            "validation")
 
 
-def check_final_training(student, model_class="BetterCNN", augment_class="RandomCropFlip",
-                         padding=4, p_flip=0.5, name=None, points=1.0, raise_on_fail=True):
-    """``student`` = (better_model, train_augment, final_optimizer, final_scheduler,
-    final_history): the classes by name, the augmentation's settings, fit's record of the
-    augmentation, scheduler and validation, and a rising LinearLR warm-up first."""
-    check = FinalTrainingCheck(model_class, augment_class, padding, p_flip, name, points)
-    return run(check, student, raise_on_fail)
+check_final_training = FinalTrainingCheck.function("check_final_training", "student")
