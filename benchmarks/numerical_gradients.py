@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from autograder.student import checks, data
-from autograder.student.checks.layers import default_large
-from autograder.student.checks.network import MLPGradientCheck
+from autograder.student.checks.numpy_code.layers import default_large
+from autograder.student.checks.numpy_code.network import MLPGradientCheck
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ WRONG_DOUBLE = "def double(x):\n    return x * 0 + 4\n"   # right only for the v
 HONEST_DOUBLE = "def double(x):\n    return 2 * x\n"
 PICKLE_MARKER = "/tmp/pickle-ran"                          # inside the sandbox; checked outside too
 # The identity of the hidden double check, as a student can compute it in the kernel.
-DOUBLE_CHECK = ("from autograder.student.checks.values import ValuesCheck\n"
+DOUBLE_CHECK = ("from autograder.student.checks.numpy_code.values import ValuesCheck\n"
                 "hidden = ValuesCheck('double', shape=(3, 5), seed=12)\n"
                 "visible = ValuesCheck('double', shape=(4,))\n")
 

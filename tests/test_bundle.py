@@ -133,11 +133,11 @@ def test_a_solution_with_renamed_variables_is_refused(kit_copy, tmp_path):
     tree = Renamer().visit(ast.parse(solution_function("a1_numpy_mlp", "Adam.update")))
     renamed = ast.unparse(tree)
     assert "helper_update" in renamed and "my_" in renamed
-    checks_module = kit_copy / "autograder" / "student" / "checks" / "arrays.py"
+    checks_module = kit_copy / "autograder" / "student" / "checks" / "convert.py"
     checks_module.write_text(checks_module.read_text() + "\n\n" + renamed + "\n")
     destination = tmp_path / "bundle.zip"
     destination.write_bytes(b"an older bundle, now stale")
-    with pytest.raises(LeakError, match=r"autograder/student/checks/arrays.py: helper_update "
+    with pytest.raises(LeakError, match=r"autograder/student/checks/convert.py: helper_update "
                                         r"implements the graded exercise Adam.update of "
                                         r"a1_numpy_mlp.ipynb"):
         write_bundle(COURSE, kit_copy, destination)
@@ -157,7 +157,7 @@ def test_generic_lines_shared_with_solutions_are_not_leaks(kit_copy, tmp_path):
 
 def test_a_hint_that_pastes_a_solution_line_is_refused_with_file_line_and_solution(
         kit_copy, tmp_path):
-    module = kit_copy / "autograder" / "student" / "checks" / "evaluation.py"
+    module = kit_copy / "autograder" / "student" / "checks" / "numpy_code" / "evaluation.py"
     text = module.read_text()
     planted = ('\n\ndef _hint():\n    return ("a repeated pair counts once: use "\n'
                '            "np.add.at(M, (y_true, y_pred), 1)")\n')
@@ -165,15 +165,15 @@ def test_a_hint_that_pastes_a_solution_line_is_refused_with_file_line_and_soluti
     line = len(text.splitlines()) + 4  # the string's first line
     with pytest.raises(LeakError) as caught:
         write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip")
-    assert (f"autograder/student/checks/evaluation.py, line {line}: solution line from "
+    assert (f"autograder/student/checks/numpy_code/evaluation.py, line {line}: solution line from "
             "a1_numpy_mlp.ipynb: 'np.add.at(M, (y_true, y_pred), 1)'") in str(caught.value)
 
 
 def test_a_solution_line_as_code_in_the_bundle_is_refused(kit_copy, tmp_path):
-    module = kit_copy / "autograder" / "student" / "checks" / "arrays.py"
+    module = kit_copy / "autograder" / "student" / "checks" / "convert.py"
     module.write_text(module.read_text() + "\n\ndef _count(M, y_true, y_pred):\n"
                       "    np.add.at(M, (y_true, y_pred), 1)\n")
-    with pytest.raises(LeakError, match=r"arrays.py, line \d+: solution line from "
+    with pytest.raises(LeakError, match=r"convert.py, line \d+: solution line from "
                                         r"a1_numpy_mlp.ipynb: 'np.add.at"):
         write_bundle(COURSE, kit_copy, tmp_path / "bundle.zip")
 

@@ -7,7 +7,7 @@ import torch
 
 from autograder.student import checks
 from autograder.student.checks import evidence as evidence_file
-from autograder.student.checks.functions import ElementwiseCheck
+from autograder.student.checks.numpy_code.functions import ElementwiseCheck
 from tests.corpus import reference as R
 from tests.corpus.mistakes import CORPUS
 
@@ -230,7 +230,7 @@ def test_rubric_lists_points_and_what_was_lost():
 def centroid_weights(data_root):
     """A nearest-centroid classifier written as one linear layer (about 82% on MNIST)."""
     from autograder.student import data
-    from autograder.student.checks.accuracy import preprocessed
+    from autograder.student.checks.saved_files.accuracy import preprocessed
 
     x = preprocessed("mnist", "train", "flat")
     y = data.mnist_arrays("train")[1]
@@ -287,8 +287,8 @@ def test_rounding_noise_around_zero_is_called_zero_not_a_tiny_factor():
 
 
 def test_an_accuracy_failure_names_the_weakest_class_by_name():
-    from autograder.student.checks.accuracy import accuracy_verdict
-    from autograder.student.checks.saved_network import SavedNetworkCheck
+    from autograder.student.checks.saved_files.accuracy import accuracy_verdict
+    from autograder.student.checks.saved_files.saved_network import SavedNetworkCheck
 
     check = SavedNetworkCheck("w.npz", [], "cifar10", threshold=0.9)
     per_class = np.full(10, 0.8)

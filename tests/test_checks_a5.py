@@ -6,10 +6,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from autograder.student.checks.augment import check_random_crop_flip
-from autograder.student.checks.makeup import check_parameter_sizes
-from autograder.student.checks.per_class import check_class_accuracies
-from autograder.student.checks.schedules import (check_final_training, check_rejects_unknown_name,
+from autograder.student.checks.torch_code.augment import check_random_crop_flip
+from autograder.student.checks.torch_code.makeup import check_parameter_sizes
+from autograder.student.checks.torch_code.per_class import check_class_accuracies
+from autograder.student.checks.torch_code.schedules import (check_final_training, check_rejects_unknown_name,
                                                  check_warmup_schedule)
 
 
@@ -90,7 +90,7 @@ def test_crop_flip_ignoring_p_flip_fails():
 
 
 def test_crop_flip_inputs_follow_the_nonce(monkeypatch):
-    from autograder.student.checks.augment import RandomCropFlipCheck
+    from autograder.student.checks.torch_code.augment import RandomCropFlipCheck
 
     first = RandomCropFlipCheck(2, 0.5, (4, 1, 5, 5)).inputs()["x"]
     monkeypatch.setenv("AUTOGRADER_NONCE", "job-42")

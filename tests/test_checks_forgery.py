@@ -138,7 +138,7 @@ def test_a_saved_network_is_judged_from_the_file_the_judge_reads_not_from_eviden
     """Evidence that carries a good network (here the kit's centroid classifier) earns
     nothing when the submission holds no such file; the file itself passes."""
     from autograder.student import data
-    from autograder.student.checks.accuracy import preprocessed
+    from autograder.student.checks.saved_files.accuracy import preprocessed
 
     x, y = preprocessed("mnist", "train", "flat")[:20_000], data.mnist_arrays("train")[1][:20_000]
     centroids = np.stack([x[y == c].mean(axis=0) for c in range(10)])

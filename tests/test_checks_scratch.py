@@ -13,8 +13,8 @@ import pytest
 
 from autograder.student import checks, data
 from autograder.student.checks import evidence as evidence_file
-from autograder.student.checks.convolution import Im2colCheck
-from autograder.student.checks.mlp_training import TrainCheck
+from autograder.student.checks.numpy_code.convolution import Im2colCheck
+from autograder.student.checks.numpy_code.mlp_training import TrainCheck
 from tests.conftest import REPO
 
 A1_CELLS = ["activations", "softmax", "penalties", "loss_base", "losses", "init", "network",
@@ -512,17 +512,13 @@ def test_evidence_for_other_inputs_fails_under_the_graders_nonce(monkeypatch):
 
 def test_the_collect_halves_run_without_torch(tmp_path):
     """A1 and A4 kernels have no torch: the checks' modules import and collect without it."""
-    # The package's __init__ still imports the torch-based checks of A2/A3; these modules
-    # must not need it, so they are loaded here without running that __init__.
+    # The whole package imports without torch (tests/test_checks_layout.py); here the
+    # NumPy family's collect halves also run without it.
     script = (
-        "import sys, types; sys.modules['torch'] = None\n"
-        "import autograder.student\n"
-        "package = types.ModuleType('autograder.student.checks')\n"
-        "package.__path__ = [autograder.student.__path__[0] + '/checks']\n"
-        "sys.modules['autograder.student.checks'] = autograder.student.checks = package\n"
+        "import sys; sys.modules['torch'] = None\n"
         "import numpy as np\n"
-        "from autograder.student.checks import (mlp, utilities, mlp_training, preprocessing,\n"
-        "    evaluation, convolution, cnn_training, layers, network)\n"
+        "from autograder.student.checks.numpy_code import (mlp, utilities, mlp_training,\n"
+        "    preprocessing, evaluation, convolution, cnn_training, layers, network)\n"
         "import json\n"
         "from autograder.student import data\n"
         "checks = None\n"
@@ -642,7 +638,7 @@ def test_a_numerical_backward_stopped_by_the_cell_limit_loses_the_check(case, mo
     """At grading the attacker's backward gets as far as A4's cell limit allows, at most half
     of the entries (the whole takes 5 to 50 times that limit, see layers.py), and knows the
     sampled entries; the block sums of squares of what it could not reach still fail it."""
-    from autograder.student.checks.layers import LayerCheck, reference_gradients
+    from autograder.student.checks.numpy_code.layers import LayerCheck, reference_gradients
 
     monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-9")
     cls, args, options, reference, x_shape = case

@@ -11,7 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from autograder.student.checks import batches, checkpoints, core, epochs, metrics, models, transforms
+from autograder.student.checks import core
+from autograder.student.checks.saved_files import checkpoints
+from autograder.student.checks.torch_code import batches, epochs, metrics, models, transforms
 from autograder.student.checks import evidence as evidence_file
 
 # These tests judge as the grader does: with its references, which name the mistakes
@@ -297,7 +299,7 @@ TINY_LAYERS = [{"type": "torch_linear", "W": "layers.0.weight", "b": "layers.0.b
 
 @pytest.fixture
 def saved_tiny_mlp(tmp_path, data_root):
-    from autograder.student.checks.accuracy import evaluate as kit_evaluate
+    from autograder.student.checks.saved_files.accuracy import evaluate as kit_evaluate
 
     torch.manual_seed(0)
     model = TinyMLP()

@@ -10,7 +10,7 @@ from autograder.grader.judge import evidence as ev
 from autograder.grader.judge import judge
 from autograder.student.checks.core import StudentError
 from autograder.student.checks.evidence import ARRAY_VALUES_LIMIT, append_evidence, decode
-from autograder.student.checks.functions import ElementwiseCheck
+from autograder.student.checks.numpy_code.functions import ElementwiseCheck
 
 
 def relu(x):

@@ -174,7 +174,7 @@ def test_numerical_differentiation_that_stops_at_the_cell_limit_loses_the_check(
     network as many entries as A1's cell limit allows (3 x 120 s at the measured 20 ms per
     forward pass: 18,000 passes), plus the exact values at every sampled entry (the nonce
     is in its environment). It still fails: the block sums of squares need every entry."""
-    from autograder.student.checks.network import MLPGradientCheck
+    from autograder.student.checks.numpy_code.network import MLPGradientCheck
 
     monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-7")
     check = MLPGradientCheck([6, 5, 4], "tanh", 5, seed=3)
@@ -225,7 +225,7 @@ def test_a_grad_fn_that_fails_only_on_the_large_network_says_so():
 @pytest.mark.parametrize("forged", [{}, {"error": 3}, {"sketch": {}}, {"sketch": {"W1": 1}},
                                     {"sketch": {"W1": {"blocks": "x", "sample": [1]}}}])
 def test_a_forged_large_network_record_fails_with_a_message(forged):
-    from autograder.student.checks.network import MLPGradientCheck
+    from autograder.student.checks.numpy_code.network import MLPGradientCheck
 
     check = MLPGradientCheck([6, 5, 4], large=(7, 6, 5, 4), large_batch=6)
     evidence = check.collect(A1["mlp_gradients"])
@@ -238,7 +238,7 @@ def test_the_trusted_judge_decides_the_large_network_from_the_evidence_file(tmp_
     """As at grading: the kernel only records (its verdict counts for nothing), the judge
     rebuilds the check and decides from the file; the sketch survives the JSON round trip."""
     from autograder.student.checks import evidence as evidence_file
-    from autograder.student.checks.network import MLPGradientCheck
+    from autograder.student.checks.numpy_code.network import MLPGradientCheck
 
     monkeypatch.setenv("AUTOGRADER_NONCE", "grading-job-11")
     monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(tmp_path / "evidence.jsonl"))

@@ -11,7 +11,7 @@ from autograder.grader import replay
 from autograder.grader.judge.evidence import read_records
 from autograder.student import checks
 from autograder.student.checks.evidence import append_evidence
-from autograder.student.checks.functions import ElementwiseCheck
+from autograder.student.checks.numpy_code.functions import ElementwiseCheck
 
 CELL = """
 relu = ReLU()

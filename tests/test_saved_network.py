@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.student.checks.accuracy import labels, preprocessed
+from autograder.student.checks.saved_files.accuracy import labels, preprocessed
 from autograder.student.data import CIFAR10_MEAN, CIFAR10_STD
-from autograder.student.checks.saved_network import SavedNetworkCheck
+from autograder.student.checks.saved_files.saved_network import SavedNetworkCheck
 
 CONV = [{"type": "conv2d", "W": "W", "b": "b"}, {"type": "flatten"}]
 FLAT = [{"type": "flatten"}, {"type": "linear", "W": "W", "b": "b"}]

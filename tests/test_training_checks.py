@@ -1,4 +1,4 @@
-"""Checks on training objects (autograder.student.checks.training): correct objects pass, and each
+"""Checks on training objects (autograder.student.checks.torch_code.training): correct objects pass, and each
 typical mistake fails with its own message."""
 import functools
 import json
@@ -13,8 +13,8 @@ from torchvision.transforms import v2
 
 from autograder.student import data
 from autograder.student.checks import evidence as evidence_file
-from autograder.student.checks import one_epoch, splits, tables
-from autograder.student.checks import training as T
+from autograder.student.checks.torch_code import one_epoch, splits, tables
+from autograder.student.checks.torch_code import training as T
 
 # These tests judge as the grader does: with its references, which name the mistakes
 # only an answer to the exercise recognises (a student's Jupyter never has them).

@@ -16,10 +16,10 @@ from autograder.grader.record.grading_record import (RECORD, SIDECARS, GradingRe
                                                      write_record)
 from autograder.grader.report import feedback
 from autograder.grader.report.render import write_page
-from autograder.student.checks.accuracy import accuracy_verdict
+from autograder.student.checks.saved_files.accuracy import accuracy_verdict
 from autograder.student.checks.evidence import append_evidence
-from autograder.student.checks.functions import ElementwiseCheck
-from autograder.student.checks.saved_network import SavedNetworkCheck
+from autograder.student.checks.numpy_code.functions import ElementwiseCheck
+from autograder.student.checks.saved_files.saved_network import SavedNetworkCheck
 
 
 def relu(x):

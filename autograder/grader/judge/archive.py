@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...student.checks.accuracy import labels, score
-from ...student.checks.archive import accuracy_message, cap_message
+from ...student.checks.saved_files.accuracy import labels, score
+from ...student.checks.saved_files.archive import accuracy_message, cap_message
 from ...student.checks.core import Check, StudentError
 from ...student.checks.result import CheckResult
 from .torchscript import ArchiveError, _regular_file, load_archive

@@ -113,7 +113,7 @@ def judge_slot() -> int:
 
 def images_file(dataset: str, split: str) -> Path:
     """The split's images as the grader feeds them (float32 NCHW), once per process."""
-    from ...student.checks.accuracy import preprocessed
+    from ...student.checks.saved_files.accuracy import preprocessed
 
     path = _root() / f"images-{dataset}-{split}.npy"
     if not path.exists():

@@ -60,7 +60,7 @@ def archive_answer(path: Path, images: Path) -> dict:
     images of the .npy ``images``."""
     import torch
 
-    from ...student.checks.archive import archive_counts, archive_predictions
+    from ...student.checks.saved_files.archive import archive_counts, archive_predictions
     from .torchscript import load_archive
 
     torch.set_num_threads(TORCH_THREADS)

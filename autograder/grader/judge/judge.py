@@ -38,7 +38,7 @@ from ..replay import Assignment, TestCell, read_assignment
 
 def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
     """A judge spec's verdict on the file the notebook saved."""
-    from ...student.checks.saved_network import SavedNetworkCheck
+    from ...student.checks.saved_files.saved_network import SavedNetworkCheck
 
     name = f"trusted re-check of {spec['path']}"
     check = SavedNetworkCheck(spec["path"], spec.get("layers", []), spec.get("dataset", ""),

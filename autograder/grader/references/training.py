@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...student.checks.torch_helpers import preserved_rng, state_arrays, tiny_problem
+from ...student.checks.torch_code.torch_helpers import preserved_rng, state_arrays, tiny_problem
 
 
 def reference_train_epoch(params, log_interval, variant="correct"):

@@ -129,7 +129,7 @@ def gradient_rows(name: str, verdict: Verdict | None) -> list[GradientRow]:
 
 def accuracy_rows(name: str, verdict: Verdict | None) -> list[AccuracyRow]:
     """Accuracies the judge measured in a cell, with per-class figures where it gave them."""
-    from ...student.checks.accuracy import class_name
+    from ...student.checks.saved_files.accuracy import class_name
 
     rows = []
     for check in (verdict.checks if verdict else []):

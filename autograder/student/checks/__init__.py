@@ -12,74 +12,27 @@ A model's total under a cap, its layer types or its eval mode cannot be verified
 kernel's word, so they are not checks; nor is a hand-written backward compared with a
 reference the kernel computes (the saved archive's cap is:
 ``check_archive_accuracy(..., parameter_cap=...)``).
+
+Layout: the shape every check shares sits here (``core``: Check, run, the replay's
+building block; ``result``; ``convert``: student values to arrays; ``evidence``: the
+evidence file's encoding; ``compare`` and ``tolerances``); the checks themselves are in
+three families, each a subpackage:
+
+* ``numpy_code``: checks on NumPy code (A1, A4); nothing on its import path imports torch;
+* ``torch_code``: checks on PyTorch code (A2, A3, A5);
+* ``saved_files``: checks judged from a file the notebook saved (weights, archives,
+  checkpoints).
+
+Notebooks use the flat namespace only (``checks.check_layer(...)``), which re-exports every
+family's checks; importing it does not import torch.
 """
-from .accuracy import evaluate
-from .saved_network import check_saved_network_accuracy
-from .archive import check_archive_accuracy, check_class_acc_of_archive
+from . import numpy_code, saved_files, torch_code
 from .compare import relative_error
 from .core import Check, StudentError, run
-from .functions import check_elementwise
-from .losses import check_loss, check_penalty
-from .softmax import check_softmax, check_softmax_cross_entropy, check_softmax_vjp
-from .agreement import check_layers_agree
-from .layers import check_layer
-from .network import check_adam, check_mlp_gradients
-from .params import check_count_function, check_parameter_count
 from .result import CheckResult, rubric
-from .values import check_values
-from .gradcheck import check_numerical_gradient, check_relative_error  # noqa: E402
 
-# Checks on the NumPy exercises of A1 and A4 (no torch at import: their kernels have none).
-from .cnn_training import check_network_gradients, check_train_step  # noqa: E402
-from .convolution import check_col2im, check_im2col  # noqa: E402
-from .evaluation import (check_confusion_matrix, check_most_confused_pairs,  # noqa: E402
-                         check_per_class_accuracy)
-from .mlp import check_mlp_forward, check_init_params, check_predict  # noqa: E402
-from .mlp_training import check_train  # noqa: E402
-from .preprocessing import (check_flat_preprocess, check_image_preprocess,  # noqa: E402
-                            check_pixel_statistics)
-from .utilities import (check_accuracy_function, check_minibatches, check_one_hot,  # noqa: E402
-                        check_weights_round_trip)
-
-__all__ = [
-    "Check", "CheckResult", "StudentError", "run", "rubric",
-    "check_parameter_count", "check_count_function",
-    "relative_error",
-    "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
-    "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
-    "check_mlp_gradients", "check_adam",
-    "check_values", "check_numerical_gradient", "check_relative_error", "evaluate", "check_saved_network_accuracy",
-    "check_init_params", "check_mlp_forward", "check_predict", "check_one_hot",
-    "check_accuracy_function", "check_minibatches", "check_weights_round_trip", "check_train",
-    "check_pixel_statistics", "check_flat_preprocess", "check_image_preprocess",
-    "check_confusion_matrix", "check_most_confused_pairs", "check_per_class_accuracy",
-    "check_im2col", "check_col2im", "check_network_gradients", "check_train_step",
-    "check_archive_accuracy", "check_class_acc_of_archive",
-]
-
-from importlib.util import find_spec as _find_spec
-
-if _find_spec(f"{__name__}.augment"):  # A5: augmentation, schedules, model make-up, per class
-    from .augment import check_random_crop_flip  # noqa: E402
-    from .makeup import check_parameter_sizes  # noqa: E402
-    from .per_class import check_class_accuracies  # noqa: E402
-    from .schedules import (check_final_training, check_rejects_unknown_name,  # noqa: E402
-                            check_warmup_schedule)
-
-    __all__ += ["check_random_crop_flip", "check_parameter_sizes",
-                "check_class_accuracies", "check_final_training", "check_rejects_unknown_name",
-                "check_warmup_schedule"]
-
-if _find_spec(f"{__name__}.training"):  # checks on loaders, optimisers, schedulers
-    from .training import *  # noqa: F401,F403,E402
-    from .training import __all__ as _training_all  # noqa: E402
-
-    __all__ += list(_training_all)
-
-    # Checks of A2/A3's PyTorch parts (they import torch lazily, like training).
-    from . import batches, checkpoints, epochs, metrics, models, transforms  # noqa: E402
-
-    for _module in (transforms, batches, epochs, checkpoints, metrics, models):
-        for _name in _module.__all__:
-            globals()[_name] = getattr(_module, _name)
-        __all__ += list(_module.__all__)
+__all__ = ["Check", "CheckResult", "StudentError", "run", "rubric", "relative_error"]
+for _family in (numpy_code, torch_code, saved_files):  # the flat namespace notebooks use
+    globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
+    __all__ += _family.__all__
+del _family

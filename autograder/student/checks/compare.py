@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import tolerances
-from .arrays import finite_or_fail, shape_or_fail, to_array
+from .convert import finite_or_fail, shape_or_fail, to_array
 from .core import StudentError
 
 

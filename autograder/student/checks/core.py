@@ -6,9 +6,11 @@ A check is a small class:
   own parameters and its seed, so both halves can re-derive them.
 * ``collect(student)``: calls the student's objects on those inputs and returns
   **plain data only** (NumPy arrays, numbers, strings, lists and dicts of them).
-* ``judge(evidence)``: a pure function of that plain data and the check's own references
-  (torch autograd, the grader's data). It never sees the student's objects, so a later
-  stage can run it in a separate, trusted process.
+* ``verdict(evidence)``: a pure function of that plain data and the check's own references
+  (torch autograd, the grader's data) that returns ``self.passed(...)`` or
+  ``self.failed(...)``. It never sees the student's objects, so a later stage can run it in
+  a separate, trusted process. Callers use ``judge(evidence)``, which wraps it so that
+  malformed evidence becomes a failure with a message, never an exception.
 
 ``run(check, student)`` does both in one process (the notebook case). Any exception in
 the student's code, and anything odd it returns, becomes a failed result with a message,
@@ -27,17 +29,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import traceback
 
 import numpy as np
 
-from .result import CheckResult, StudentError  # noqa: F401 (StudentError re-exported)
+from .evidence import encode
+from .result import CheckResult, Malformed, StudentError
 
 
 class Check:
-    """Base class. Subclasses set ``kind`` and implement inputs/collect/judge."""
+    """Base class. Subclasses set ``kind``, implement inputs/collect/verdict, and declare
+    their public function with :meth:`function` (the class docstring is its help)."""
 
     kind = "check"
 
@@ -55,17 +60,75 @@ class Check:
     def collect(self, student) -> dict:
         raise NotImplementedError
 
-    def judge(self, evidence: dict) -> CheckResult:
+    def verdict(self, evidence: dict) -> CheckResult:
+        """The decision: ``self.passed(...)`` or ``self.failed(...)`` from the evidence and
+        the check's own references. May raise StudentError (its message is the failure's)
+        or fail on malformed evidence (a KeyError, a Malformed...): :meth:`judge` turns
+        both into failures."""
         raise NotImplementedError
+
+    def judge(self, evidence: dict) -> CheckResult:
+        """The verdict on ``evidence``; malformed (forged) evidence becomes a failure with a
+        message, never an exception. Subclasses implement :meth:`verdict`, not this."""
+        try:
+            return self.verdict(evidence)
+        except StudentError as err:
+            return self.failed(str(err))
+        except ImportError:
+            # No torch in a from-scratch grading kernel: there the verdict counts for nothing
+            # and the trusted judge, which has torch, decides from the recorded evidence.
+            if grading():
+                return self.passed("recorded; judged when your work is graded", deferred=True)
+            return self.failed("this check's judge needs torch, which is not installed here")
+        except (Malformed, KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+            return self.failed(f"the recorded result is malformed ({type(err).__name__}: "
+                               f"{str(err)[:200]}); it was not produced by this check on its "
+                               "inputs")
 
     def identity(self) -> str:
         """What the check is, from its parameters alone (never from the student's objects):
         the kernel files its evidence under it and the judge, having rebuilt the check from
         source/, looks the evidence up by it."""
         state = {k: v for k, v in sorted(vars(self).items()) if k not in ("nonce", "folder")}
-        text = json.dumps([type(self).__name__, self.kind, state], sort_keys=True,
-                          default=_plain)
+        # a parameter that is not plain data raises TypeError: the check is unreplayable
+        text = json.dumps(encode([type(self).__name__, self.kind, state]),
+                          sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    @classmethod
+    def function(cls, name: str, *student: str, after: tuple[str, ...] = ()):
+        """The public ``check_*`` function of this check, declared once: its parameters are
+        ``student`` (the student's objects: one is passed to ``collect`` as it is, several
+        as a tuple, none as None for a check of a saved file), then the constructor's, then
+        ``raise_on_fail=True`` (the constructor's parameters named in ``after`` come after
+        it, and its ``**options`` last); its docstring is the class's.
+        ``check_x(obj, a, b=1)`` is ``run(XCheck(a=a, b=b), obj, True)``.
+
+        The function is compiled from that signature, so positional and keyword calls,
+        ``help()`` and the judge's replay see an ordinary function.
+        """
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        named = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        options = [p.name for p in params if p.kind is p.VAR_KEYWORD]
+        assert len(named) + len(options) == len(params), f"{cls.__name__}: unsupported parameters"
+        first = [p for p in named if p.name not in after]
+        last = [p for p in named if p.name in after]
+        assert len(last) == len(after) and all(p.default is not p.empty for p in last), after
+        names = [*student, *(p.name for p in first), "raise_on_fail", *(p.name for p in last),
+                 *(f"**{o}" for o in options)]
+        given = ", ".join([*(f"{p.name}={p.name}" for p in named), *(f"**{o}" for o in options)])
+        obj = {0: "None", 1: "".join(student)}.get(len(student), f"({', '.join(student)},)")
+        source = (f"def {name}({', '.join(names)}):\n"
+                  f"    return run(cls({given}), {obj}, raise_on_fail)\n")
+        namespace = {"run": run, "cls": cls}
+        exec(compile(source, f"<{cls.__name__}.function>", "exec"), namespace)  # noqa: S102
+        function = namespace[name]
+        function.__defaults__ = (*(p.default for p in first if p.default is not p.empty), True,
+                                 *(p.default for p in last))
+        function.__annotations__ = {p.name: p.annotation for p in params
+                                    if p.annotation is not p.empty}
+        function.__doc__, function.__module__ = cls.__doc__, cls.__module__
+        return function
 
     # -- helpers for subclasses ------------------------------------------------
     def rng(self, salt: str = "") -> np.random.Generator:
@@ -78,17 +141,6 @@ class Check:
 
     def failed(self, message: str, **details) -> CheckResult:
         return CheckResult(self.name, False, message, 0.0, self.points, details)
-
-
-def _plain(value):
-    """JSON for the parameters a check keeps; anything else makes the check unreplayable."""
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    if isinstance(value, np.ndarray):
-        return {"array": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"a check parameter of type {type(value).__name__} is not plain data")
 
 
 def derive_seed(*parts, nonce: str | None = None) -> int:
@@ -212,10 +264,7 @@ def run(check: Check, student, raise_on_fail: bool = True) -> CheckResult:
     if "error" in evidence:
         result = check.failed(evidence["error"])
     else:
-        try:
-            result = check.judge(evidence)
-        except StudentError as err:
-            result = check.failed(str(err))
+        result = check.judge(evidence)
     record_result(result)
     if raise_on_fail:
         result.raise_if_failed()
@@ -226,10 +275,8 @@ def record_result(result: CheckResult) -> None:
     """For calibration runs: append the result to ``$AUTOGRADER_RESULTS`` (JSON lines)."""
     path = os.environ.get("AUTOGRADER_RESULTS")
     if path:
-        import json
-
         with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(result.to_dict(), default=float) + "\n")
+            f.write(json.dumps(encode(result.to_dict())) + "\n")
 
 
 def _identity_or_none(check: Check) -> str | None:
@@ -244,6 +291,6 @@ def record_evidence(check: Check, evidence: dict, identity: str | None) -> None:
     path = os.environ.get("AUTOGRADER_EVIDENCE")
     if not path or identity is None:
         return
-    from .evidence import append_evidence  # only the grader needs it
+    from .evidence import append_evidence
 
     append_evidence(path, check, evidence, identity)

@@ -1,6 +1,7 @@
 """Evidence files: what the collect half wrote, for the trusted judge to read.
 
-One JSON object per line; arrays are stored as {"__array__": [...], "dtype", "shape"}.
+One JSON object per line, in the form :func:`encode` gives (the kit's one JSON encoder);
+arrays are stored as {"__array__": [...], "dtype", "shape"}.
 No pickle, so reading an evidence file can never execute code.
 """
 from __future__ import annotations
@@ -14,6 +15,10 @@ from .result import StudentError
 
 
 def encode(value):
+    """The one JSON form of plain data: evidence, a check's parameters (its identity),
+    calibration results. Arrays become {"__array__": flat values, "dtype", "shape"}, NumPy
+    scalars Python numbers, tuples lists, sets sorted lists; anything else is left for
+    ``json.dumps`` to refuse (TypeError: not plain data)."""
     if isinstance(value, np.ndarray):
         return {"__array__": value.reshape(-1).tolist(), "dtype": str(value.dtype),
                 "shape": list(value.shape)}
@@ -21,6 +26,8 @@ def encode(value):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [encode(v) for v in sorted(value, key=repr)]
     if isinstance(value, np.generic):
         return value.item()
     return value

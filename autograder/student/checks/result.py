@@ -4,6 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class Malformed(Exception):
+    """Evidence that cannot have come from this check on its inputs (forged or damaged)."""
+
+
 class StudentError(Exception):
     """The student's code raised, or returned something unusable; carries a short
     description for the message and, when it raised, what it raised where (``raised``)."""
