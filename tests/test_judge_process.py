@@ -53,28 +53,28 @@ def judges():
 
 
 def test_a_judged_submission_gets_the_judges_verdicts(judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json", request("ok"))
-    assert verdicts == {"cell": {"score": 1}} and notes == []
+    answer = judges.judge(tmp_path / "r.json", request("ok"))
+    assert answer.verdicts == {"cell": {"score": 1}} and answer.notes == []
 
 
 def test_a_judge_that_crashes_once_is_replaced_and_judges_again(judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json",
-                                   request("crash-once", str(tmp_path / "crashed")))
-    assert verdicts == {"cell": {"score": 1}} and notes == []
+    answer = judges.judge(tmp_path / "r.json", request("crash-once", str(tmp_path / "crashed")))
+    assert answer.verdicts == {"cell": {"score": 1}} and answer.notes == []
 
 
 def test_a_submission_that_crashes_the_judge_twice_scores_nothing_and_the_next_is_judged(
         judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json", request("crash"))
+    answer = judges.judge(tmp_path / "r.json", request("crash"))
+    verdicts, notes = answer.verdicts, answer.notes
     assert verdicts == {}
     assert len(notes) == 1 and "judge's process failed" in notes[0]
     assert "no autograded points" in notes[0] and "course staff" in notes[0]
-    assert judges.judge(tmp_path / "r2.json", request("ok"))[0] == {"cell": {"score": 1}}
+    assert judges.judge(tmp_path / "r2.json", request("ok")).verdicts == {"cell": {"score": 1}}
 
 
 def test_a_judge_past_its_limit_is_stopped_with_a_note(judges, tmp_path):
-    verdicts, notes = judges.judge(tmp_path / "r.json", request("hang"), limit=1)
-    assert verdicts == {} and "ran past 1 s" in notes[0]
+    answer = judges.judge(tmp_path / "r.json", request("hang"), limit=1)
+    assert answer.verdicts == {} and "ran past 1 s" in answer.notes[0]
 
 
 GRADE_AND_REPORT = """

@@ -31,7 +31,6 @@ from .run.jobs import (EVIDENCE, assignment_budget, batch_settings, course_secre
 from .run.outcome import JobResult, job_result, run_outcome
 from .run.records import GradingSettings, JobSpec
 from .record.journal import Journal
-from .judge import similarity
 from .judge.judge_process import JudgeProcess
 from .judge.request import JudgeRequest
 from .judge.verdict import VerdictError, verdicts_from_dict
@@ -129,21 +128,22 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
     out.mkdir(parents=True, exist_ok=True)
     # Even a job that stopped early keeps the points its evidence earns before the stop.
     started = time.perf_counter()
-    answer, problems = judges.judge(jobdir / "judge.json", JudgeRequest(
+    answer = judges.judge(jobdir / "judge.json", JudgeRequest(
         course=str(course.root), assignment=result.assignment, folder=str(out),
         evidence=str(jobdir / "run" / EVIDENCE), nonce=result.nonce,
         sandbox=sandboxed))  # saved models are inspected as the kernels ran
     result.judge_seconds = time.perf_counter() - started
+    problems = answer.notes
     try:
-        verdicts = verdicts_from_dict(answer)
+        verdicts = verdicts_from_dict(answer.verdicts)
     except VerdictError as err:
-        verdicts, problems = {}, problems + [f"the trusted judge's answer is malformed ({err}); "
-                                             "no autograded points were given: tell the "
-                                             "course staff"]
+        verdicts = {}
+        problems = problems + [f"the trusted judge's answer is malformed ({err}); no "
+                               "autograded points were given: tell the course staff"]
     result.notes += problems
     grading_record.write_record(out, grading_record.GradingRecord(
         result.status, result.message, result.notes, result.seconds, result.judge_seconds,
-        verdicts, similarity.take_fingerprints(out)))
+        verdicts, answer.fingerprints))
     recorder.record(result.assignment, result.student,
                     jobdir / "gradebook.db" if graded else None, verdicts,
                     NO_SANDBOX_NOTE if not sandboxed else "")

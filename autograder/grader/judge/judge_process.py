@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..run.warm import WarmWorker, WorkerDied, WorkerTimeout
 from ..run.worker import READY, RESULT
-from .request import JudgeRequest
+from .request import JudgeAnswer, JudgeRequest
 
 JUDGE_SECONDS = 900  # one submission's judging: a saved CIFAR-10 network takes seconds
 
@@ -38,7 +38,8 @@ def judge_command() -> list[str]:
 
 
 def judge_request(request: JudgeRequest) -> dict:
-    """Judge one harvested submission and fingerprint its judged files; its verdicts."""
+    """Judge one harvested submission and fingerprint its judged files:
+    {"verdicts": {grade_id: verdict}, "fingerprints": {file: fingerprint}}."""
     from . import inspection, judge, similarity
     from .. import replay
     from ..course import Course
@@ -48,8 +49,9 @@ def judge_request(request: JudgeRequest) -> dict:
     evidence = Path(request.evidence) if request.evidence else None
     verdicts = judge.judge_submission(course, request.assignment, folder, evidence,
                                       request.nonce)
-    similarity.record_fingerprints(folder, replay.judged_files(course, request.assignment))
-    return json.loads(json.dumps(verdicts, default=float))
+    prints = similarity.record_fingerprints(folder, replay.judged_files(course, request.assignment))
+    return {"verdicts": json.loads(json.dumps(verdicts, default=float)),
+            "fingerprints": json.loads(json.dumps(prints, default=float))}
 
 
 class JudgeProcess:
@@ -63,9 +65,9 @@ class JudgeProcess:
         self.worker.ensure_started()
 
     def judge(self, request_file: Path, request: JudgeRequest,
-              limit: float = JUDGE_SECONDS) -> tuple[dict, list[str]]:
-        """(verdicts, notes) for the submission described by ``request``, written to
-        ``request_file`` for the judge to read."""
+              limit: float = JUDGE_SECONDS) -> JudgeAnswer:
+        """The judge's answer on the submission described by ``request`` (written to
+        ``request_file`` for the judge to read); no verdicts and a note when it failed."""
         request.write(request_file)
         problem = ""
         for _attempt in range(2):
@@ -78,10 +80,11 @@ class JudgeProcess:
                 problem = f"the trusted judge's process failed ({str(err)[-300:]})"
                 continue
             if "verdicts" in answer:
-                return answer["verdicts"], []
+                return JudgeAnswer.from_process(answer)
             problem = f"the trusted judge failed: {answer.get('error', '')[-600:]}"
             break
-        return {}, [f"{problem}; no autograded points were given: tell the course staff"]
+        return JudgeAnswer(notes=[f"{problem}; no autograded points were given: tell the "
+                                  "course staff"])
 
     def close(self) -> None:
         self.worker.stop()
@@ -100,7 +103,7 @@ def serve() -> int:
     answers.flush()
     for line in sys.stdin:
         try:
-            answer = {"verdicts": judge_request(JudgeRequest.read(Path(line.strip())))}
+            answer = judge_request(JudgeRequest.read(Path(line.strip())))
         except Exception:  # noqa: BLE001 (one submission's failure never stops the batch)
             answer = {"error": traceback.format_exc()[-2000:]}
         answers.write(RESULT + json.dumps(answer) + "\n")

@@ -12,44 +12,23 @@ the same weights.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .fingerprint import near_duplicates
 from .inspection import fingerprint
 
-# The judge process hands the fingerprints to the coordinator in this file of the
-# submission's folder, which the coordinator reads once, files in the grading record and
-# deletes (take_fingerprints); no report reads it.
-FINGERPRINTS = "model_fingerprints.json"
-
 
 def record_fingerprints(folder: Path, paths: list[str]) -> dict[str, dict]:
-    """Fingerprint the judged files present in a harvested submission folder (in the
-    sandboxed inspector, or from its answer when the judge already had the file inspected:
-    inspection.fingerprint); {file: fingerprint}, also left in FINGERPRINTS for the
-    coordinator."""
-    (folder / FINGERPRINTS).unlink(missing_ok=True)  # the kernel could have planted one
+    """{file: fingerprint} of the judged files present in a harvested submission folder
+    (taken in the sandboxed inspector, or from its answer when the judge already had the
+    file inspected: inspection.fingerprint). The judge process sends them back in its
+    answer; nothing is written to the submission's folder."""
     found = {}
     for name in paths:
         path = folder / name
         if path.is_file() and not path.is_symlink():
             found[name] = fingerprint(path)
-    (folder / FINGERPRINTS).write_text(json.dumps(found))
     return found
-
-
-def take_fingerprints(folder: Path) -> dict[str, dict]:
-    """The fingerprints the judge process left in ``folder`` ({} if none), removed from it.
-    The coordinator deletes the file before judging, so what it finds is the judge's."""
-    path = folder / FINGERPRINTS
-    try:
-        found = (json.loads(path.read_text()) if path.is_file() and not path.is_symlink()
-                 else {})
-    except ValueError:
-        found = {}
-    path.unlink(missing_ok=True)
-    return found if isinstance(found, dict) else {}
 
 
 def copied_models(prints: dict[str, dict]) -> list[dict]:
