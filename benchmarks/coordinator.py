@@ -44,6 +44,14 @@ print(json.dumps({{"code": code, "coordinator_kb": int(hwm.split()[1]),
 """
 
 
+HOW_TO_READ = """The coordinator holds nbgrader's gradebook API (SQLAlchemy, nbformat; about
+90 MiB of it), the check library without torch (to find each assignment's judged files),
+and per job only paths and plain data (a job's files are copied in chunks). Torch, the
+data and the saved models live in the judge process and the kernels, the "largest child"
+column: that figure, not the coordinator's, is what `/usr/bin/time -v autograder grade`
+or the ru_maxrss of its children report."""
+
+
 def build(root: Path, copies: int) -> Path:
     """The released course with ``copies`` reference students collected (each copy has a
     nonce of its own: another seed)."""
@@ -72,8 +80,8 @@ def grade_measured(course: Path, assignment: str, workers: int) -> dict:
         raise RuntimeError(f"grading {assignment} failed:\n{out.stderr[-3000:]}")
     report = json.loads(out.stdout.strip().splitlines()[-1])
     return {**report, "seconds": time.perf_counter() - start,
-            "scores": [line.split()[1] for line in out.stdout.splitlines()
-                       if line.startswith("reference")]}
+            "scores": [" ".join(line.split()[1:])[:160] for line in out.stdout.splitlines()
+                       if line.startswith("reference")]}  # the summary's rows: score, problems
 
 
 def table(rows: list[tuple[str, dict]], copies: int, workers: int) -> str:
@@ -81,15 +89,16 @@ def table(rows: list[tuple[str, dict]], copies: int, workers: int) -> str:
              f"`autograder grade ASSIGNMENT --workers {workers}` on {copies} reference "
              f"submission(s), each assignment in a fresh process ({os.cpu_count()} cores, "
              f"load average {os.getloadavg()[0]:.1f} at the end).", "",
-             "| assignment | scores | wall s | coordinator MiB (VmHWM) | target "
+             "| assignment | scores (and problems) | wall s | coordinator MiB (VmHWM) | target "
              "| loaded in the coordinator | largest child MiB (worker, kernel or judge) |",
              "|---|---|---|---|---|---|---|"]
     for assignment, run in rows:
         mib = run["coordinator_kb"] / 1024
         verdict = "met" if mib <= TARGET_MIB else f"missed by {mib - TARGET_MIB:.0f} MiB"
         loaded = ", ".join(run["loaded"]) or "none of " + ", ".join(WATCHED)
-        lines.append(f"| {assignment} | {' '.join(run['scores'])} | {run['seconds']:.0f} | {mib:.0f} | {TARGET_MIB} MiB: "
+        lines.append(f"| {assignment} | {'; '.join(run['scores'])} | {run['seconds']:.0f} | {mib:.0f} | {TARGET_MIB} MiB: "
                      f"{verdict} | {loaded} | {run['children_kb'] / 1024:.0f} |")
+    lines += ["", HOW_TO_READ]
     return "\n".join(lines)
 
 
