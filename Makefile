@@ -64,6 +64,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/grading.py --students 40 --out BENCHMARKS.md
 	$(BIN)/python benchmarks/conv.py --out BENCHMARKS.md
 	$(BIN)/python benchmarks/reference.py --out BENCHMARKS.md
+	$(BIN)/python benchmarks/coordinator.py --out BENCHMARKS.md
 	$(BIN)/python benchmarks/data_load.py
 
 clean:

@@ -30,11 +30,11 @@ def reference_course(root: Path):
     """A released copy of the course with the reference submission collected."""
     from autograder.grader.collect import collect
     from autograder.grader.release import release
-    from autograder.grader.course import Course
+    from autograder.grader.course import NEVER_RELEASED, Course
     from autograder.grader.sample import fill, reference_answers
 
     shutil.copytree(REPO / "source", root / "source",
-                    ignore=shutil.ignore_patterns("*.npz", "*.pt", "*.pth", ".ipynb_checkpoints"))
+                    ignore=shutil.ignore_patterns(*NEVER_RELEASED))
     course = Course(root)
     release.release(course)
     for assignment in course.assignments():

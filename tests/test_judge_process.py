@@ -109,3 +109,27 @@ def test_the_coordinator_never_imports_torch_even_when_the_judge_needs_it(tmp_pa
                                 "train_test": 2}
     assert report["torch"] is False
     assert report["mb"] < 200
+
+
+COORDINATOR_READS_THE_COURSE = """
+import json, sys
+from autograder.grader import cli, grade
+from autograder.grader.course import Course
+from autograder.grader.report import summary
+from autograder.grader.run.jobs import wanted_files
+course = Course(sys.argv[1])
+wanted = {a: wanted_files(course, a) for a in course.assignments()}
+print(json.dumps({"torch": "torch" in sys.modules, "wanted": wanted}))
+"""
+
+
+def test_the_coordinator_reads_every_real_assignment_without_importing_torch():
+    """What the coordinator does per job with the real course (rebuilding the checks of
+    A1-A5's test cells to find the judged files; A5's are torch checks) imports no torch:
+    the checks build without it, and only the judge process computes with it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", COORDINATOR_READS_THE_COURSE, str(REPO)],
+                         env=env, capture_output=True, text=True, check=True, cwd=REPO)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["wanted"]["a5_cifar10"] == ["a5_cifar10.ipynb", "a5_model.ts"]
+    assert report["torch"] is False
