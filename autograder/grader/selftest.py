@@ -73,8 +73,8 @@ def needed_references(check) -> list[str]:
     return list(getattr(check, "references_needed", ()))
 
 
-def _calls(source: str) -> tuple[list[tuple[ast.Call, bool]], dict[str, list[int]]]:
-    """(check call, hidden?) for each top-level ``checks.check_*`` call of a test cell, and
+def _calls(source: str) -> tuple[list[tuple[ast.Call, bool, str]], dict[str, list[int]]]:
+    """(check call, hidden?, its text) for each top-level ``checks.check_*`` call of a test cell, and
     {name: lines where the cell's top level assigns it}."""
     hidden_lines, hidden = set(), False
     for number, line in enumerate(source.splitlines(), start=1):
@@ -97,7 +97,8 @@ def _calls(source: str) -> tuple[list[tuple[ast.Call, bool]], dict[str, list[int
                 and isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                 and isinstance(value.func.value, ast.Name) and value.func.value.id == "checks"
                 and value.func.attr.startswith("check_")):
-            found.append((value, statement.lineno in hidden_lines))
+            written = " ".join(ast.get_source_segment(text, value).split())
+            found.append((value, statement.lineno in hidden_lines, written))
     return found, assigned
 
 
@@ -126,17 +127,16 @@ def repeated_checks(where: str, source: str, checks: list) -> list[str]:
     on the same student code, written the same way and not rebound in between."""
     problems, seen = [], {}
     calls, assigned = _calls(source)
-    for (call, hidden), check in zip(calls, checks):
+    for (call, hidden, written), check in zip(calls, checks):
         key = (check.identity(), _student_arguments(call))
         earlier = seen.setdefault(key, [])
         repeat = next((c for c in earlier if not _rebound(c[0], call, assigned)), None)
-        earlier.append((call, hidden))
+        earlier.append((call, hidden, written))
         if repeat is None:
             continue
-        first, first_hidden = repeat
-        what = ("the hidden check" if hidden else "the check") + f" `{ast.unparse(call)}`"
-        other = ("the hidden check" if first_hidden else "the visible check") + \
-            f" `{ast.unparse(first)}`"
+        _, first_hidden, first = repeat
+        what = ("the hidden check" if hidden else "the check") + f" `{written}`"
+        other = ("the hidden check" if first_hidden else "the visible check") + f" `{first}`"
         problems.append(f"{where}: {what} repeats {other} (duplicate check name "
                         f"{check.name!r}, same parameters, same student code): it verifies "
                         "nothing new and shows as a second identical rubric row. Fix: give "
