@@ -34,7 +34,6 @@ from pathlib import Path
 from .course import KIT_ROOT, NEVER_RELEASED, Course, nbgrader_meta
 from .references import COURSE_REFERENCES, course_references, kit_references
 from .replay import ReplayError, cell_source, read_assignment
-from .run.jobs import assignment_budget
 
 STUDENTS = ("reference", "untouched")
 FIX_REFERENCE = ("correct the name in the check, or register it in source/"
@@ -178,7 +177,11 @@ def budget_seconds(course: Course, assignment: str) -> int:
     """The assignment's time budget: ``metadata.autograder.budget_seconds`` of its
     notebook where set, else the kit's value for it."""
     settings = read_assignment(course, assignment).settings
-    return int(settings.get("budget_seconds") or assignment_budget(assignment))
+    if settings.get("budget_seconds"):
+        return int(settings["budget_seconds"])
+    from .run.jobs import assignment_budget
+
+    return int(assignment_budget(assignment))
 
 
 def estimate_seconds(course: Course, assignment: str) -> int:
@@ -202,7 +205,7 @@ def graded_problems(course: Course, assignment: str) -> list[str]:
     """Grade the teacher's solution and the untouched release in a scratch course."""
     from .collect.collect import collect
     from .course import read_notebook
-    from .grade import grade
+    from .grade import GradeError, grade
     from .record import grading_record
     from .release.release import release
     from .sample import fill, reference_answers
@@ -218,8 +221,12 @@ def graded_problems(course: Course, assignment: str) -> list[str]:
                 (incoming / student).mkdir(parents=True, exist_ok=True)
                 (incoming / student / source.name).write_text(json.dumps(nb))
         collect(scratch, incoming)
-        results = {r.student: r for r in grade(scratch, [assignment], workers=2,
-                                               progress=False)}
+        try:
+            results = {r.student: r for r in grade(scratch, [assignment], workers=2,
+                                                   progress=False)}
+        except GradeError as err:
+            return [f"{err}\n(the selftest grades in the sandbox; `autograder release "
+                    "--no-selftest` releases without it)"]
         problems = []
         for student in STUDENTS:
             result = results.get(student)
@@ -264,12 +271,12 @@ def content_key(course: Course, assignment: str) -> str:
     from ..student import data
 
     digest = hashlib.sha256(f"{assignment}\n{sys.version}\n".encode())
-    inputs = sorted(p for p in (course.source / assignment).rglob("*") if p.is_file())
-    inputs += [course.source / COURSE_REFERENCES]
-    inputs += sorted(p for p in (KIT_ROOT / "autograder").rglob("*.py"))
-    for path in inputs:
+    inputs = [(course.source, p) for p in sorted((course.source / assignment).rglob("*"))]
+    inputs += [(course.source, course.source / COURSE_REFERENCES)]
+    inputs += [(KIT_ROOT, p) for p in sorted((KIT_ROOT / "autograder").rglob("*.py"))]
+    for base, path in inputs:  # relative names: a course moved elsewhere keeps its passes
         if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path).encode() + b"\0" + path.read_bytes())
+            digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes())
     root = data.data_root()
     for path in sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []:
         digest.update(f"{path.relative_to(root)}:{path.stat().st_size}\n".encode())
