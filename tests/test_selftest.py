@@ -157,3 +157,13 @@ def test_the_course_assignments_pass_the_static_selftest():
     course = Course(REPO)
     assert {a: static_problems(course, a) for a in course.assignments()} == {
         a: [] for a in course.assignments()}
+
+
+def test_new_adds_its_reference_to_a_course_that_has_its_own(tmp_path):
+    from autograder.grader.references import course_references
+    from tests import course_fixture as fx
+
+    course = Course(fx.make_course(tmp_path))
+    assert cli.main(["--course", str(course.root), "new", ID]) == 0
+    assert {"values:double", "values:logreg_softplus"} <= set(course_references(course.source))
+    assert static_problems(course, ID) == [] and static_problems(course, fx.ASSIGNMENT) == []
