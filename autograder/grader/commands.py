@@ -70,14 +70,15 @@ def new(course: Course, assignment: str) -> None:
 def selftest_assignment(course: Course, assignment: str, use_cache: bool = True) -> bool:
     """Selftest one assignment (selftest.py), saying first how long it may take; print
     the report; True when it passed."""
-    from .selftest import estimate_seconds, selftest
+    from .selftest import cached_pass, estimate_seconds, selftest
 
     if assignment not in course.assignments():
         raise KeyError(f"no assignment {assignment!r} in {course.source}; available: "
                        f"{course.assignments()}")
-    print(f"selftest {assignment}: grading the teacher's solution and the untouched release "
-          f"in the sandbox, up to about {estimate_seconds(course, assignment)} s unless an "
-          "unchanged assignment passed before (release --no-selftest skips it)", flush=True)
+    if not use_cache or not cached_pass(course, assignment):
+        print(f"selftest {assignment}: grading the teacher's solution and the untouched "
+              f"release in the sandbox, about {estimate_seconds(course, assignment)} s on 2 "
+              "free cores (release --no-selftest skips it)", flush=True)
     report = selftest(course, assignment, use_cache=use_cache)
     print(report.text())
     return report.passed

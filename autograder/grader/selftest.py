@@ -283,6 +283,13 @@ def content_key(course: Course, assignment: str) -> str:
     return digest.hexdigest()
 
 
+def cached_pass(course: Course, assignment: str) -> dict | None:
+    """The record of a passing selftest of this exact content ({"verified", "seconds"}),
+    or None."""
+    record = cache_folder() / f"{content_key(course, assignment)}.json"
+    return json.loads(record.read_text()) if record.is_file() else None
+
+
 def selftest(course: Course, assignment: str, use_cache: bool = True) -> SelftestReport:
     """Selftest ``assignment`` (static part always; graded part unless a passing run of
     the same content is cached)."""
@@ -291,10 +298,8 @@ def selftest(course: Course, assignment: str, use_cache: bool = True) -> Selftes
     if report.problems:
         report.notes.append("(not graded: fix these first)")
         return report
-    key = content_key(course, assignment)
-    record = cache_folder() / f"{key}.json"
-    if use_cache and record.is_file():
-        found = json.loads(record.read_text())
+    record = cache_folder() / f"{content_key(course, assignment)}.json"
+    if use_cache and (found := cached_pass(course, assignment)):
         report.cached = found["verified"]
         report.notes.append(f"not graded again: a selftest of this exact assignment, kit and "
                             f"data passed on {found['verified']} ({found['seconds']:.0f} s)")
