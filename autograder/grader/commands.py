@@ -70,16 +70,18 @@ def new(course: Course, assignment: str) -> None:
 def selftest_assignment(course: Course, assignment: str, use_cache: bool = True) -> bool:
     """Selftest one assignment (selftest.py), saying first how long it may take; print
     the report; True when it passed."""
-    from .selftest import cached_pass, estimate_seconds, selftest
+    from .selftest import selftest
 
     if assignment not in course.assignments():
         raise KeyError(f"no assignment {assignment!r} in {course.source}; available: "
                        f"{course.assignments()}")
-    if not use_cache or not cached_pass(course, assignment):
+
+    def announce(seconds: int) -> None:
         print(f"selftest {assignment}: grading the teacher's solution and the untouched "
-              f"release in the sandbox, about {estimate_seconds(course, assignment)} s on 2 "
-              "free cores (release --no-selftest skips it)", flush=True)
-    report = selftest(course, assignment, use_cache=use_cache)
+              f"release in the sandbox, about {seconds} s on 2 free cores (release "
+              "--no-selftest skips it)", flush=True)
+
+    report = selftest(course, assignment, use_cache=use_cache, announce=announce)
     print(report.text())
     return report.passed
 

@@ -290,9 +290,11 @@ def cached_pass(course: Course, assignment: str) -> dict | None:
     return json.loads(record.read_text()) if record.is_file() else None
 
 
-def selftest(course: Course, assignment: str, use_cache: bool = True) -> SelftestReport:
+def selftest(course: Course, assignment: str, use_cache: bool = True,
+             announce=None) -> SelftestReport:
     """Selftest ``assignment`` (static part always; graded part unless a passing run of
-    the same content is cached)."""
+    the same content is cached). ``announce(seconds)`` is called just before grading,
+    with the estimate of how long it takes."""
     started = time.perf_counter()
     report = SelftestReport(assignment, static_problems(course, assignment))
     if report.problems:
@@ -304,6 +306,8 @@ def selftest(course: Course, assignment: str, use_cache: bool = True) -> Selftes
         report.notes.append(f"not graded again: a selftest of this exact assignment, kit and "
                             f"data passed on {found['verified']} ({found['seconds']:.0f} s)")
         return report
+    if announce is not None:
+        announce(estimate_seconds(course, assignment))
     report.problems = graded_problems(course, assignment)
     report.seconds = time.perf_counter() - started
     if report.passed:
