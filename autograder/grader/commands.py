@@ -78,7 +78,8 @@ def selftest_assignment(course: Course, assignment: str, use_cache: bool = True)
 
     def announce(seconds: int) -> None:
         print(f"selftest {assignment}: grading the teacher's solution and the untouched "
-              f"release in the sandbox, about {seconds} s on 2 free cores (release "
+              f"release in the sandbox: at most about {seconds} s on 2 free cores (its "
+              "budget_seconds and start-up; release "
               "--no-selftest skips it)", flush=True)
 
     report = selftest(course, assignment, use_cache=use_cache, announce=announce)
