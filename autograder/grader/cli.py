@@ -26,8 +26,25 @@ def cmd_data(args) -> int:
 def cmd_release(args) -> int:
     """Generate the student versions into assignments/ and run the leak check."""
     names = None if args.all or not args.assignments else args.assignments
-    commands.release(_course(args), names, Path(args.bundle) if args.bundle else None)
+    commands.release(_course(args), names, Path(args.bundle) if args.bundle else None,
+                     selftest=not args.no_selftest)
     return 0
+
+
+def cmd_new(args) -> int:
+    """Write the source notebook skeleton of a new assignment (source/ID/ID.ipynb)."""
+    commands.new(_course(args), args.assignment)
+    return 0
+
+
+def cmd_selftest(args) -> int:
+    """Grade the teacher's solution and the untouched release of an assignment as the
+    grader will (full marks and none expected) and check its test cells; 1 on failure."""
+    course = _course(args)
+    names = args.assignments or course.assignments()
+    passed = [commands.selftest_assignment(course, name, use_cache=not args.again)
+              for name in names]
+    return 0 if all(passed) else 1
 
 
 def cmd_collect(args) -> int:
@@ -133,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--all", action="store_true", help="release every assignment in source/")
     p.add_argument("--bundle", metavar="FILE", help="also write the student bundle zip")
+    p.add_argument("--no-selftest", action="store_true",
+                   help="release without self-testing first (see `autograder selftest`)")
+    p = add("new", cmd_new)
+    p.add_argument("assignment", help="the new assignment's id, e.g. a6_logreg")
+    p = add("selftest", cmd_selftest)
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--again", action="store_true",
+                   help="grade even when the same content passed before")
     p = add("collect", cmd_collect)
     p.add_argument("path", help="folder of submissions")
     p.add_argument("--replace", action="store_true",

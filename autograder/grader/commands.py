@@ -34,18 +34,57 @@ def check_data() -> int:
     return 0
 
 
-def release(course: Course, assignments: list[str] | None, bundle: Path | None) -> list[str]:
+def release(course: Course, assignments: list[str] | None, bundle: Path | None,
+            selftest: bool = True) -> list[str]:
     """Release ``assignments`` (None: all) with the leak check, and the student bundle
-    to ``bundle`` where given; the ids released."""
+    to ``bundle`` where given; the ids released. With ``selftest``, each assignment is
+    self-tested first (selftest.py; a passing run of the same content is reused) and a
+    failure leaves assignments/ as it was."""
     from .release.bundle import write_bundle
-    from .release.release import release as release_assignments
+    from .release.release import ReleaseError, release as release_assignments
 
+    if selftest:
+        failed = [name for name in (assignments or course.assignments())
+                  if name in course.assignments() and not selftest_assignment(course, name)]
+        if failed:
+            raise ReleaseError(f"selftest failed for {', '.join(failed)}: nothing released "
+                               "(fix the problems above; --no-selftest releases anyway)")
     released = release_assignments(course, assignments)
     print(f"released {', '.join(released)} into {course.release}; leak check passed")
     if bundle is not None:
         path = write_bundle(course, KIT_ROOT, Path(bundle), released)
         print(f"student bundle: {path} (leak check passed)")
     return released
+
+
+def new(course: Course, assignment: str) -> None:
+    """Write the skeleton of a new assignment into source/ (new.py)."""
+    from .new import new as write_skeleton
+
+    for path in write_skeleton(course, assignment):
+        print(f"wrote {path}")
+    print(f"next: edit source/{assignment}/{assignment}.ipynb in Jupyter, then "
+          f"`autograder selftest {assignment}` and `autograder release {assignment}`")
+
+
+def selftest_assignment(course: Course, assignment: str, use_cache: bool = True) -> bool:
+    """Selftest one assignment (selftest.py), saying first how long it may take; print
+    the report; True when it passed."""
+    from .selftest import selftest
+
+    if assignment not in course.assignments():
+        raise KeyError(f"no assignment {assignment!r} in {course.source}; available: "
+                       f"{course.assignments()}")
+
+    def announce(seconds: int) -> None:
+        print(f"selftest {assignment}: grading the teacher's solution and the untouched "
+              f"release in the sandbox: at most about {seconds} s on 2 free cores (its "
+              "budget_seconds and start-up; release "
+              "--no-selftest skips it)", flush=True)
+
+    report = selftest(course, assignment, use_cache=use_cache, announce=announce)
+    print(report.text())
+    return report.passed
 
 
 def collect(course: Course, path: Path, replace: bool = False) -> None:
@@ -128,7 +167,9 @@ def demo(course: Course, every: bool = False) -> int:
     if check_data():
         return 2
     print(f"== 2/6 release ({', '.join(course.assignments())}) ==")
-    release(course, None, course.exports / "student_bundle.zip")
+    # The sample class's reference and untouched students (verify below) are the selftest's
+    # graded part for the demo's assignments: grading them twice would double the demo.
+    release(course, None, course.exports / "student_bundle.zip", selftest=False)
     incoming = course.root / "demo_output" / "incoming"
     shutil.rmtree(incoming, ignore_errors=True)
     print(f"== 3/6 sample class -> {incoming} ==")
