@@ -26,6 +26,7 @@ RANKS = {
     "autograder.grader.sample": 100,
     "autograder.grader.calibrate": 100,
     "autograder.grader.doctor": 100,
+    "autograder.grader.catalog": 100,
     # What each command does (the demo runs them in order), below the command line.
     "autograder.grader.commands": 105,
     "autograder.grader.cli": 110,
