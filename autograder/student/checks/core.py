@@ -46,13 +46,11 @@ class Check:
 
     kind = "check"
 
-    # What the catalog of checks (``autograder checks``, docs/CHECKS.md) says about facts
-    # the code does not show by itself; everything else there is derived from the class.
+    # Facts the catalog of checks (``autograder checks``) cannot derive from the code.
     collects = ""        # what the kernel records as evidence (plain words)
     compares_with = ""   # what the judge compares that evidence with
-    # The grader-side reference (``register_reference`` kind) without which the verdict is
-    # only partial, so the check is decided at grading; None: decided where it runs.
-    # ``<param>`` stands for a constructor parameter (``values:<reference>``).
+    # The ``register_reference`` kind without which the verdict is partial (decided at
+    # grading); ``<param>`` is a constructor parameter. None: decided where it runs.
     needs_reference: str | None = None
     tolerance = ""       # only where the derived tolerance needs a word of explanation
 
