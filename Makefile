@@ -10,7 +10,7 @@ ifeq ($(origin AUTOGRADER_DATA), undefined)
   endif
 endif
 
-.PHONY: demo demo-all test test-fast setup sandbox-tools benchmark clean
+.PHONY: demo demo-all test test-fast setup sandbox-tools benchmark docs clean
 
 $(BIN)/autograder: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ benchmark: setup
 	$(BIN)/python benchmarks/reference.py --out BENCHMARKS.md
 	$(BIN)/python benchmarks/coordinator.py --out BENCHMARKS.md
 	$(BIN)/python benchmarks/data_load.py
+
+# Pages generated from the code (tests/test_check_catalog.py keeps them equal).
+docs: $(BIN)/autograder
+	$(BIN)/autograder checks --markdown > docs/CHECKS.md
 
 clean:
 	rm -rf $(VENV) submitted autograded feedback dashboard exports gradebook.db demo_output

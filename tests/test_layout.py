@@ -28,6 +28,7 @@ RANKS = {
     "autograder.grader.doctor": 100,
     "autograder.grader.new": 100,
     "autograder.grader.selftest": 100,
+    "autograder.grader.catalog": 100,
     # What each command does (the demo runs them in order), below the command line.
     "autograder.grader.commands": 105,
     "autograder.grader.cli": 110,

@@ -134,6 +134,12 @@ def cmd_demo(args) -> int:
     return commands.demo(_course(args), every=args.all)
 
 
+def cmd_checks(args) -> int:
+    """List every library check: signature, what the kernel collects, what the judge
+    compares it with, immediate or at-grading feedback, tolerance (docs/CHECKS.md)."""
+    return commands.list_checks("json" if args.json else "markdown" if args.markdown else "text")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
     parser.add_argument("--course", default=str(KIT_ROOT),
@@ -189,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sample-class", cmd_sample_class)
     p.add_argument("out", help="folder to write the submissions into")
     p.add_argument("assignments", nargs="*")
+    p = add("checks", cmd_checks)
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="plain data: a list of objects")
+    form.add_argument("--markdown", action="store_true",
+                      help="the page docs/CHECKS.md holds (make docs writes it)")
     p = add("demo", cmd_demo)
     p.add_argument("--all", action="store_true", help="grade all five assignments, not A1 and A2")
     return parser

@@ -34,6 +34,17 @@ def check_data() -> int:
     return 0
 
 
+def list_checks(form: str = "text") -> int:
+    """Print the catalog of library checks as ``form``: "text", "json" or "markdown"."""
+    from . import catalog
+
+    entries = catalog.catalog()
+    render = {"text": catalog.as_text, "json": catalog.as_json,
+              "markdown": catalog.as_markdown}[form]
+    sys.stdout.write(render(entries).rstrip("\n") + "\n")
+    return 0
+
+
 def release(course: Course, assignments: list[str] | None, bundle: Path | None,
             selftest: bool = True) -> list[str]:
     """Release ``assignments`` (None: all) with the leak check, and the student bundle

@@ -21,6 +21,8 @@ class LayersAgreeCheck(Check):
     """
 
     kind = "layers_agree"
+    collects = "forward, dx and gradients of both layers on the same seeded parameters and input"
+    compares_with = "each other, and the torch reference layer where one is named"
 
     def __init__(self, x_shape, seed=0, name=None, points=1.0, reference=None,
                  labels=("the first layer", "the second layer"), **options):

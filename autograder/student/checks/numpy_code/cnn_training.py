@@ -40,6 +40,8 @@ class TrainStepCheck(Check):
     random batch (batch, 3, 32, 32) must halve the loss."""
 
     kind = "train_step"
+    collects = "the losses of the steps and whether the parameters moved"
+    compares_with = "a loss that must fall by half over the steps"
 
     def __init__(self, steps=15, batch=8, lr=1e-3, seed=0, name=None, points=1.0):
         super().__init__(name or f"train_step: {steps} steps on one batch of {batch}", points, seed)
@@ -123,6 +125,8 @@ class NetworkGradientCheck(Check):
     layers.default_large), which only backprop computes in time."""
 
     kind = "network_gradients"
+    collects = "the scores, parameter gradients and dx of the student's network on seeded inputs"
+    compares_with = "the same network in torch, float64 autograd"
     NAMES = (("conv", "W"), ("conv", "b"), ("fc", "W"), ("fc", "b"))
 
     def __init__(self, x_shape, n_classes=4, seed=0, name=None, points=1.0, large=None):

@@ -70,6 +70,8 @@ class Im2colCheck(_Im2colBase):
     compared with torch's F.unfold; kernel is an int or (HH, WW)."""
 
     kind = "im2col"
+    collects = "the columns im2col returns for a seeded input"
+    compares_with = "torch's F.unfold"
 
     def __init__(self, x_shape, kernel=3, stride=1, pad=0, seed=0, name=None, points=1.0):
         super().__init__(x_shape, kernel, stride, pad, seed,
@@ -119,6 +121,8 @@ class Col2imCheck(_Im2colBase):
     (torch's F.fold): overlapping contributions added, padding dropped."""
 
     kind = "col2im"
+    collects = "the image col2im returns for seeded columns"
+    compares_with = "torch's F.fold"
 
     def __init__(self, x_shape, kernel=3, stride=1, pad=0, seed=0, name=None, points=1.0):
         super().__init__(x_shape, kernel, stride, pad, seed,

@@ -22,6 +22,8 @@ class ConfusionMatrixCheck(Check):
     the last class never occurs among the true labels."""
 
     kind = "confusion_matrix"
+    collects = "the confusion matrix of seeded labels and predictions"
+    compares_with = "the matrix counted from the same labels"
 
     def __init__(self, num_classes=7, n=500, seed=0, name=None, points=1.0):
         super().__init__(name or f"confusion_matrix, {num_classes} classes", points, seed)
@@ -80,6 +82,8 @@ class ConfusedPairsCheck(Check):
     M[i, j] + M[j, i], most confused first."""
 
     kind = "most_confused_pairs"
+    collects = "the pairs returned for a seeded confusion matrix"
+    compares_with = "the k largest symmetric off-diagonal sums"
 
     def __init__(self, num_classes=5, k=2, seed=0, name=None, points=1.0):
         super().__init__(name or f"most_confused_pairs, k={k}", points, seed)
@@ -149,6 +153,8 @@ class PerClassAccuracyCheck(Check):
     each true class, NaN for a class without images (the last one when ``missing_class``)."""
 
     kind = "per_class_accuracy"
+    collects = "the per-class accuracies of seeded labels and predictions"
+    compares_with = "the accuracies counted per true class, NaN for an absent class"
 
     def __init__(self, num_classes=10, n=300, missing_class=True, seed=0, name=None, points=1.0):
         super().__init__(name or f"per_class_accuracy, {num_classes} classes", points, seed)

@@ -31,6 +31,8 @@ class NumericalGradientCheck(Check):
     """``numerical_gradient(f, x)`` (central differences, h = 1e-5) on f = sum(w sin(x))."""
 
     kind = "numerical_gradient"
+    collects = "the numerical gradient, how often f was called and whether x was changed"
+    compares_with = "the analytic gradient of f = sum(w sin(x))"
 
     def __init__(self, shape=(3, 4), seed=0, name=None, points=1.0):
         super().__init__(name or f"numerical_gradient on a {tuple(shape)} input", points, seed)
@@ -96,6 +98,8 @@ class RelativeErrorCheck(Check):
     """``relative_error(a, b)`` = max |a - b| / max(|a| + |b|, 1e-12) on chosen pairs."""
 
     kind = "relative_error"
+    collects = "relative_error(a, b) on chosen pairs of arrays"
+    compares_with = "the formula max |a - b| / max(|a| + |b|, 1e-12)"
 
     def __init__(self, shape=(4, 3), seed=0, name=None, points=1.0):
         super().__init__(name or "relative_error", points, seed)

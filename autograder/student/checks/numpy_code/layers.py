@@ -137,6 +137,10 @@ class LayerCheck(Check):
     """
 
     kind = "layer"
+    collects = (
+        "the layer's forward output, dx and parameter gradients on seeded x and upstream "
+        "gradient")
+    compares_with = "the named reference layer in torch, float64 autograd"
 
     def __init__(self, reference, x_shape, seed=0, name=None, points=1.0, large=None,
                  **options):

@@ -35,6 +35,8 @@ class LossCheck(Check):
     """
 
     kind = "loss"
+    collects = "the loss value and its gradient on seeded targets and predictions"
+    compares_with = "the torch loss of the named reference and its autograd gradient"
 
     def __init__(self, reference, shape=(8, 10), seed=0, name=None, points=1.0):
         if reference not in ("cross_entropy", "mse"):
@@ -101,6 +103,8 @@ class PenaltyCheck(Check):
     """
 
     kind = "penalty"
+    collects = "the penalty value and its gradient on seeded weights"
+    compares_with = "the l1/l2 penalty and its gradient computed in torch"
 
     def __init__(self, kind, alpha=0.1, seed=0, name=None, points=1.0):
         if kind not in ("l1", "l2"):

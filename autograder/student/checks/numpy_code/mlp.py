@@ -71,6 +71,8 @@ class InitParamsCheck(Check):
     statistics of each method on a 400x300 layer."""
 
     kind = "init_params"
+    collects = "the parameter dicts of each method, their shapes and statistics on a 400x300 layer"
+    compares_with = "the expected shapes, zero biases and each method's standard deviation"
 
     def __init__(self, sizes, seed=0, name=None, points=1.0):
         super().__init__(name or f"init_params {'-'.join(map(str, sizes))}", points, seed)
@@ -183,6 +185,8 @@ class ForwardCheck(Check):
     the cache's H0, A_l, H_l (1 <= l < L) and P keys with their values."""
 
     kind = "mlp_forward"
+    collects = "P and the cache's keys and values on seeded parameters and batch"
+    compares_with = "the same softmax MLP computed in torch"
 
     def __init__(self, sizes, activation="relu", batch=5, seed=0, name=None, points=1.0):
         super().__init__(name or f"forward {'-'.join(map(str, sizes))} {activation}", points, seed)
@@ -254,6 +258,8 @@ class PredictCheck(ForwardCheck):
     """``predict(params, X, activation)`` -> int labels (N,), the arg-max class."""
 
     kind = "mlp_predict"
+    collects = "the predicted labels on seeded parameters and batch"
+    compares_with = "the arg-max of the same MLP computed in torch"
 
     def __init__(self, sizes, activation="relu", batch=20, seed=0, name=None, points=1.0):
         super().__init__(sizes, activation, batch, seed,

@@ -26,6 +26,8 @@ class TrainCheck(Check):
     going down and the validation accuracy at least ``min_val_acc``."""
 
     kind = "mlp_train"
+    collects = "the history and final parameters of train on three seeded blobs"
+    compares_with = "the expected history keys and lengths, and min_val_acc"
 
     def __init__(self, activation="relu", epochs=4, batch_size=16, hidden=16, min_val_acc=0.8,
                  seed=0, name=None, points=1.0):

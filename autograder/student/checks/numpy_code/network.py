@@ -70,6 +70,10 @@ class MLPGradientCheck(Check):
     """
 
     kind = "mlp_gradients"
+    collects = (
+        "the parameter gradients of grad_fn on seeded parameters and batch (and a large "
+        "network)")
+    compares_with = "torch autograd of the same MLP and loss"
 
     def __init__(self, sizes, activation="relu", batch=5, seed=0, penalty=None, alpha=0.0,
                  name=None, points=1.0, large=LARGE_SIZES, large_batch=LARGE_BATCH):
@@ -176,6 +180,8 @@ class AdamCheck(Check):
     (torch only in the judge: a from-scratch grading kernel has none)."""
 
     kind = "adam"
+    collects = "the parameters after run_adam's steps on seeded parameters and gradients"
+    compares_with = "torch.optim.Adam run for the same steps"
 
     def __init__(self, lr=1e-3, steps=3, seed=0, name=None, points=1.0):
         super().__init__(name or "Adam update", points, seed)

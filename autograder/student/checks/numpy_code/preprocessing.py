@@ -24,6 +24,8 @@ class PixelStatisticsCheck(Check):
     all pixels scaled to [0, 1]."""
 
     kind = "pixel_statistics"
+    collects = "the (mean, std) returned on seeded uint8 images"
+    compares_with = "the mean and std of the same pixels scaled to [0, 1]"
 
     def __init__(self, n_images=5, seed=0, name=None, points=1.0):
         super().__init__(name or "pixel_statistics", points, seed)
@@ -71,6 +73,8 @@ class FlatPreprocessCheck(Check):
     (images / 255 - mean) / std, one row per image."""
 
     kind = "flat_preprocess"
+    collects = "the preprocessed array of seeded uint8 images"
+    compares_with = "(images / 255 - mean) / std flattened per image"
 
     def __init__(self, n_images=5, seed=0, name=None, points=1.0):
         super().__init__(name or "preprocess (flat, standardised)", points, seed)
@@ -124,6 +128,8 @@ class ImagePreprocessCheck(Check):
     (x / 255 - mean[c]) / std[c] with the kit's per-channel statistics of ``dataset``."""
 
     kind = "image_preprocess"
+    collects = "the preprocessed array and its dtype on seeded uint8 images"
+    compares_with = "the kit's per-channel standardisation of the dataset, NCHW float32"
 
     def __init__(self, dataset="cifar10", n_images=3, seed=0, name=None, points=1.0):
         super().__init__(name or f"preprocess ({dataset}, channels first)", points, seed)

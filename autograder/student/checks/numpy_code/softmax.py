@@ -19,6 +19,8 @@ class SoftmaxCheck(Check):
     """softmax(z) over rows (axis 1) of z (N, C), stable for logits near 1000."""
 
     kind = "softmax"
+    collects = "softmax(z) on seeded logits and on logits near 1000, with any warnings raised"
+    compares_with = "torch.softmax of the same logits"
 
     def __init__(self, shape=(5, 7), seed=0, name=None, points=1.0):
         super().__init__(name or "softmax", points, seed)
@@ -68,6 +70,8 @@ class SoftmaxVJPCheck(Check):
     """vjp(z, upstream) -> dL/dz given upstream = dL/d softmax(z); z, upstream (N, C)."""
 
     kind = "softmax_vjp"
+    collects = "vjp(z, upstream) on seeded z and upstream"
+    compares_with = "torch autograd of softmax"
 
     def __init__(self, shape=(5, 7), seed=0, name=None, points=1.0):
         super().__init__(name or "softmax Jacobian-vector product", points, seed)
@@ -101,6 +105,8 @@ class SoftmaxCrossEntropyCheck(Check):
     """fn(scores (N, C), y int (N,)) -> (mean loss, dscores (N, C)), stable for large scores."""
 
     kind = "softmax_cross_entropy"
+    collects = "the mean loss and dscores on seeded scores, also on scores near 1000"
+    compares_with = "torch cross-entropy and its autograd gradient"
 
     def __init__(self, shape=(6, 10), seed=0, name=None, points=1.0):
         super().__init__(name or "softmax cross-entropy", points, seed)

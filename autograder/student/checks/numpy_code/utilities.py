@@ -23,6 +23,8 @@ class OneHotCheck(Check):
     """``one_hot(y, num_classes)`` -> (N, num_classes), a single 1 per row at column y[n]."""
 
     kind = "one_hot"
+    collects = "one_hot(y, num_classes) on seeded labels"
+    compares_with = "the one-hot matrix built from the labels"
 
     def __init__(self, n=10, num_classes=3, seed=0, name=None, points=1.0):
         super().__init__(name or f"one_hot of {n} labels, {num_classes} classes", points, seed)
@@ -73,6 +75,8 @@ class AccuracyFunctionCheck(Check):
     labels (N,) and for one-hot labels (N, C)."""
 
     kind = "accuracy_function"
+    collects = "accuracy(P, y) for integer and one-hot labels"
+    compares_with = "the fraction of arg-max hits computed from the same inputs"
 
     def __init__(self, n=20, num_classes=4, seed=0, name=None, points=1.0):
         super().__init__(name or f"accuracy on {n} rows", points, seed)
@@ -123,6 +127,8 @@ class MinibatchCheck(Check):
     once, X and Y rows paired, the order from rng when shuffling and unchanged without."""
 
     kind = "minibatches"
+    collects = "the batches produced with and without shuffling, and again with the same rng"
+    compares_with = "the row counts, pairing and order the seeded rng gives"
 
     def __init__(self, n=10, batch_size=4, seed=0, name=None, points=1.0):
         super().__init__(name or f"iterate_minibatches over {n} rows, batches of {batch_size}",
@@ -218,6 +224,8 @@ class WeightsRoundTripCheck(Check):
     in the file at ``path`` (a temporary folder), one array per key."""
 
     kind = "weights_round_trip"
+    collects = "the files written by save_weights and the arrays load_weights gives back"
+    compares_with = "the seeded parameters that were saved"
     FILE = "weights.npz"
 
     def __init__(self, sizes=(3, 4, 2), seed=0, name=None, points=1.0):

@@ -22,6 +22,11 @@ class ValuesCheck(Check):
     """
 
     kind = "values"
+    collects = "function(x) on seeded random x"
+    compares_with = (
+        "the grader's reference function registered as values:NAME "
+        "(source/grader_references.py)")
+    needs_reference = "values:<reference>"
 
     def __init__(self, reference: str, shape=(5,), scale=3.0, seed=0, name=None, points=1.0):
         super().__init__(name or f"{reference}(x) on random inputs", points, seed)

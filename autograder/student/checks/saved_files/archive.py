@@ -154,6 +154,8 @@ class ArchiveAccuracyCheck(Check):
     has at most ``parameter_cap`` parameters. The message names the weakest class."""
 
     kind = "archive_accuracy"
+    collects = "nothing but the path: the judge evaluates the saved archive itself"
+    compares_with = "the kit's labels, with the archive run in the grader's sandboxed inspector"
 
     def __init__(self, path, dataset, threshold, split="val", parameter_cap=None, name=None,
                  points=1.0):
@@ -189,6 +191,8 @@ class ClassAccuracyAgreementCheck(Check):
     # like ``nonce``); None means the current directory (a student's Jupyter).
 
     kind = "class_acc_of_archive"
+    collects = "the student's table of per-class accuracies"
+    compares_with = "the per-class accuracy of the saved archive, evaluated by the grader"
 
     def __init__(self, path, dataset, split="test", atol=2e-3, name=None, points=1.0):
         super().__init__(name or f"per-class {split} accuracy of {path}", points, 0)

@@ -107,6 +107,8 @@ class SavedNetworkCheck(Check):
     # not save.
 
     kind = "saved_network"
+    collects = "nothing but the path: the judge reads the saved .npz itself"
+    compares_with = "the kit's labels, with the judge's own forward pass of the saved arrays"
 
     def __init__(self, path, layers, dataset, threshold, split="test", preprocess="flat",
                  name=None, points=1.0):

@@ -54,6 +54,8 @@ class RandomCropFlipCheck(Check):
     flipped left-right with probability ``p_flip``, and the input must stay unchanged."""
 
     kind = "random_crop_flip"
+    collects = "the augmented images of seeded inputs, and whether the input changed"
+    compares_with = "windows of the zero-padded inputs, flipped at about rate p_flip"
 
     def __init__(self, padding=4, p_flip=0.5, shape=(64, 3, 32, 32), seed=0, name=None,
                  points=1.0):

@@ -31,6 +31,8 @@ class PrepareBatchCheck(Check):
     x = (pixel / 255 - mean) / std."""
 
     kind = "prepare_batch"
+    collects = "x and y of prepare_batch on seeded items, with and without augment"
+    compares_with = "the expected dtypes, shapes and scaling of the pixels"
 
     def __init__(self, inputs=None, n_items=50, image_shape=(1, 28, 28), mean=0.1307,
                  std=0.3081, seed=0, name=None, points=1.0):

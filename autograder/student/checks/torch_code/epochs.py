@@ -71,6 +71,11 @@ class TrainEpochMeanCheck(Check):
     gradients, the parameters after the epoch, and (mean loss per example, accuracy)."""
 
     kind = "train_epoch"
+    collects = (
+        "the loss, accuracy, parameters, mode and step gradients of train_epoch on a tiny "
+        "fixed problem")
+    compares_with = "the grader's reference training epoch on the same problem"
+    needs_reference = "train_epoch"
 
     def __init__(self, seed=0, name=None, points=1.0):
         super().__init__(name or "train_epoch", points, seed)
@@ -171,6 +176,9 @@ class EvaluateCheck(Check):
     (mean cross-entropy per example, accuracy) as floats."""
 
     kind = "evaluate_epoch"
+    collects = "the loss, accuracy, mode and parameters of evaluate on a tiny fixed problem"
+    compares_with = "the grader's reference evaluation on the same problem"
+    needs_reference = "evaluate_epoch"
 
     def __init__(self, seed=0, name=None, points=1.0):
         super().__init__(name or "evaluate", points, seed)

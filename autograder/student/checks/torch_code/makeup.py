@@ -17,6 +17,8 @@ class ParameterSizesCheck(Check):
     """The model's trainable parameter tensors have exactly the element counts ``sizes``."""
 
     kind = "parameter_sizes"
+    collects = "the element counts of the model's trainable parameter tensors"
+    compares_with = "the expected sizes"
 
     def __init__(self, sizes, name=None, points=1.0):
         super().__init__(name or "sizes of the parameter tensors", points, 0)

@@ -30,6 +30,8 @@ class PrecisionRecallF1Check(Check):
     must get 0 (not NaN) where a denominator is 0."""
 
     kind = "precision_recall_f1"
+    collects = "the three arrays returned on seeded labels"
+    compares_with = "precision, recall and F1 counted from the same labels"
 
     def __init__(self, n_classes=10, n_samples=500, seed=0, name=None, points=1.0):
         self.n_classes, self.n_samples = int(n_classes), int(n_samples)

@@ -58,6 +58,8 @@ class ForwardCheck(Check):
     """
 
     kind = "model_forward"
+    collects = "the model's modules and state_dict, and its outputs in eval and training mode"
+    compares_with = "the table's layers recomputed from the state_dict"
 
     def __init__(self, layers, input_shape=(6, 1, 28, 28), dropout=None,
                  dropout_type="Dropout2d", seed=0, name=None, points=1.0):
@@ -165,6 +167,8 @@ class EvaluationRepeatableCheck(Check):
     in eval mode and both results must be equal."""
 
     kind = "evaluation_repeatable"
+    collects = "the results of two calls and the model's mode"
+    compares_with = "each other, and eval mode"
 
     def __init__(self, n_items=800, batch_size=64, item_shape=(1, 28, 28), n_classes=10, seed=0,
                  name=None, points=1.0):

@@ -28,6 +28,11 @@ class TrainEpochCheck(Check):
     """
 
     kind = "train_one_epoch"
+    collects = (
+        "the losses, count, final parameters and mode of train_one_epoch on a tiny fixed "
+        "problem")
+    compares_with = "the grader's reference training loop on the same problem"
+    needs_reference = "train_one_epoch"
 
     def __init__(self, log_interval=10, seed=0, name=None, points=1.0):
         super().__init__(name or "train_one_epoch", points, seed)
@@ -114,6 +119,9 @@ class TestEpochCheck(Check):
     (mean cross-entropy per example as a float, number correct as an int)."""
 
     kind = "test_one_epoch"
+    collects = "the loss, count, mode and parameters of test_one_epoch on a tiny fixed problem"
+    compares_with = "the grader's reference evaluation loop on the same problem"
+    needs_reference = "test_one_epoch"
     __test__ = False  # not a pytest test class
 
     def __init__(self, seed=0, name=None, points=1.0):

@@ -65,6 +65,8 @@ class ParameterCountCheck(Check):
     """
 
     kind = "parameter_count"
+    collects = "the model's trainable parameter names and sizes"
+    compares_with = "the expected total and per-layer counts or shapes"
 
     def __init__(self, expected, name="parameter count", layers=None, points=1.0):
         super().__init__(name, points, 0)
@@ -123,6 +125,8 @@ class CountFunctionCheck(Check):
     """A student's ``count_parameters(model)`` on seeded random models (some frozen layers)."""
 
     kind = "count_function"
+    collects = "count_parameters on seeded random models"
+    compares_with = "the trainable parameter counts of those models"
 
     def __init__(self, seed=0, n_models=3, name="count_parameters on other models", points=1.0):
         super().__init__(name, points, seed)

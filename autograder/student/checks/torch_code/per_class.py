@@ -28,6 +28,8 @@ class ClassAccuraciesCheck(Check):
     with an absent class: eval mode, every batch, fractions per class, NaN when absent."""
 
     kind = "class_accuracies"
+    collects = "the per-class values, batches seen and the model's mode on a fixed model"
+    compares_with = "per-class accuracies of the same model computed by the judge"
 
     def __init__(self, n=150, seed=0, name=None, points=1.0):
         super().__init__(name or "class_accuracies on a model with known predictions", points, seed)

@@ -27,6 +27,8 @@ class WarmupScheduleCheck(Check):
     the grading nonce around ``warmup_steps`` and ``lr``)."""
 
     kind = "warmup_schedule"
+    collects = "the learning rate of every step of the student's warm-up"
+    compares_with = "the linear warm-up computed from the same settings"
 
     def __init__(self, warmup_steps=10, start_factor=0.01, lr=0.1, n_steps=None,
                  optimizer="SGD", seed=0, name=None, points=1.0):
@@ -100,6 +102,8 @@ class RejectsUnknownNameCheck(Check):
     """``factory(bad_name, params, 0.1)`` raises ``error`` (a class name) for every name."""
 
     kind = "rejects_unknown_name"
+    collects = "what factory raised or returned for each unknown name"
+    compares_with = "the expected exception class"
 
     def __init__(self, names=("rmsprop",), error="ValueError", name=None, points=1.0):
         super().__init__(name or f"unknown names raise {error}", points, 0)
@@ -148,6 +152,10 @@ class FinalTrainingCheck(Check):
     augmentation, scheduler and validation, and a rising LinearLR warm-up first."""
 
     kind = "final_training"
+    collects = (
+        "class names, augmentation settings, optimiser coverage, scheduler rates and "
+        "fit's record")
+    compares_with = "the settings the assignment asks for and a rising LinearLR warm-up"
 
     def __init__(self, model_class="BetterCNN", augment_class="RandomCropFlip", padding=4,
                  p_flip=0.5, name=None, points=1.0):

@@ -116,6 +116,8 @@ class SplitCheck(Check):
     """
 
     kind = "split"
+    collects = "the sizes of both sets and hashes of the images they store"
+    compares_with = "the expected sizes and disjoint hashes"
 
     def __init__(self, expected_sizes, dataset=None, seed=0, name=None, points=1.0):
         super().__init__(name or "train/validation split", points, seed)
@@ -184,6 +186,8 @@ class AugmentationCheck(Check):
     """
 
     kind = "augmentation"
+    collects = "items drawn twice from the training and the evaluation data"
+    compares_with = "that training items vary between draws and evaluation items do not"
 
     def __init__(self, n_items=16, seed=0, name=None, points=1.0):
         super().__init__(name or "augmentation on the training data only", points, seed)

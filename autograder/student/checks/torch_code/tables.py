@@ -34,6 +34,8 @@ class ParameterTableCheck(Check):
     ``reference`` {layer: (weight shape, bias shape)} (counts derived from the shapes)."""
 
     kind = "parameter_table"
+    collects = "the student's hand-filled table"
+    compares_with = "the reference shapes and the counts derived from them"
 
     def __init__(self, reference, name=None, points=1.0):
         super().__init__(name or "parameter table", points, 0)

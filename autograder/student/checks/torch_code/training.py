@@ -38,6 +38,8 @@ class LogitsShapeCheck(Check):
     """
 
     kind = "logits_shape"
+    collects = "model(x) on a seeded input of input_shape"
+    compares_with = "the expected shape, finiteness and that rows are logits, not probabilities"
 
     def __init__(self, input_shape, n_classes=10, allow_log_probs=True, seed=0, name=None,
                  points=1.0):
@@ -103,6 +105,10 @@ check_logits_shape = LogitsShapeCheck.function("check_logits_shape", "model")
 
 class OptimizerCheck(Check):
     kind = "optimizer"
+    collects = (
+        "the optimiser's class, parameter groups and settings, and the model parameters "
+        "it holds")
+    compares_with = "the expected class, lr, momentum, weight decay and the model's parameters"
 
     def __init__(self, kind_name, lr=None, momentum=None, weight_decay=None, check_model=False,
                  name=None, points=1.0):
@@ -183,10 +189,15 @@ def check_optimizer(optimizer, kind, lr=None, momentum=None, weight_decay=None, 
     return run(check, (optimizer, model), raise_on_fail)
 
 
+check_optimizer.check_class = OptimizerCheck  # the catalog of checks reads its facts there
+
+
 # ----------------------------------------------------------------------------- scheduler
 
 class SchedulerCheck(Check):
     kind = "scheduler"
+    collects = "the scheduler's class, settings, base lrs and step count"
+    compares_with = "the expected class and settings"
 
     def __init__(self, kind_name="LinearLR", expected=None, check_optimizer=False, min_steps=None,
                  name=None, points=1.0):
@@ -241,3 +252,6 @@ def check_scheduler(scheduler, kind="LinearLR", optimizer=None, min_steps=None, 
     """
     check = SchedulerCheck(kind, expected, optimizer is not None, min_steps, name, points)
     return run(check, (scheduler, optimizer), raise_on_fail)
+
+
+check_scheduler.check_class = SchedulerCheck  # the catalog of checks reads its facts there

@@ -50,6 +50,8 @@ class RandomCropCheck(Check):
     {0..2*padding}^2 (also checked on a batch of 128 images: every offset value occurs)."""
 
     kind = "random_crop"
+    collects = "the cropped images of seeded inputs (and of a batch of 128)"
+    compares_with = "windows of the zero-padded inputs at offsets in {0..2*padding}"
 
     def __init__(self, shape=(8, 1, 28, 28), padding=2, seed=0, name=None, points=1.0):
         self.shape = tuple(int(n) for n in shape)
@@ -174,6 +176,8 @@ class RandomRotationCheck(Check):
     in [-max_degrees, max_degrees] (measured from image moments), its mass kept."""
 
     kind = "random_rotation"
+    collects = "the rotated images of a seeded elongated blob"
+    compares_with = "the blob's orientation measured from each image, within max_degrees"
 
     def __init__(self, n_images=16, size=(28, 28), max_degrees=10, seed=0, name=None, points=1.0):
         self.n_images = int(n_images)
