@@ -120,7 +120,7 @@ def calibrate(course: Course, assignment: str, seeds: int, budget: float | None 
     specs = judge_specs(course, assignment)
     if not specs:
         raise ValueError(f"{assignment} has no test cell with a judge spec: nothing to calibrate")
-    budget = budget or assignment_budget(assignment)
+    budget = budget or assignment_budget(course, assignment)
     runs = []
     for seed in range(seeds):
         runs.append(run_seed(course, assignment, seed, specs, timeout=int(3 * budget) + 60))
