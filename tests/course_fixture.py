@@ -27,8 +27,9 @@ def _meta(grade_id, grade=False, solution=False, locked=False, points=None):
 
 
 LAYERS = [{"type": "linear", "W": "W1", "b": "b1"}]
+# The judge spec replay derives from centroid_test's hidden line (its code is the one source).
 JUDGE = {"check": "saved_network_accuracy", "path": "tiny_weights.npz", "layers": LAYERS,
-         "dataset": "mnist", "threshold": 0.75, "preprocess": "flat"}
+         "dataset": "mnist", "threshold": 0.75, "split": "test", "preprocess": "flat"}
 
 
 TRAIN_ANSWER = """import torch
@@ -92,8 +93,7 @@ def source_notebook() -> nbformat.NotebookNode:
         new_code_cell("### BEGIN HIDDEN TESTS\n"
                       "checks.check_saved_network_accuracy('tiny_weights.npz', LAYERS, 'mnist', 0.75)\n"
                       "### END HIDDEN TESTS",
-                      metadata={**_meta("centroid_test", grade=True, locked=True, points=2),
-                                "autograder": {"judge": JUDGE}}),
+                      metadata=_meta("centroid_test", grade=True, locked=True, points=2)),
         new_code_cell(TRAIN_ANSWER, metadata=_meta("train_answer", solution=True)),
         new_code_cell("checks.check_train_one_epoch(train_one_epoch, log_interval=2)\n"
                       "### BEGIN HIDDEN TESTS\n"

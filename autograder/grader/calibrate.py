@@ -6,7 +6,8 @@ would: every file a test cell's judge spec names (saved weights, a model archive
 evaluated by the trusted judge, with its own forward pass and data. Writes the table
 (min, mean, max, threshold, margin, wall time, machine) to ``calibration/ID.md`` in the
 course and fails when a threshold is less than 0.5 percentage points below the worst
-seed, or a run takes longer than the assignment's budget.
+seed, or a run takes longer than the assignment's budget (its notebook's metadata
+``autograder.budget_seconds``, settings.py).
 """
 from __future__ import annotations
 
@@ -119,8 +120,10 @@ def calibrate(course: Course, assignment: str, seeds: int, budget: float | None 
     """Run the seeds, write ``calibration/<assignment>.md``; returns it and the problems."""
     specs = judge_specs(course, assignment)
     if not specs:
-        raise ValueError(f"{assignment} has no test cell with a judge spec: nothing to calibrate")
-    budget = budget or assignment_budget(assignment)
+        raise ValueError(f"{assignment} has no test cell judged from a saved file (a check "
+                         "of the file on split=\"test\", whose line is its judge spec): "
+                         "nothing to calibrate")
+    budget = budget or assignment_budget(course, assignment)
     runs = []
     for seed in range(seeds):
         runs.append(run_seed(course, assignment, seed, specs, timeout=int(3 * budget) + 60))

@@ -13,9 +13,11 @@ from .course import KIT_ROOT
 
 
 def _course(args):
+    """The course of ``--course``, checked before the command touches it (CourseError:
+    one line saying what is wrong with the folder and what to do)."""
     from .course import Course
 
-    return Course(args.course)
+    return Course(args.course).check()
 
 
 def cmd_data(args) -> int:
@@ -56,11 +58,12 @@ def cmd_collect(args) -> int:
 SIZES = {"K": 2**10, "M": 2**20, "G": 2**30}
 
 
-def parse_limits(settings: list[str]):
-    """``NAME=VALUE`` settings (sizes may end in K, M or G) -> assignment -> Limits."""
+def parse_limits(settings: list[str], course):
+    """``NAME=VALUE`` settings (sizes may end in K, M or G) -> assignment -> Limits (the
+    assignment's own, from its metadata, with these changed)."""
     import dataclasses
 
-    from .run.jobs import assignment_budget
+    from .run.jobs import assignment_limits
     from .sandbox import Limits
 
     names = [f.name for f in dataclasses.fields(Limits)]
@@ -72,15 +75,15 @@ def parse_limits(settings: list[str]):
                              f"{', '.join(names)}")
         factor = SIZES.get(value[-1].upper(), 1)
         changes[name] = int(float(value[:-1] if factor > 1 else value) * factor)
-    return lambda assignment: dataclasses.replace(
-        Limits.for_budget(assignment_budget(assignment)), **changes)
+    return lambda assignment: assignment_limits(course, assignment, **changes)
 
 
 def cmd_grade(args) -> int:
     """Autograde submissions: each notebook in a sandboxed kernel, judged outside it."""
-    commands.grade(_course(args), args.assignments or None, args.student or None,
+    course = _course(args)
+    commands.grade(course, args.assignments or None, args.student or None,
                    args.workers, limit=args.limit, sandbox=not args.no_sandbox,
-                   limits=parse_limits(args.set_limit), scheduler=args.scheduler)
+                   limits=parse_limits(args.set_limit, course), scheduler=args.scheduler)
     return 0
 
 
@@ -97,10 +100,14 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    """Check that this machine can grade: sandbox, helpers, data; say how to fix what is not."""
+    """Check this machine and course can grade: sandbox, helpers, data, course, limits.
+
+    Says how to fix what is not, and prints the limits `grade` will use for each
+    assignment (from its budget and metadata)."""
+    from .course import Course
     from .doctor import report
 
-    return report()
+    return report(Course(args.course))
 
 
 def cmd_feedback(args) -> int:

@@ -112,17 +112,18 @@ def grade(course: Course, assignments: list[str] | None, students: list[str] | N
     arguments; ``limits``: assignment -> Limits, default each assignment's budget)."""
     from .grade import grade as grade_submissions
     from .report.summary import print_summary
-    from .run.jobs import assignment_budget
-    from .sandbox import Limits
+    from .run.jobs import assignment_limits
 
-    limits = limits or (lambda assignment: Limits.for_budget(assignment_budget(assignment)))
+    limits = limits or (lambda assignment: assignment_limits(course, assignment))
     if not sandbox:
         print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "the grader's powers. For trusted submissions only.")
     else:
-        shown = "; ".join(f"{name} {value}" for name, value in limits("").describe())
-        print(f"sandbox: bubblewrap; limits per kernel: {shown} (wall clock: per cell 3x, "
-              "per notebook 4x the assignment's budget)")
+        print("sandbox: bubblewrap; limits per kernel (from each assignment's budget and "
+              "metadata, see `autograder doctor`):")
+        for assignment in assignments or course.assignments():
+            shown = "; ".join(f"{name} {value}" for name, value in limits(assignment).describe())
+            print(f"  {assignment}: {shown}")
     results = grade_submissions(course, assignments, students, workers, limit=limit,
                                 sandbox=sandbox, limits=limits, scheduler=scheduler)
     print_summary(course, assignments or sorted({r.assignment for r in results}), results)

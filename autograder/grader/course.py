@@ -32,15 +32,17 @@ _BIN = os.path.dirname(os.path.abspath(__import__("sys").executable))
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
-# Budgets of COURSE_SPEC: seconds for the whole notebook on 2 CPU cores without GPU.
-BUDGET_SECONDS = {
-    "a1_numpy_mlp": 120,
-    "a2_torch_mlp": 180,
-    "a3_torch_cnn": 180,
-    "a4_numpy_cnn": 300,
-    "a5_cifar10": 420,
-}
-DEFAULT_BUDGET_SECONDS = 120
+class CourseError(ValueError):
+    """The course directory cannot be used (one line: what is wrong, what to do)."""
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 @dataclass
@@ -51,6 +53,42 @@ class Course:
 
     def __post_init__(self):
         self.root = Path(self.root).resolve()
+
+    def problem(self) -> str | None:
+        """What keeps this folder from serving as the course, in one line naming it and
+        what to do; None when every command may use it. Checked before any command
+        touches the folder: a wrong ``--course`` would otherwise end in a gradebook
+        created in an arbitrary folder or a traceback from deep inside nbgrader."""
+        root, me = self.root, os.geteuid()
+        if not root.is_dir():
+            return (f"{root} is {'not a directory' if root.exists() else 'missing'}: pass "
+                    "--course with the course directory (the folder holding source/), or "
+                    "run autograder inside it")
+        if not (self.source.is_dir() or self.gradebook.exists()
+                or (root / "nbgrader_config.py").exists()):
+            return (f"{root} is not a course: it has no source/, gradebook.db or "
+                    "nbgrader_config.py; pass --course with the folder holding "
+                    "source/<assignment>/ (to start a course, create source/ there)")
+        if not os.access(root, os.W_OK | os.X_OK):
+            return (f"{root} is not writable by {_user(me)}: the commands write the "
+                    "gradebook, releases and reports there; run autograder as the course's "
+                    "owner or make the folder writable")
+        if self.gradebook.exists():
+            owner = self.gradebook.stat().st_uid
+            if owner != me:
+                return (f"{self.gradebook} belongs to {_user(owner)}, not {_user(me)}: run "
+                        f"autograder as its owner (or chown -R the course to {_user(me)})")
+            if not os.access(self.gradebook, os.R_OK | os.W_OK):
+                return (f"{self.gradebook} is not readable and writable by {_user(me)}: "
+                        "chmod u+rw it")
+        return None
+
+    def check(self) -> "Course":
+        """This course, or CourseError with ``problem()``."""
+        problem = self.problem()
+        if problem:
+            raise CourseError(problem)
+        return self
 
     @property
     def source(self) -> Path:
@@ -89,13 +127,6 @@ class Course:
 
     def notebooks(self, assignment: str) -> list[Path]:
         return sorted((self.source / assignment).glob("*.ipynb"))
-
-    def from_scratch(self, assignment: str) -> bool:
-        """True when a source notebook says ``"autograder": {"from_scratch": true}`` in its
-        metadata: the students differentiate by hand, so grading kernels get no autodiff
-        library (see sandbox.autodiff_paths)."""
-        return any(read_notebook(p).get("metadata", {}).get("autograder", {})
-                   .get("from_scratch") for p in self.notebooks(assignment))
 
     def directory_config(self, release_directory: str = "assignments") -> Config:
         """nbgrader's settings for this course directory: the one definition, which the

@@ -26,7 +26,7 @@ from .sandbox import safetree
 from .record import gradebook, grading_record, outcomes
 from .course import KIT_ROOT, Course
 from .run.harvest import harvest
-from .run.jobs import (EVIDENCE, assignment_budget, batch_settings, course_secret, find_jobs,
+from .run.jobs import (EVIDENCE, assignment_limits, batch_settings, course_secret, find_jobs,
                    prepare_local, wanted_files, write_student_kit)
 from .run.outcome import JobResult, job_result, run_outcome
 from .run.records import GradingSettings, JobSpec
@@ -166,10 +166,11 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     Dask scheduler (``tcp://HOST:PORT``) whose workers grade the jobs (cluster.py);
     progress: report on stderr (progress.py);
     sandbox: run every kernel in the sandbox (refuses where it cannot be set up);
-    limits: a function assignment -> Limits (default: ``Limits.for_budget``);
+    limits: a function assignment -> Limits (default: the assignment's own, from its
+    metadata: ``jobs.assignment_limits``);
     limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``.
     """
-    from .sandbox import Limits, sandbox_problem
+    from .sandbox import sandbox_problem
 
     jobs = find_jobs(course, assignments, students)
     missing = sorted(a for a in {a for _, a in jobs} if not gradebook.has_assignment(course, a))
@@ -187,7 +188,7 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     settings = batch_settings(
         course, [a for _, a in jobs], sandbox=sandbox,
         threads=max(1, (os.cpu_count() or 1) // workers), limit=limit,
-        limits=limits or (lambda a: Limits.for_budget(assignment_budget(a))))
+        limits=limits or (lambda a: assignment_limits(course, a)))
     shown = Progress(jobs, journal.done, every=10) if progress else None
     judges = JudgeProcess()
     judges.start()  # its imports overlap the first jobs

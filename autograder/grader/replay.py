@@ -29,6 +29,7 @@ from pathlib import Path
 from ..student import checks as check_library
 from ..student.checks.core import StudentObject, building
 from .course import Course, nbgrader_meta
+from .settings import AssignmentSettings, read_settings
 
 NOT_PARAMETERS = ("raise_on_fail",)
 
@@ -195,17 +196,70 @@ def source_test_cells(sources: dict[str, dict]) -> list[TestCell]:
                     pass
                 continue
             where = f"{name} cell {meta['grade_id']}"
-            spec = cell.get("metadata", {}).get("autograder", {}).get("judge")
             found = TestCell(name.removesuffix(".ipynb"), meta["grade_id"],
-                             float(meta.get("points", 0)), judge_spec=spec)
-            if not spec:
-                found.checks = cell_checks(cell_source(cell), where, known)
-                if not found.checks:
-                    raise ReplayError(f"{where} calls no check of the library: its points "
-                                      "could only come from plain asserts, which count for "
-                                      "nothing at grading")
+                             float(meta.get("points", 0)))
+            found.checks = cell_checks(cell_source(cell), where, known)
+            if not found.checks:
+                raise ReplayError(f"{where} calls no check of the library: its points "
+                                  "could only come from plain asserts, which count for "
+                                  "nothing at grading")
+            found.judge_spec = cell_judge_spec(found.checks, where)
+            _refuse_stale_copy(cell, found.judge_spec, where)
             cells.append(found)
     return cells
+
+
+# Parameters that a visible check of a saved file (the student's feedback, on the
+# validation split) must share with the judged one (the test split) of the same cell.
+SHARED_FILE_PARAMETERS = ("dataset", "threshold", "layers", "preprocess", "parameter_cap")
+
+
+def cell_judge_spec(checks: list, where: str) -> dict | None:
+    """The judge spec of a test cell, derived from its check of a saved file on the test
+    split (``check.judge_spec()``): the cell is then graded on that file alone, by the
+    trusted judge. None when no check of the cell has one.
+
+    The code line is the one source of the spec. Since the cell's other checks count for
+    nothing then, only visible checks of the same file may sit beside it, with the same
+    parameters (split aside): a threshold edited in one line only is refused, not ignored.
+    """
+    judged = []
+    for check in checks:
+        spec = check.judge_spec() if hasattr(check, "judge_spec") else None
+        if spec is not None:
+            judged.append((check, spec))
+    if not judged:
+        return None
+    if len(judged) > 1:
+        raise ReplayError(f"{where}: {len(judged)} checks of saved files on the test split; "
+                          "a cell is judged on one file: give each its own test cell")
+    check, spec = judged[0]
+    for other in checks:
+        if other is check:
+            continue
+        if type(other) is not type(check) or other.path != check.path:
+            raise ReplayError(f"{where}: {other.name!r} would count for nothing: the cell is "
+                              f"judged on {check.path} alone (its test-split check); move it "
+                              "to a test cell of its own")
+        differ = [k for k in SHARED_FILE_PARAMETERS
+                  if getattr(other, k, None) != getattr(check, k, None)]
+        if differ:
+            shown = ", ".join(f"{k} {getattr(other, k, None)!r} vs {getattr(check, k, None)!r}"
+                              for k in differ)
+            raise ReplayError(f"{where}: the {other.split}-split and test-split checks of "
+                              f"{check.path} disagree ({shown}); the test-split line is the "
+                              "one judged: make both lines say the same")
+    return spec
+
+
+def _refuse_stale_copy(cell: dict, spec: dict | None, where: str) -> None:
+    """A judge spec left in the cell's metadata (where kits before this one kept it, out of
+    the instructor's sight) must say what the code line says, or the release stops."""
+    copy_ = (cell.get("metadata", {}).get("autograder") or {}).get("judge")
+    if copy_ is not None and copy_ != spec:
+        raise ReplayError(f"{where}: the cell's metadata holds a judge spec {copy_} that "
+                          f"differs from its code line's {spec}; the code line is the one "
+                          "source: delete metadata.autograder.judge from the cell")
 
 
 def source_hidden_lines(sources: dict[str, dict], shortest: int = 12) -> list[str]:
@@ -228,7 +282,8 @@ def source_hidden_lines(sources: dict[str, dict], shortest: int = 12) -> list[st
 @dataclass(eq=False)
 class Assignment:
     """An assignment as the teacher wrote it in ``source/``, read once per batch: its
-    notebooks, hidden-test lines, settings (the notebooks' ``autograder`` metadata) and,
+    notebooks, hidden-test lines, settings (the notebooks' ``autograder`` metadata, as
+    written in ``settings`` and checked in ``options``) and,
     built on first use, its test cells and the files the judge reads. The judge,
     diagnose and every report take it instead of re-reading the notebooks."""
 
@@ -247,6 +302,12 @@ class Assignment:
         for notebook in self.sources.values():
             found.update(notebook.get("metadata", {}).get("autograder", {}) or {})
         return found
+
+    @cached_property
+    def options(self) -> AssignmentSettings:
+        """``settings`` read and checked: budget, from_scratch, limits, hand_in
+        (settings.py); SettingsError names a wrong key."""
+        return read_settings(self.settings, f"source/{self.name}")
 
     @cached_property
     def cells(self) -> list[TestCell]:

@@ -174,14 +174,11 @@ def static_problems(course: Course, assignment: str) -> list[str]:
 # ------------------------------------------------------------------ graded part
 
 def budget_seconds(course: Course, assignment: str) -> int:
-    """The assignment's time budget: ``metadata.autograder.budget_seconds`` of its
-    notebook where set, else the kit's value for it."""
-    settings = read_assignment(course, assignment).settings
-    if settings.get("budget_seconds"):
-        return int(settings["budget_seconds"])
+    """The assignment's time budget (``metadata.autograder.budget_seconds`` of its
+    notebook, else the default: settings.py), as grading uses it."""
     from .run.jobs import assignment_budget
 
-    return int(assignment_budget(assignment))
+    return int(assignment_budget(course, assignment))
 
 
 def estimate_seconds(course: Course, assignment: str) -> int:

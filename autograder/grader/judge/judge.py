@@ -7,11 +7,12 @@ its own references. A cell scores its points times the weighted share of passing
 (``points=`` of each call, default 1). Nothing the kernel concluded, printed or raised
 decides a point; missing or malformed evidence fails its check with a message.
 
-A test cell may instead carry a judge spec in its metadata, for work judged from a file
-the notebook saved (weights, a model archive)::
+A test cell whose check of a saved file (weights, a model archive) is on the test split
+is graded on that file alone, by the judge spec replay derives from that code line
+(``replay.cell_judge_spec``)::
 
-    "autograder": {"judge": {"check": "saved_network_accuracy", "path": "a1_weights.npz",
-                             "layers": [...], "dataset": "mnist", "threshold": 0.97}}
+    {"check": "saved_network_accuracy", "path": "a1_weights.npz", "layers": [...],
+     "dataset": "mnist", "threshold": 0.97, "split": "test", "preprocess": "flat"}
 
 The judge never opens such a file itself: the sandboxed artifact inspector (inspector.py,
 run by inspection.py) loads it as plain arrays (``np.load(allow_pickle=False)``,

@@ -12,7 +12,8 @@ import shutil
 
 from ..course import Course
 from .leakcheck import check_release, raise_on_leaks
-from ..replay import ReplayError, test_cells
+from ..replay import ReplayError, read_assignment, test_cells
+from ..settings import SettingsError
 
 STAGING = ".release-staging"
 
@@ -36,7 +37,8 @@ def release(course: Course, assignments: list[str] | None = None) -> list[str]:
     for assignment in assignments:
         try:
             test_cells(course, assignment)  # the judge must be able to replay every point
-        except ReplayError as err:
+            read_assignment(course, assignment).options  # and use the notebook's settings
+        except (ReplayError, SettingsError) as err:
             raise ReleaseError(f"{assignment}: {err}") from None
     staging = course.root / STAGING
     shutil.rmtree(staging, ignore_errors=True)

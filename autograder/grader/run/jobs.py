@@ -17,10 +17,14 @@ import secrets
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..course import BUDGET_SECONDS, DEFAULT_BUDGET_SECONDS, Course
-from ..replay import judged_files
+from ..course import Course
+from ..replay import judged_files, read_assignment
 from .records import GradingSettings, JobSpec
+
+if TYPE_CHECKING:
+    from ..sandbox import Limits
 
 SECRET_FILE = ".autograder-secret"
 EVIDENCE = "evidence.jsonl"  # in the job's runtime folder, written by the kernel's checks
@@ -147,8 +151,17 @@ def place(spec: JobSpec, jobdir: Path, *, kit: Path, slot: int, threads: int) ->
         kernel_env=kernel_env(spec.nonce, jobdir, threads))
 
 
-def assignment_budget(assignment: str) -> int:
-    return BUDGET_SECONDS.get(assignment, DEFAULT_BUDGET_SECONDS)
+def assignment_budget(course: Course, assignment: str) -> float:
+    """Seconds the assignment's notebook should take: its notebooks' metadata
+    ``autograder.budget_seconds``, else settings.DEFAULT_BUDGET_SECONDS."""
+    return read_assignment(course, assignment).options.budget_seconds
+
+
+def assignment_limits(course: Course, assignment: str, **changes) -> "Limits":
+    """The limits a grading kernel of ``assignment`` runs under: its budget's defaults,
+    the overrides in its metadata, then ``changes`` (``grade --set-limit``)."""
+    limits = read_assignment(course, assignment).options.grading_limits()
+    return dataclasses.replace(limits, **changes)
 
 
 def batch_settings(course: Course, assignments, *, sandbox: bool, threads: int, limits,
@@ -160,8 +173,9 @@ def batch_settings(course: Course, assignments, *, sandbox: bool, threads: int, 
     if limit:
         resolved = {a: dataclasses.replace(l, notebook_seconds=limit) for a, l in resolved.items()}
     return GradingSettings(sandbox=sandbox, threads=threads, limits=resolved,
-                           from_scratch=frozenset(a for a in assignments
-                                                  if course.from_scratch(a)),
+                           from_scratch=frozenset(
+                               a for a in assignments
+                               if read_assignment(course, a).options.from_scratch),
                            wanted={a: wanted_files(course, a) for a in assignments})
 
 
@@ -189,5 +203,8 @@ def prepare_local(course: Course, student: str, assignment: str, workroot: Path,
 
 
 def wanted_files(course: Course, assignment: str) -> list[str]:
-    """The files of a submission harvested first: the notebooks, the files judged."""
-    return [p.name for p in course.notebooks(assignment)] + judged_files(course, assignment)
+    """The files of a submission harvested first: the notebooks, the files judged, the
+    files its metadata says are handed in (``autograder.hand_in``)."""
+    found = [p.name for p in course.notebooks(assignment)] + judged_files(course, assignment)
+    return found + [n for n in read_assignment(course, assignment).options.hand_in
+                    if n not in found]

@@ -167,6 +167,17 @@ class ArchiveAccuracyCheck(Check):
     def collect(self, _student=None):
         return {"path": self.path}  # nothing to claim: the judge evaluates the archive itself
 
+    def judge_spec(self) -> dict | None:
+        """What the judge grades the cell on when this call is on the test split: the
+        archive, evaluated by the trusted judge in its sandboxed inspector
+        (judge.archive.judge_archive). Derived from the test cell's code line, the only
+        place its parameters are written; None on any other split."""
+        if self.split != "test":
+            return None
+        return {"check": "archive_accuracy", "path": self.path, "dataset": self.dataset,
+                "threshold": self.threshold, "parameter_cap": self.parameter_cap,
+                "split": self.split}
+
     def verdict(self, ev):
         path = saved_file(self.folder, self.path)
         result = archive_evaluation(path, self.dataset, self.split)

@@ -120,6 +120,17 @@ class SavedNetworkCheck(Check):
     def collect(self, _student=None):
         return {"path": self.path}  # nothing to claim: the judge reads the file
 
+    def judge_spec(self) -> dict | None:
+        """What the judge grades the cell on when this call is on the test split: the saved
+        file, re-read and evaluated by the trusted judge (judge.judge_saved_file). The test
+        cell's code line is the only place its parameters are written; replay derives this
+        from it. None on any other split (the student's own feedback, not a grade)."""
+        if self.split != "test":
+            return None
+        return {"check": "saved_network_accuracy", "path": self.path, "layers": self.layers,
+                "dataset": self.dataset, "threshold": self.threshold, "split": self.split,
+                "preprocess": self.preprocess}
+
     def verdict(self, ev):
         return self.judge_arrays(saved_arrays(saved_file(self.folder, self.path)))
 

@@ -1,0 +1,77 @@
+"""An assignment's own settings, written by its author in the notebook's metadata.
+
+Everything the kit needs to know about one assignment beyond its cells lives in the
+source notebook, under ``metadata.autograder`` (Jupyter: Edit > Edit Notebook Metadata)::
+
+    "autograder": {"budget_seconds": 180, "from_scratch": true,
+                   "limits": {"memory_bytes": 6442450944}, "hand_in": ["report.pdf"]}
+
+budget_seconds  seconds the teacher's notebook should take top to bottom on 2 CPU cores
+                without a GPU (default ``DEFAULT_BUDGET_SECONDS``); the grading limits
+                (wall clock per cell and per notebook, CPU time) derive from it
+                (``Limits.for_budget``) and ``calibrate`` fails a run slower than it.
+from_scratch    the students differentiate by hand: grading kernels get no autodiff
+                library (sandbox.autodiff_paths).
+limits          overrides of single limits (names and units of ``sandbox.Limits``), applied
+                after the budget's defaults; ``grade --set-limit`` overrides them in turn.
+hand_in         files besides the notebooks that the submission must hold (harvested
+                first, with the notebooks and the files the judge reads).
+
+The kit holds no assignment-specific constant: the course's five assignments use these
+keys too. A wrong key or value is the author's to fix, named with the notebook.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .sandbox.limits import Limits
+
+# The budget of an assignment whose notebooks do not say: a short NumPy exercise.
+DEFAULT_BUDGET_SECONDS = 120
+
+KEYS = ("budget_seconds", "from_scratch", "limits", "hand_in")
+
+
+class SettingsError(ValueError):
+    """An ``autograder`` metadata value the kit cannot use (the author's to fix)."""
+
+
+@dataclass(frozen=True)
+class AssignmentSettings:
+    """The settings of one assignment (see the module's docstring for each key)."""
+
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    from_scratch: bool = False
+    limits: dict = field(default_factory=dict)
+    hand_in: tuple = ()
+
+    def grading_limits(self, cores: int | None = None) -> Limits:
+        """The limits a grading kernel of this assignment runs under: the budget's
+        defaults, then the notebook's overrides."""
+        return dataclasses.replace(Limits.for_budget(self.budget_seconds, cores), **self.limits)
+
+
+def read_settings(metadata: dict, where: str) -> AssignmentSettings:
+    """The settings in ``metadata`` (the notebooks' ``autograder`` metadata, merged);
+    SettingsError names the notebook, the key and what it should be."""
+    budget = metadata.get("budget_seconds", DEFAULT_BUDGET_SECONDS)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+        raise SettingsError(f"{where}: metadata autograder.budget_seconds is {budget!r}; "
+                            "give the seconds the notebook takes, a positive number")
+    limits = metadata.get("limits", {}) or {}
+    names = [f.name for f in dataclasses.fields(Limits)]
+    if not isinstance(limits, dict):
+        raise SettingsError(f"{where}: metadata autograder.limits must be an object "
+                            f"{{name: number}} with names among {', '.join(names)}")
+    for name, value in limits.items():
+        if name not in names or isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(f"{where}: metadata autograder.limits.{name} = {value!r}: "
+                                f"expected a number for one of {', '.join(names)}")
+    hand_in = metadata.get("hand_in", []) or []
+    if not isinstance(hand_in, list) or not all(isinstance(n, str) and n for n in hand_in):
+        raise SettingsError(f"{where}: metadata autograder.hand_in must be a list of file "
+                            "names")
+    return AssignmentSettings(budget_seconds=budget,
+                              from_scratch=bool(metadata.get("from_scratch", False)),
+                              limits=dict(limits), hand_in=tuple(hand_in))
