@@ -115,3 +115,14 @@ def test_release_notes_a_student_bundle_that_holds_an_older_release(course):
     assert note == (f"note: the student bundle {bundle} is out of date for f1_tiny (written "
                     f"before this release): `autograder release --bundle {bundle}` writes it again")
     assert commands.after_release(course, [fx.ASSIGNMENT], bundle) == []  # just written
+
+
+def test_a_stale_submission_shows_the_maxima_it_was_graded_against():
+    from autograder.grader.record.gradebook import Item
+
+    items = [Item("nb", "double_test", "autograded test", 1.0, 3.0, False),
+             Item("nb", "new_test", "autograded test", None, 2.0, False),
+             Item("nb", "why_relu", "manual answer", None, 2.0, True)]
+    record = GradingRecord("graded", points={"double_test": 1.0})
+    assert [(i.name, i.score, i.max_score) for i in versions.as_graded(items, record)] == [
+        ("double_test", 1.0, 1.0), ("why_relu", None, 2.0)]  # new_test: never judged for it

@@ -97,11 +97,13 @@ def stale_jobs(course: Course, jobs: list[tuple[str, str]]) -> list[tuple[str, s
 def as_graded(items: list, record: GradingRecord | None) -> list:
     """The gradebook's items of a stale submission with the maxima it was graded against:
     each autograded test cell's points from the record (the gradebook holds the current
-    ones), so no old score is shown out of a new maximum."""
+    ones), so no old score is shown out of a new maximum. A test cell added since was
+    never judged for it and is left out."""
     points = record.points if record else {}
     return [dataclasses.replace(item, max_score=points[item.name])
             if item.kind == "autograded test" and item.name in points else item
-            for item in items]
+            for item in items if item.kind != "autograded test" or not points
+            or item.name in points]
 
 
 def stale_message(assignment: str, students: list[str]) -> str:
