@@ -126,3 +126,10 @@ def test_a_stale_submission_shows_the_maxima_it_was_graded_against():
     record = GradingRecord("graded", points={"double_test": 1.0})
     assert [(i.name, i.score, i.max_score) for i in versions.as_graded(items, record)] == [
         ("double_test", 1.0, 1.0), ("why_relu", None, 2.0)]  # new_test: never judged for it
+
+
+def test_grade_stale_with_nothing_stale_grades_nothing_and_says_so(course, capsys):
+    write_record(course.autograded / "ann" / fx.ASSIGNMENT, graded_record(course))
+    (course.submitted / "ann" / fx.ASSIGNMENT).mkdir(parents=True)
+    assert commands.grade(course, [fx.ASSIGNMENT], stale=True) == []
+    assert "nothing to re-grade" in capsys.readouterr().out
