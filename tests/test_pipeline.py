@@ -351,3 +351,151 @@ def test_the_source_notebooks_are_read_once_for_the_whole_batch(course, graded, 
     dashboard.dashboard(course)
     export.export(course)
     assert opened == [f"{fx.ASSIGNMENT}.ipynb"]
+
+
+# ------------------------------------------------------------------ changes after grading
+
+def raise_points(course, grade_id, points):
+    """The teacher raises a test cell's points in source/."""
+    path = course.notebooks(fx.ASSIGNMENT)[0]
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            cell["metadata"]["nbgrader"]["points"] = points
+    path.write_text(json.dumps(nb))
+
+
+@pytest.fixture(scope="module")
+def changed(course, graded, tmp_path_factory, capsys_module):
+    """A copy of the graded class cut to two students (reference: 7/7, wronggrad: 5/7)
+    with a student bundle; then double_test raised from 1 to 3 points and released again
+    (the release's output kept); then a third student, late, graded against the new tests."""
+    from nbgrader.api import Gradebook
+
+    from autograder.grader import commands
+
+    root = tmp_path_factory.mktemp("changed") / "course"
+    shutil.copytree(course.root, root, ignore=shutil.ignore_patterns("feedback", "dashboard",
+                                                                      "exports"))
+    local = Course(root)
+    keep = {"reference", "wronggrad"}
+    with Gradebook(gradebook.db_url(local.gradebook), "course") as gb:
+        for student in {s.id for s in gb.students} - keep:
+            gb.remove_student(student)
+    for folder in (local.submitted, local.autograded):
+        for student in folder.iterdir():
+            if student.name not in keep:
+                shutil.rmtree(student)
+    write_bundle(local, REPO, commands.default_bundle(local))
+    raise_points(local, "double_test", 3)
+    capsys_module.readouterr()
+    commands.release(local, None, None)
+    released = capsys_module.readouterr().out
+    incoming = tmp_path_factory.mktemp("late")
+    write(incoming / "late", f"{fx.ASSIGNMENT}.ipynb", reference_nb(local))
+    collect.collect(local, incoming)
+    late = grade.grade(local, students=["late"], progress=False, limit=40)
+    assert [(r.student, r.status) for r in late] == [("late", "graded")]
+    return local, released
+
+
+@pytest.fixture(scope="module")
+def capsys_module():
+    """Captured stdout for a module-scoped fixture (pytest's capsys is per test)."""
+    import contextlib
+    import io
+
+    class Captured:
+        def __init__(self):
+            self.buffer = io.StringIO()
+
+        def readouterr(self):
+            found = self.buffer.getvalue()
+            self.buffer.seek(0)
+            self.buffer.truncate()
+            return type("Out", (), {"out": found})
+
+    captured = Captured()
+    with contextlib.redirect_stdout(captured.buffer):
+        yield captured
+
+
+def test_release_says_how_many_students_were_graded_against_older_tests(changed):
+    local, released = changed
+    assert ("2 students of f1_tiny were graded against an older version of its tests: "
+            "`autograder grade f1_tiny --stale` re-grades them") in released
+    assert (f"the student bundle {local.exports / 'student_bundle.zip'} is out of date for "
+            f"{fx.ASSIGNMENT}") in released
+    from autograder.grader.record import versions
+
+    assert versions.stale_students(local, fx.ASSIGNMENT) == ["reference", "wronggrad"]
+    record = grading_record.load(local, "late", fx.ASSIGNMENT)
+    assert record.points["double_test"] == 3 and record.tests_version
+
+
+def test_stale_grades_keep_their_own_maxima_and_are_marked_everywhere(changed):
+    from autograder.grader.report import dashboard
+
+    local, _ = changed
+    csv_path, _ = export.export(local)
+    rows = {r["student"]: r for r in csv.DictReader(csv_path.open())}
+    tests, total, top = (f"{fx.ASSIGNMENT} {k}" for k in ("tests", "total", "max"))
+    # never an old score out of the new maximum (7/11): each its own version's (the
+    # maxima hold the 2 points of the written answer)
+    assert [(rows[s][total], rows[s][top], rows[s][tests]) for s in sorted(rows)] == [
+        ("9", "11", "current"), ("7", "9", "older version"), ("5", "9", "older version")]
+    data = json.loads((local.exports / "gradescope" / "reference" / fx.ASSIGNMENT
+                       / "results.json").read_text())
+    assert data["score"] == 7 and sum(t["max_score"] for t in data["tests"]) == 7
+    assert "older version" in data["output"]
+    feedback.feedback(local)
+    page = (local.feedback / "reference" / fx.ASSIGNMENT / "feedback.html").read_text()
+    assert 'id="stale"' in page and "Autograded score: 7 / 7" in page
+    assert 'id="cell-double_test" data-score="1" data-max="1"' in page  # passed, not 1 / 3
+    late = (local.feedback / "late" / fx.ASSIGNMENT / "feedback.html").read_text()
+    assert 'id="stale"' not in late and "Autograded score: 9 / 9" in late
+    model = dashboard.assignment_model(local, fx.ASSIGNMENT)
+    assert [s.student for s in model.stale] == ["reference", "wronggrad"]
+    assert model.stats["n"] == 1 and model.stats["mean"] == 9 and model.max_score == 9
+    assert all(rate.total == 1 for rate in model.checks)  # late's verdicts only
+    dashboard.dashboard(local)
+    html = (local.root / "dashboard" / f"{fx.ASSIGNMENT}.html").read_text()
+    assert 'data-student="wronggrad" data-score="5" data-max="7" data-stale="yes"' in html
+    assert "graded against an older version of the tests" in html
+    index = (local.root / "dashboard" / "index.html").read_text()
+    assert "Left out of this histogram: 2 student(s)" in index
+
+
+def test_feedback_and_export_take_a_student(changed):
+    from autograder.grader import cli
+
+    local, _ = changed
+    shutil.rmtree(local.feedback, ignore_errors=True)
+    shutil.rmtree(local.exports / "gradescope", ignore_errors=True)
+    assert cli.main(["--course", str(local.root), "feedback", "--student", "late"]) == 0
+    assert sorted(p.parent.parent.name for p in local.feedback.rglob("feedback.html")) == ["late"]
+    assert cli.main(["--course", str(local.root), "export", "--student", "wronggrad"]) == 0
+    assert [p.parent.parent.name for p in (local.exports / "gradescope").rglob("results.json")
+            ] == ["wronggrad"]
+    rows = list(csv.DictReader((local.exports / "grades.csv").open()))
+    assert sorted(r["student"] for r in rows) == ["late", "reference", "wronggrad"]
+    assert cli.main(["--course", str(local.root), "feedback", "--student", "nobody"]) == 2
+    assert not (local.feedback / "nobody").exists()
+
+
+def test_grade_stale_regrades_exactly_the_stale_submissions(changed):
+    from autograder.grader.record import versions
+
+    local, _ = changed
+    before = grading_record.load(local, "late", fx.ASSIGNMENT)
+    results = grade.grade(local, stale=True, progress=False, limit=40)
+    assert sorted(r.student for r in results) == ["reference", "wronggrad"]
+    assert grading_record.load(local, "late", fx.ASSIGNMENT) == before  # not graded again
+    assert versions.stale_students(local, fx.ASSIGNMENT) == []
+    assert autograded_scores(local, "reference") == {**FULL, "double_test": 3}
+    assert autograded_scores(local, "wronggrad") == {**FULL, "double_test": 3, "relu_test": 0}
+    assert grade.grade(local, stale=True, progress=False) == []
+    csv_path, _ = export.export(local)
+    assert {r["student"]: (r[f"{fx.ASSIGNMENT} total"], r[f"{fx.ASSIGNMENT} tests"])
+            for r in csv.DictReader(csv_path.open())} == {
+        "late": ("9", "current"), "reference": ("9", "current"), "wronggrad": ("7", "current")}

@@ -83,7 +83,8 @@ def cmd_grade(args) -> int:
     course = _course(args)
     commands.grade(course, args.assignments or None, args.student or None,
                    args.workers, limit=args.limit, sandbox=not args.no_sandbox,
-                   limits=parse_limits(args.set_limit, course), scheduler=args.scheduler)
+                   limits=parse_limits(args.set_limit, course), scheduler=args.scheduler,
+                   stale=args.stale)
     return 0
 
 
@@ -112,7 +113,7 @@ def cmd_doctor(args) -> int:
 
 def cmd_feedback(args) -> int:
     """Write per-student HTML feedback (no hidden tests, no solutions)."""
-    commands.feedback(_course(args), args.assignments or None)
+    commands.feedback(_course(args), args.assignments or None, args.student)
     return 0
 
 
@@ -124,7 +125,7 @@ def cmd_dashboard(args) -> int:
 
 def cmd_export(args) -> int:
     """Write exports/grades.csv and a Gradescope results.json per submission."""
-    commands.export(_course(args), args.assignments or None)
+    commands.export(_course(args), args.assignments or None, args.student)
     return 0
 
 
@@ -178,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("grade", cmd_grade)
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all submitted)")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--stale", action="store_true",
+                   help="re-grade only the submissions graded against an older version of "
+                        "the assignment's tests (`release` says how many there are)")
     p.add_argument("--workers", type=int, help="parallel grading processes (default: cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="grade on the workers of this Dask scheduler instead (see README)")
@@ -195,10 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("doctor", cmd_doctor)
     p = add("feedback", cmd_feedback)
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--student", action="append",
+                   help="write only this student's pages (repeatable)")
     p = add("dashboard", cmd_dashboard)
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all graded)")
     p = add("export", cmd_export)
     p.add_argument("assignments", nargs="*")
+    p.add_argument("--student", action="append",
+                   help="write only this student's Gradescope results (repeatable); "
+                        "grades.csv always lists the whole class")
     p = add("sample-class", cmd_sample_class)
     p.add_argument("out", help="folder to write the submissions into")
     p.add_argument("assignments", nargs="*")

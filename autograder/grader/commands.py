@@ -65,6 +65,8 @@ def release(course: Course, assignments: list[str] | None, bundle: Path | None,
     if bundle is not None:
         path = write_bundle(course, KIT_ROOT, Path(bundle), released)
         print(f"student bundle: {path} (leak check passed)")
+    for line in after_release(course, released, bundle):
+        print(line)
     return released
 
 
@@ -98,6 +100,51 @@ def selftest_assignment(course: Course, assignment: str, use_cache: bool = True)
     return report.passed
 
 
+def after_release(course: Course, released: list[str], bundle: Path | None) -> list[str]:
+    """What a release left out of date: grades judged against older tests (versions.py)
+    and the course's student bundle, when it holds other notebooks than the release."""
+    from .record.versions import stale_message, stale_students
+
+    lines = [stale_message(a, stale_students(course, a)) for a in released]
+    default = default_bundle(course)
+    if bundle is None or Path(bundle).resolve() != default.resolve():
+        outdated = outdated_in_bundle(course, default, released)
+        if outdated:
+            lines.append(f"note: the student bundle {default} is out of date for "
+                         f"{', '.join(outdated)} (written before this release): "
+                         f"`autograder release --bundle {default}` writes it again")
+    return [line for line in lines if line]
+
+
+def default_bundle(course: Course) -> Path:
+    """Where the demo and the README put the student bundle."""
+    return course.exports / "student_bundle.zip"
+
+
+def outdated_in_bundle(course: Course, bundle: Path, released: list[str]) -> list[str]:
+    """The ``released`` assignments whose files in the zip ``bundle`` (if there is one)
+    differ from assignments/ now, or that it lacks."""
+    import zipfile
+
+    if not bundle.is_file():
+        return []
+    try:
+        with zipfile.ZipFile(bundle) as zf:
+            held = {info.filename: zf.read(info) for info in zf.infolist()
+                    if info.filename.startswith("assignments/") and not info.is_dir()}
+    except (OSError, zipfile.BadZipFile):
+        return list(released)
+    outdated = []
+    for assignment in released:
+        folder = course.release / assignment
+        now = {f"assignments/{assignment}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+               for p in sorted(folder.rglob("*")) if p.is_file()}
+        before = {n: data for n, data in held.items() if n.startswith(f"assignments/{assignment}/")}
+        if now != before:
+            outdated.append(assignment)
+    return outdated
+
+
 def collect(course: Course, path: Path, replace: bool = False) -> None:
     """Place the submissions under ``path`` into submitted/."""
     from .collect.collect import collect as collect_submissions
@@ -107,9 +154,10 @@ def collect(course: Course, path: Path, replace: bool = False) -> None:
 
 def grade(course: Course, assignments: list[str] | None, students: list[str] | None = None,
           workers: int | None = None, limit: int | None = None, sandbox: bool = True,
-          limits=None, scheduler: str | None = None) -> list:
+          limits=None, scheduler: str | None = None, stale: bool = False) -> list:
     """Grade and print the summary table; the JobResults (see grade.grade for the
-    arguments; ``limits``: assignment -> Limits, default each assignment's budget)."""
+    arguments; ``limits``: assignment -> Limits, default each assignment's budget;
+    ``stale``: only the submissions graded against an older version of the tests)."""
     from .grade import grade as grade_submissions
     from .report.summary import print_summary
     from .run.jobs import assignment_limits
@@ -125,7 +173,12 @@ def grade(course: Course, assignments: list[str] | None, students: list[str] | N
             shown = "; ".join(f"{name} {value}" for name, value in limits(assignment).describe())
             print(f"  {assignment}: {shown}")
     results = grade_submissions(course, assignments, students, workers, limit=limit,
-                                sandbox=sandbox, limits=limits, scheduler=scheduler)
+                                sandbox=sandbox, limits=limits, scheduler=scheduler,
+                                stale=stale)
+    if stale and not results:
+        print("nothing to re-grade: every graded submission was judged against the current "
+              "version of its assignment's tests")
+        return results
     print_summary(course, assignments or sorted({r.assignment for r in results}), results)
     if not sandbox:
         print("NOT SANDBOXED: these grades come from kernels that ran without the sandbox")
@@ -142,10 +195,25 @@ def sample_class(course: Course, out: Path, assignments: list[str]) -> list:
     return mutations
 
 
-def feedback(course: Course, assignments: list[str] | None) -> None:
+def known_students(course: Course, students: list[str] | None) -> list[str] | None:
+    """``students`` (None: all), refused with a ValueError naming any the gradebook lacks."""
+    from .record.gradebook import students as gradebook_students
+
+    if not students:
+        return None
+    known = gradebook_students(course) if course.gradebook.exists() else []
+    unknown = [s for s in students if s not in known]
+    if unknown:
+        raise ValueError(f"no graded submission of student(s) {unknown} in {course.gradebook}: "
+                         "check the name (as in submitted/<student>/) and grade them first")
+    return students
+
+
+def feedback(course: Course, assignments: list[str] | None,
+             students: list[str] | None = None) -> None:
     from .report.feedback import feedback as feedback_pages
 
-    pages = feedback_pages(course, assignments)
+    pages = feedback_pages(course, assignments, known_students(course, students))
     print(f"wrote {len(pages)} feedback page(s) under {course.feedback}")
 
 
@@ -155,10 +223,13 @@ def dashboard(course: Course, assignments: list[str] | None) -> None:
     print(f"course dashboard: {write_dashboard(course, assignments)}")
 
 
-def export(course: Course, assignments: list[str] | None) -> None:
+def export(course: Course, assignments: list[str] | None,
+           students: list[str] | None = None) -> None:
+    """The grades CSV (always the whole class: an upload must not lose a student) and the
+    Gradescope results of ``students`` (None: all)."""
     from .report.export import export as write_exports
 
-    csv_path, results = write_exports(course, assignments)
+    csv_path, results = write_exports(course, assignments, known_students(course, students))
     print(f"grades: {csv_path}\nGradescope results: {len(results)} file(s) under "
           f"{csv_path.parent / 'gradescope'}")
 
@@ -181,7 +252,7 @@ def demo(course: Course, every: bool = False) -> int:
     print(f"== 2/6 release ({', '.join(course.assignments())}) ==")
     # The sample class's reference and untouched students (verify below) are the selftest's
     # graded part for the demo's assignments: grading them twice would double the demo.
-    release(course, None, course.exports / "student_bundle.zip", selftest=False)
+    release(course, None, default_bundle(course), selftest=False)
     incoming = course.root / "demo_output" / "incoming"
     shutil.rmtree(incoming, ignore_errors=True)
     print(f"== 3/6 sample class -> {incoming} ==")

@@ -31,6 +31,8 @@ from .run.jobs import (EVIDENCE, assignment_limits, batch_settings, course_secre
 from .run.outcome import JobResult, job_result, run_outcome
 from .run.records import GradingSettings, JobSpec
 from .record.journal import Journal
+from .record.versions import stale_jobs, stamped
+from .replay import read_assignment
 from .judge.judge_process import JudgeProcess
 from .judge.request import JudgeRequest
 from .judge.verdict import VerdictError, verdicts_from_dict
@@ -141,9 +143,11 @@ def finish_job(course: Course, result: JobResult, jobdir: Path, sandboxed: bool,
         problems = problems + [f"the trusted judge's answer is malformed ({err}); no "
                                "autograded points were given: tell the course staff"]
     result.notes += problems
-    grading_record.write_record(out, grading_record.GradingRecord(
+    record = grading_record.GradingRecord(
         result.status, result.message, result.notes, result.seconds, result.judge_seconds,
-        verdicts, answer.fingerprints))
+        verdicts, answer.fingerprints)
+    # the version of the tests judged against, so a later change of them shows (versions.py)
+    grading_record.write_record(out, stamped(record, read_assignment(course, result.assignment)))
     recorder.record(result.assignment, result.student,
                     jobdir / "gradebook.db" if graded else None, verdicts,
                     NO_SANDBOX_NOTE if not sandboxed else "")
@@ -159,9 +163,11 @@ def remove_job_folder(jobdir: Path) -> None:
 
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
           progress: bool = True, limit: int | None = None, sandbox: bool = True,
-          limits=None, scheduler: str | None = None) -> list[JobResult]:
+          limits=None, scheduler: str | None = None, stale: bool = False) -> list[JobResult]:
     """Autograde every matching submission; returns one JobResult per submission.
 
+    stale: only the matching submissions last graded against an older version of their
+    assignment's tests (record/versions.py); none such: nothing is graded.
     workers: warm workers (default: one per core); scheduler: instead, the address of a
     Dask scheduler (``tcp://HOST:PORT``) whose workers grade the jobs (cluster.py);
     progress: report on stderr (progress.py);
@@ -173,6 +179,10 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     from .sandbox import sandbox_problem
 
     jobs = find_jobs(course, assignments, students)
+    if stale:
+        jobs = stale_jobs(course, jobs)  # the journal then keeps exactly these
+        if not jobs:
+            return []
     missing = sorted(a for a in {a for _, a in jobs} if not gradebook.has_assignment(course, a))
     if missing:
         raise GradeError(f"assignment(s) {missing} are not in the gradebook: run "

@@ -2,7 +2,9 @@
 
 The coordinator writes it after a job (grade.finish_job): how the job went (status, why,
 notes, seconds in the kernel and in the judge), the trusted judge's verdict on every test
-cell (judge/verdict.py) and the fingerprints of the models the judge read (similarity.py).
+cell (judge/verdict.py), the fingerprints of the models the judge read (similarity.py) and
+the version of the assignment's tests it was judged against with their points then
+(versions.py: a submission graded against older tests is stale).
 Every report (feedback, dashboard, export, summary, sample.verify) reads it through
 :func:`load` alone; nothing reads the files earlier versions left beside it (SIDECARS).
 
@@ -20,7 +22,10 @@ from pathlib import Path
 from ..judge.verdict import Verdict, VerdictError, verdicts_from_dict, verdicts_to_dict
 
 RECORD = "grading_record.json"
-VERSION = 1
+VERSION = 2
+# Version 1 records lack tests_version and points: read as judged against unknown tests
+# (stale), with the points their verdicts were scored out of.
+OLD_VERSIONS = (1,)
 # Files earlier versions wrote beside the record (or a kernel planted): removed, never read.
 SIDECARS = ("GRADING_FAILED.txt", "GRADING_NOTES.txt", "grading_job.json",
             "trusted_judge.json", "model_fingerprints.json")
@@ -41,6 +46,8 @@ class GradingRecord:
     judge_seconds: float = 0.0  # in the trusted judge
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # {grade_id: verdict}
     fingerprints: dict[str, dict] = field(default_factory=dict)  # {judged file: fingerprint}
+    tests_version: str = ""     # of the tests judged against (versions.py; "" unknown)
+    points: dict[str, float] = field(default_factory=dict)  # {grade_id: its points then}
     version: int = VERSION
 
     @property
@@ -58,21 +65,26 @@ class GradingRecord:
         return {"version": self.version, "status": self.status, "message": self.message[-4000:],
                 "notes": list(self.notes), "seconds": round(self.seconds, 3),
                 "judge_seconds": round(self.judge_seconds, 3),
-                "verdicts": verdicts_to_dict(self.verdicts), "fingerprints": self.fingerprints}
+                "verdicts": verdicts_to_dict(self.verdicts), "fingerprints": self.fingerprints,
+                "tests_version": self.tests_version, "points": dict(self.points)}
 
     @classmethod
     def from_dict(cls, data) -> "GradingRecord":
         """The record ``to_dict`` wrote; RecordError for anything else."""
+        old = isinstance(data, dict) and data.get("version") in OLD_VERSIONS
         expected = {"version", "status", "message", "notes", "seconds", "judge_seconds",
-                    "verdicts", "fingerprints"}
+                    "verdicts", "fingerprints"} | (set() if old else {"tests_version", "points"})
         if not isinstance(data, dict) or set(data) != expected:
             found = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise RecordError(f"fields {found}, expected {sorted(expected)}")
-        if data["version"] != VERSION:
+        if data["version"] != VERSION and not old:
             raise RecordError(f"version {data['version']!r}; this kit reads version {VERSION}")
+        if old:
+            data = {**data, "tests_version": "", "points": {}}
         for key, kind in (("status", str), ("message", str), ("notes", list),
                           ("seconds", (int, float)), ("judge_seconds", (int, float)),
-                          ("fingerprints", dict)):
+                          ("fingerprints", dict), ("tests_version", str),
+                          ("points", dict)):
             if not isinstance(data[key], kind) or isinstance(data[key], bool):
                 raise RecordError(f"{key} is a {type(data[key]).__name__}")
         if not all(isinstance(n, str) for n in data["notes"]):
@@ -84,8 +96,15 @@ class GradingRecord:
             verdicts = verdicts_from_dict(data["verdicts"])
         except VerdictError as err:
             raise RecordError(str(err)) from None
+        points = data["points"]
+        if old:  # the points its verdicts were scored out of
+            points = {grade_id: v.max_score for grade_id, v in verdicts.items()}
+        if not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                   for k, v in points.items()):
+            raise RecordError("points that are not {grade_id: number}")
         return cls(data["status"], data["message"], data["notes"], float(data["seconds"]),
-                   float(data["judge_seconds"]), verdicts, data["fingerprints"])
+                   float(data["judge_seconds"]), verdicts, data["fingerprints"],
+                   data["tests_version"], {k: float(v) for k, v in points.items()})
 
 
 def remove_planted(folder: Path) -> None:

@@ -3,7 +3,10 @@
 Built from the gradebook (scores) and the grading record the coordinator keeps beside
 each autograded submission (record/grading_record.py: status, notes, seconds, the judge's
 verdicts with their checks and messages, the models' fingerprints for the similarity
-flags). Pages are written to
+flags, the version of the tests it was judged against). A submission graded against an
+older version of its tests (record/versions.py) shows its own old score out of its own old
+maximum, marked, and is left out of the class statistics, the histograms and the check
+tables, which would otherwise mix old verdicts with new maxima. Pages are written to
 ``dashboard/`` and link to every student's feedback page with relative paths, so the
 whole folder opens from the file system.
 """
@@ -15,7 +18,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..record import gradebook, grading_record
+from ..record import gradebook, grading_record, versions
 from ..record.grading_record import GradingRecord
 from ..judge import similarity
 from ..course import Course
@@ -39,6 +42,7 @@ class Submission:
     judge_seconds: float | None
     problems: str        # why it failed to run or what limited it
     link: str            # relative link to the feedback page ("" if there is none)
+    stale: bool = False  # graded against an older version of the tests (its old maximum)
 
 
 @dataclass
@@ -73,6 +77,7 @@ class AssignmentPage:
     not_run: list[Submission]
     similar: list[tuple]   # (file, reason, [(student, link)], [(student, student, similarity)])
     course_link: str = "index.html"
+    stale: list[Submission] = field(default_factory=list)  # left out of the statistics
 
 
 def folder(course: Course) -> Path:
@@ -86,7 +91,9 @@ def feedback_link(course: Course, student: str, assignment: str) -> str:
 
 
 def submission(course: Course, student: str, assignment: str, items, hidden,
-               record: GradingRecord | None) -> Submission:
+               record: GradingRecord | None, stale: bool = False) -> Submission:
+    if stale:
+        items = versions.as_graded(items, record)
     auto = [i for i in items if i.kind == "autograded test"]
     notes = ([record.message] if record.message else []) + record.notes if record else []
     return Submission(student, sum(i.score or 0 for i in auto), sum(i.max_score for i in auto),
@@ -94,7 +101,7 @@ def submission(course: Course, student: str, assignment: str, items, hidden,
                       record.seconds if record else None,
                       record.judge_seconds if record else None,
                       redact("\n".join(n for n in notes if n), hidden, 1000),
-                      feedback_link(course, student, assignment))
+                      feedback_link(course, student, assignment), stale)
 
 
 def check_tables(course: Course, assignment: str, records: dict[str, GradingRecord | None]):
@@ -131,17 +138,19 @@ def score_stats(scores: list[float]) -> dict:
 
 
 def assignment_model(course: Course, assignment: str) -> AssignmentPage:
-    hidden = read_assignment(course, assignment).hidden
+    task = read_assignment(course, assignment)
     subs, records = [], {}
     for student in gradebook.students(course):
         items = gradebook.submission_items(course, assignment, student)
         if items:
             records[student] = grading_record.load(course, student, assignment)
-            subs.append(submission(course, student, assignment, items, hidden,
-                                   records[student]))
-    maximum = max((s.max_score for s in subs), default=0.0)
-    scores = [s.score for s in subs]
-    rates, failures = check_tables(course, assignment, records)
+            subs.append(submission(course, student, assignment, items, task.hidden,
+                                   records[student], versions.is_stale(records[student], task)))
+    current = [s for s in subs if not s.stale]  # the statistics never mix two versions
+    maximum = max((s.max_score for s in current or subs), default=0.0)
+    scores = [s.score for s in current]
+    rates, failures = check_tables(course, assignment,
+                                   {s.student: records[s.student] for s in current})
     links = {s.student: s.link for s in subs}
     prints = grading_record.class_fingerprints(course, assignment)
     similar = [(name, reason, [(m, links.get(m, "")) for m in members], pairs)
@@ -150,7 +159,8 @@ def assignment_model(course: Course, assignment: str) -> AssignmentPage:
     return AssignmentPage(assignment, maximum,
                           histogram(scores, maximum, f"{assignment}: autograded scores"),
                           score_stats(scores), subs, rates, failures,
-                          [s for s in subs if s.status != "graded" or s.problems], similar)
+                          [s for s in subs if s.status != "graded" or s.problems], similar,
+                          stale=[s for s in subs if s.stale])
 
 
 @dataclass
@@ -159,6 +169,7 @@ class CoursePage:
     students: list[str]
     scores: dict                   # (student, assignment) -> Submission
     histogram: str = ""
+    left_out: list[str] = field(default_factory=list)  # with a stale grade: not in the totals
 
 
 def course_model(course: Course, pages: list[AssignmentPage]) -> CoursePage:
@@ -169,14 +180,16 @@ def course_model(course: Course, pages: list[AssignmentPage]) -> CoursePage:
                      "stats": page.stats, "max_score": page.max_score,
                      "not_run": len([s for s in page.not_run if s.status != "graded"]),
                      "limited": len(page.not_run), "flagged": len(page.similar),
+                     "stale": len(page.stale),
                      "seconds": statistics.fmean(seconds) if seconds else None})
         scores.update({(s.student, page.assignment): s for s in page.submissions})
     students = sorted({student for student, _ in scores})
+    left_out = sorted({s.student for p in pages for s in p.stale})
     maximum = sum(p.max_score for p in pages)
     totals = [sum(scores[(s, p.assignment)].score for p in pages if (s, p.assignment) in scores)
-              for s in students]
+              for s in students if s not in left_out]
     return CoursePage(rows, students, scores,
-                      histogram(totals, maximum, "course: total autograded points"))
+                      histogram(totals, maximum, "course: total autograded points"), left_out)
 
 
 def dashboard(course: Course, assignments=None) -> Path:

@@ -1,11 +1,16 @@
-"""Export: a grades CSV for the whole class and a Gradescope results.json per submission."""
+"""Export: a grades CSV for the whole class and a Gradescope results.json per submission.
+
+A submission graded against an older version of its assignment's tests (record/versions.py)
+keeps its own old scores out of its own old maxima, never out of the new ones, and the
+CSV's "<assignment> tests" column says "older version" (else "current").
+"""
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
 
-from ..record import gradebook, grading_record, outcomes
+from ..record import gradebook, grading_record, outcomes, versions
 from ..course import Course
 from ..judge.redact import redact
 from ..replay import Assignment, assignment_of, read_assignment
@@ -15,11 +20,20 @@ def _score(item) -> float:
     return float(item.score or 0.0)
 
 
-def export(course: Course, assignments=None) -> tuple[Path, list[Path]]:
-    """Write exports/grades.csv and exports/gradescope/<student>/<assignment>/results.json."""
+def export(course: Course, assignments=None, only=None) -> tuple[Path, list[Path]]:
+    """Write exports/grades.csv (every student) and
+    exports/gradescope/<student>/<assignment>/results.json (of the students ``only``
+    names; None: all)."""
     assignments = assignments or course.assignments()
     students = gradebook.students(course)
+    tasks = {a: read_assignment(course, a) for a in assignments}  # once for the batch
     table = {(s, a): gradebook.submission_items(course, a, s) for s in students for a in assignments}
+    stale = set()
+    for (s, a), items in table.items():
+        record = grading_record.load(course, s, a) if items else None
+        if versions.is_stale(record, tasks[a]):
+            stale.add((s, a))
+            table[(s, a)] = versions.as_graded(items, record)
     columns = {}
     for (_, a), items in table.items():
         columns.setdefault(a, [])
@@ -32,24 +46,26 @@ def export(course: Course, assignments=None) -> tuple[Path, list[Path]]:
         writer = csv.writer(f)
         header = ["student"]
         for a in assignments:
-            header += [f"{a} total", f"{a} max"] + [f"{a}:{name}" for name in columns.get(a, [])]
+            header += [f"{a} total", f"{a} max", f"{a} tests"]
+            header += [f"{a}:{name}" for name in columns.get(a, [])]
         writer.writerow(header)
         for s in students:
             row = [s]
             for a in assignments:
                 items = {i.name: i for i in table[(s, a)]}
                 if not items:
-                    row += ["", ""] + [""] * len(columns.get(a, []))
+                    row += ["", "", ""] + [""] * len(columns.get(a, []))
                     continue
                 row += [f"{sum(_score(i) for i in items.values()):g}",
-                        f"{sum(i.max_score for i in items.values()):g}"]
+                        f"{sum(i.max_score for i in items.values()):g}",
+                        "older version" if (s, a) in stale else "current"]
                 row += ["pending" if n in items and items[n].needs_manual_grade
                         else (f"{_score(items[n]):g}" if n in items else "")
                         for n in columns.get(a, [])]
             writer.writerow(row)
-    tasks = {a: read_assignment(course, a) for a in assignments}  # once for the batch
     written = [gradescope_results(course, s, tasks[a], table[(s, a)])
-               for s in students for a in assignments if table[(s, a)]]
+               for s in students for a in assignments
+               if table[(s, a)] and (only is None or s in only)]
     return csv_path, written
 
 
@@ -60,6 +76,9 @@ def gradescope_results(course: Course, student: str, assignment: str | Assignmen
     task = assignment_of(course, assignment)
     assignment = task.name
     record = grading_record.load(course, student, assignment)
+    stale = versions.is_stale(record, task)
+    if stale:
+        items = versions.as_graded(items, record)
     verdicts = record.by_cell() if record else {}
     failure = redact(record.problem if record else "", task.hidden, 4000)
     tests, pending = [], 0.0
@@ -80,6 +99,9 @@ def gradescope_results(course: Course, student: str, assignment: str | Assignmen
                       "max_score": item.max_score, "output": output, "visibility": "visible",
                       "status": "passed" if _score(item) == item.max_score else "failed"})
     summary = failure or "Autograded by the course kit."
+    if stale:
+        summary = (f"Graded against an older version of this assignment's tests: the scores "
+                   f"are out of the points of that version.\n{summary}")
     if pending:
         summary += (f"\n{pending:g} points of written answers are graded by hand and are not "
                     "in this total yet.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..record import gradebook, grading_record, outcomes
+from ..record import gradebook, grading_record, outcomes, versions
 from ..release import leakcheck
 from ..course import Course
 from ..judge.redact import redact
@@ -84,6 +84,7 @@ class FeedbackPage:
     accuracies: list[AccuracyRow]
     work: list[WorkCell]
     figures: list[Figure]
+    stale: bool = False  # graded against an older version of the tests: scores out of its points
 
 
 def check_lines(verdict: Verdict, max_score: float) -> list[CheckLine]:
@@ -153,6 +154,9 @@ def page_model(course: Course, student: str,
     if not items:
         return None
     record = grading_record.load(course, student, assignment)
+    stale = versions.is_stale(record, task)
+    if stale:  # its old scores out of its old points, never out of the new ones
+        items = versions.as_graded(items, record)
     verdicts = record.by_cell() if record else {}
     hidden = task.hidden
     failure = redact(record.problem if record else "", hidden, 4000)
@@ -175,7 +179,7 @@ def page_model(course: Course, student: str,
                         sum(i.max_score for i in auto), sum((i.score or 0) for i in by_hand),
                         sum(i.max_score for i in by_hand),
                         sum(i.max_score for i in items if i.needs_manual_grade), failure,
-                        rubric, gradients, accuracies, work, figures)
+                        rubric, gradients, accuracies, work, figures, stale)
 
 
 def page_path(course: Course, student: str, assignment: str) -> Path:

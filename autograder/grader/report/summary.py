@@ -8,8 +8,9 @@ human should look at: each pair of students with similar models and how similar
 """
 from __future__ import annotations
 
-from ..record import gradebook
-from ..record.grading_record import class_fingerprints
+from ..record import gradebook, versions
+from ..record.grading_record import class_fingerprints, load
+from ..replay import read_assignment
 from ..judge.similarity import copied_models, groups
 
 MAX_PAIRS = 8   # pairs printed per group of similar models; the dashboard lists them all
@@ -29,6 +30,10 @@ def print_summary(course, assignments, results) -> None:
             if not items:
                 row += f"  {'-':>16}"
                 continue
+            record = load(course, student, assignment)
+            if versions.is_stale(record, read_assignment(course, assignment)):
+                items = versions.as_graded(items, record)  # its old points, never the new
+                problems.append(f"{assignment}: {versions.MARK}")
             got = sum(i.score or 0 for i in items)
             row += f"  {f'{got:g}/{sum(i.max_score for i in items):g}':>16}"
             if (student, assignment) in failures:
