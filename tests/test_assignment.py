@@ -1,4 +1,4 @@
-"""An assignment is read from source/ once per batch (replay.read_assignment): the judge,
+"""An assignment is read from source/ once per batch (assignment.read_assignment): the judge,
 diagnose and the reports share one reading, and a re-release is seen at once."""
 import json
 import os
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grader import replay
+from autograder.grader import assignment as assignments
 from autograder.grader.course import Course
 from tests import course_fixture as fx
 
@@ -32,20 +32,20 @@ def reads(monkeypatch):
 
 
 def test_an_unchanged_assignment_is_read_and_replayed_once(course, reads):
-    first = replay.read_assignment(course, fx.ASSIGNMENT)
+    first = assignments.read_assignment(course, fx.ASSIGNMENT)
     cells = first.cells
     for _ in range(5):
-        again = replay.read_assignment(course, fx.ASSIGNMENT)
+        again = assignments.read_assignment(course, fx.ASSIGNMENT)
         assert again is first and again.cells is cells
-        replay.hidden_lines(course, fx.ASSIGNMENT)
-        replay.judged_files(course, fx.ASSIGNMENT)
+        assignments.hidden_lines(course, fx.ASSIGNMENT)
+        assignments.judged_files(course, fx.ASSIGNMENT)
     assert reads == [f"{fx.ASSIGNMENT}.ipynb"]
     assert " ".join(fx.HIDDEN_LINE.split()) in first.hidden
     assert first.judged_files == ["tiny_weights.npz"]
 
 
 def test_each_judging_gets_checks_of_its_own(course):
-    assignment = replay.read_assignment(course, fx.ASSIGNMENT)
+    assignment = assignments.read_assignment(course, fx.ASSIGNMENT)
     one, two = assignment.fresh_cells(), assignment.fresh_cells()
     check = next(c for cell in one for c in cell.checks)
     check.nonce = "one submission's nonce"
@@ -56,7 +56,7 @@ def test_each_judging_gets_checks_of_its_own(course):
 
 
 def test_a_re_released_source_notebook_is_read_again(course, reads):
-    first = replay.read_assignment(course, fx.ASSIGNMENT)
+    first = assignments.read_assignment(course, fx.ASSIGNMENT)
     path = course.notebooks(fx.ASSIGNMENT)[0]
     notebook = json.loads(path.read_text())
     notebook["metadata"]["autograder"] = {"from_scratch": True}
@@ -66,16 +66,16 @@ def test_a_re_released_source_notebook_is_read_again(course, reads):
                 "### END HIDDEN TESTS", "assert relu(3) == 3, 'a new hidden assert'\n"
                 "### END HIDDEN TESTS")
     path.write_text(json.dumps(notebook))
-    again = replay.read_assignment(course, fx.ASSIGNMENT)
+    again = assignments.read_assignment(course, fx.ASSIGNMENT)
     assert again is not first and again.settings == {"from_scratch": True}
     assert "assert relu(3) == 3, 'a new hidden assert'" in again.hidden
     assert "assert relu(3) == 3, 'a new hidden assert'" not in first.hidden
 
 
 def test_a_notebook_touched_but_unchanged_keeps_its_reading(course, reads):
-    first = replay.read_assignment(course, fx.ASSIGNMENT)
+    first = assignments.read_assignment(course, fx.ASSIGNMENT)
     path = course.notebooks(fx.ASSIGNMENT)[0]
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
-    assert replay.read_assignment(course, fx.ASSIGNMENT) is first
-    assert replay.read_assignment(course, fx.ASSIGNMENT) is first
+    assert assignments.read_assignment(course, fx.ASSIGNMENT) is first
+    assert assignments.read_assignment(course, fx.ASSIGNMENT) is first
     assert len(reads) == 2  # the bytes compared once after the touch, never parsed again

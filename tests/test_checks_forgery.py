@@ -20,7 +20,7 @@ import pytest
 
 from autograder.grader.course import Course
 from autograder.grader.judge.judge import judge_check
-from autograder.grader.replay import test_cells as source_test_cells
+from autograder.grader.assignment import test_cells as source_test_cells
 from autograder.student import checks
 from autograder.student.checks.core import StudentObject, building
 from autograder.student.checks.evidence import encode

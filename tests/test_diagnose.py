@@ -9,7 +9,7 @@ import pytest
 from autograder.grader.record import outcomes
 from autograder.grader.course import Course
 from autograder.grader.judge.verdict import Verdict
-from autograder.grader.replay import read_assignment
+from autograder.grader.assignment import read_assignment
 from autograder.grader.judge.diagnose import dependency_notes, saving_cell_problem, visible_stops
 
 

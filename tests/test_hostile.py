@@ -21,7 +21,7 @@ import pytest
 from autograder.grader.collect import collect
 from autograder.grader.report import export, feedback
 from autograder.grader.record import gradebook, grading_record, outcomes
-from autograder.grader import grade, replay
+from autograder.grader import assignment, grade
 from autograder.grader.judge import redact
 from autograder.grader.release import release
 from autograder.grader.course import Course
@@ -177,7 +177,7 @@ def test_no_hidden_test_line_reaches_feedback_or_exports(batch):
     csv_path, results = export.export(batch.course)
     shown = "\n".join(p.read_text() for p in [*pages, csv_path, *results])
     assert "hidden test text removed" in shown  # the leak was there, and was cut out
-    for line in replay.hidden_lines(batch.course, fx.ASSIGNMENT):
+    for line in assignment.hidden_lines(batch.course, fx.ASSIGNMENT):
         assert line not in redact.collapse(shown), line
     assert fx.HIDDEN_LINE not in shown
 

@@ -18,6 +18,7 @@ RANKS = {
     "autograder.grader.sandbox": 1,
     "autograder.grader.course": 1,
     "autograder.grader.replay": 2,
+    "autograder.grader.assignment": 3,
     "autograder.grader.settings": 2,
     **{f"autograder.grader.{stage}": 10 * (number + 1) for number, stage in enumerate(STAGES)},
     # The references are what the judge compares with, so they sit with the judge.

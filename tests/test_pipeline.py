@@ -309,11 +309,11 @@ def test_identical_saved_models_across_the_class_are_flagged_for_a_look(course, 
 
 def test_the_source_notebooks_are_read_once_for_the_whole_batch(course, graded, monkeypatch):
     """The judge, diagnose and every report of a batch share one reading of source/
-    (replay.read_assignment); only the leak check of the written pages reads it on purpose."""
+    (assignment.read_assignment); only the leak check of the written pages reads it on purpose."""
     import builtins
     import pathlib
 
-    from autograder.grader import replay
+    from autograder.grader import assignment
     from autograder.grader.judge import judge
     from autograder.grader.report import dashboard
 
@@ -344,7 +344,7 @@ def test_the_source_notebooks_are_read_once_for_the_whole_batch(course, graded, 
     monkeypatch.setattr(builtins, "open", counted_open)
     monkeypatch.setattr(pathlib.Path, "read_bytes", counted_read_bytes)
     monkeypatch.setattr(leakcheck, "find_leaks", uncounted_find_leaks)
-    replay._READ.clear()  # as in a fresh coordinator or judge process
+    assignment._READ.clear()  # as in a fresh coordinator or judge process
     for student in ("reference", "wronggrad", "shaped"):
         judge.judge_cells(course, fx.ASSIGNMENT, course.autograded / student / fx.ASSIGNMENT)
     assert feedback.feedback(course)

@@ -4,7 +4,7 @@ every expected message belongs to a cell the student loses."""
 import pytest
 
 from autograder.grader.course import Course
-from autograder.grader import replay
+from autograder.grader import assignment
 from autograder.grader.sample import load_mutations, mutate, reference_answers
 from tests.conftest import REPO
 
@@ -24,7 +24,7 @@ def test_each_corpus_student_applies_to_the_source_and_names_real_tests(mutation
         answers.update(reference_answers(notebook))
     changed = mutate(answers, mutation)
     assert changed != answers
-    tests = {cell.grade_id for cell in replay.test_cells(COURSE, mutation.assignment)}
+    tests = {cell.grade_id for cell in assignment.test_cells(COURSE, mutation.assignment)}
     assert set(mutation.loses) <= tests, f"not autograded tests: {set(mutation.loses) - tests}"
     assert set(mutation.says) <= set(mutation.loses), "a message is expected from a cell that passes"
     assert mutation.says, "each corpus student names the words of at least one message"

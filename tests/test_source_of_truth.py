@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.grader import cli, replay
+from autograder.grader import assignment as assignments, cli, replay
 from autograder.grader.course import Course
 from autograder.grader.release import release
 from autograder.grader.release.release import ReleaseError
@@ -38,7 +38,7 @@ def edit_cell(path: Path, grade_id: str, edit) -> None:
 
 
 def cell_of(course: Course, assignment: str, grade_id: str) -> replay.TestCell:
-    return next(c for c in replay.test_cells(course, assignment) if c.grade_id == grade_id)
+    return next(c for c in assignments.test_cells(course, assignment) if c.grade_id == grade_id)
 
 
 def a1_course(tmp_path) -> Course:
@@ -82,7 +82,7 @@ def test_a_judge_spec_left_in_the_metadata_must_agree_with_the_code(tmp_path):
     assert cell_of(course, fx.ASSIGNMENT, "centroid_test").judge_spec == fx.JUDGE
     edit_cell(notebook, "centroid_test", stale_copy(0.5))
     with pytest.raises(replay.ReplayError, match="delete metadata.autograder.judge"):
-        replay.test_cells(course, fx.ASSIGNMENT)
+        assignments.test_cells(course, fx.ASSIGNMENT)
 
 
 def test_a_check_that_would_count_for_nothing_beside_a_judged_file_is_refused(tmp_path):
@@ -90,7 +90,7 @@ def test_a_check_that_would_count_for_nothing_beside_a_judged_file_is_refused(tm
     edit_cell(course.source / fx.ASSIGNMENT / f"{fx.ASSIGNMENT}.ipynb", "centroid_test",
               lambda s, _: "checks.check_values(double, 'double', shape=(4,))\n" + s)
     with pytest.raises(replay.ReplayError, match="would count for nothing"):
-        replay.test_cells(course, fx.ASSIGNMENT)
+        assignments.test_cells(course, fx.ASSIGNMENT)
 
 
 def centroid_weights(folder: Path) -> None:

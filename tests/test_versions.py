@@ -11,7 +11,7 @@ from autograder.grader.judge.verdict import Verdict
 from autograder.grader.record import versions
 from autograder.grader.record.grading_record import (RECORD, GradingRecord, RecordError,
                                                      read_record, write_record)
-from autograder.grader.replay import read_assignment
+from autograder.grader.assignment import read_assignment
 from tests import course_fixture as fx
 
 

@@ -36,7 +36,7 @@ class Run:
 
 def judge_specs(course: Course, assignment: str) -> dict[str, dict]:
     """{judged file: judge spec} of the assignment's test cells."""
-    from .replay import test_cells
+    from .assignment import test_cells
 
     return {cell.judge_spec["path"]: cell.judge_spec
             for cell in test_cells(course, assignment) if cell.judge_spec}

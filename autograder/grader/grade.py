@@ -32,7 +32,7 @@ from .run.outcome import JobResult, job_result, run_outcome
 from .run.records import GradingSettings, JobSpec
 from .record.journal import Journal
 from .record.versions import stale_jobs, stamped
-from .replay import read_assignment
+from .assignment import read_assignment
 from .judge.judge_process import JudgeProcess
 from .judge.request import JudgeRequest
 from .judge.verdict import VerdictError, verdicts_from_dict

@@ -12,24 +12,18 @@ A check call the judge cannot rebuild (inside a function or loop, a parameter th
 a literal) is the teacher's to fix: :class:`ReplayError` names it, at release and in
 tests, before any student is graded.
 
-It sits below the stages because three of them read an assignment this way: release
-refuses test cells it cannot rebuild, the judge decides them, and the reports hide their
-lines.
+It sits below the stages because three of them read an assignment this way (through
+assignment.py, which reads each assignment once per batch): release refuses test cells it
+cannot rebuild, the judge decides them, and the reports hide their lines.
 """
 from __future__ import annotations
 
 import ast
-import copy
-import hashlib
-import json
 from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 
 from ..student import checks as check_library
 from ..student.checks.core import StudentObject, building
-from .course import Course, nbgrader_meta
-from .settings import AssignmentSettings, read_settings
+from .course import nbgrader_meta
 
 NOT_PARAMETERS = ("raise_on_fail",)
 
@@ -260,117 +254,3 @@ def _refuse_stale_copy(cell: dict, spec: dict | None, where: str) -> None:
         raise ReplayError(f"{where}: the cell's metadata holds a judge spec {copy_} that "
                           f"differs from its code line's {spec}; the code line is the one "
                           "source: delete metadata.autograder.judge from the cell")
-
-
-def source_hidden_lines(sources: dict[str, dict], shortest: int = 12) -> list[str]:
-    """The lines of the hidden tests of ``sources`` (for redacting leaks),
-    whitespace-collapsed."""
-    lines = []
-    for notebook in sources.values():
-        for cell in notebook["cells"]:
-            hidden = False
-            for line in cell_source(cell).splitlines():
-                if "BEGIN HIDDEN TESTS" in line:
-                    hidden = True
-                elif "END HIDDEN TESTS" in line:
-                    hidden = False
-                elif hidden and len(" ".join(line.split())) >= shortest:
-                    lines.append(" ".join(line.split()))
-    return lines
-
-
-@dataclass(eq=False)
-class Assignment:
-    """An assignment as the teacher wrote it in ``source/``, read once per batch: its
-    notebooks, hidden-test lines, settings (the notebooks' ``autograder`` metadata, as
-    written in ``settings`` and checked in ``options``) and,
-    built on first use, its test cells and the files the judge reads. The judge,
-    diagnose and every report take it instead of re-reading the notebooks."""
-
-    name: str
-    sources: dict[str, dict]   # {notebook file name: the teacher's notebook}, in order
-    digest: str                # sha256 of the notebooks' names and bytes
-    stamp: tuple = ()          # the files' (name, inode, size, mtime) when read
-
-    @cached_property
-    def hidden(self) -> list[str]:
-        return source_hidden_lines(self.sources)
-
-    @cached_property
-    def settings(self) -> dict:
-        found = {}
-        for notebook in self.sources.values():
-            found.update(notebook.get("metadata", {}).get("autograder", {}) or {})
-        return found
-
-    @cached_property
-    def options(self) -> AssignmentSettings:
-        """``settings`` read and checked: budget, from_scratch, limits, hand_in
-        (settings.py); SettingsError names a wrong key."""
-        return read_settings(self.settings, f"source/{self.name}")
-
-    @cached_property
-    def cells(self) -> list[TestCell]:
-        """The test cells, replayed once; ReplayError names a check that cannot be."""
-        return source_test_cells(self.sources)
-
-    def fresh_cells(self) -> list[TestCell]:
-        """The test cells with checks of their own, for one submission's judging (the
-        judge sets a check's nonce and folder; no state passes between submissions)."""
-        return copy.deepcopy(self.cells)
-
-    @property
-    def judged_files(self) -> list[str]:
-        return [cell.judge_spec["path"] for cell in self.cells if cell.judge_spec]
-
-
-_READ: dict[tuple[str, str], Assignment] = {}  # the last reading of each assignment
-
-
-def _stamp(paths: list[Path]) -> tuple:
-    found = []
-    for path in paths:
-        info = path.stat()
-        found.append((path.name, info.st_ino, info.st_size, info.st_mtime_ns))
-    return tuple(found)
-
-
-def read_assignment(course: Course, assignment: str) -> Assignment:
-    """The assignment's source notebooks, read and parsed once while they stay the same:
-    files whose inode, size and time are unchanged are not read again, and changed bytes
-    (a re-release) give a new reading; files touched but unchanged keep the old one."""
-    paths = course.notebooks(assignment)
-    key, stamp = (str(course.source), assignment), _stamp(paths)
-    known = _READ.get(key)
-    if known is not None and known.stamp == stamp:
-        return known
-    raw = {path.name: path.read_bytes() for path in paths}
-    digest = hashlib.sha256(repr(list(raw.items())).encode()).hexdigest()
-    if known is not None and known.digest == digest:
-        known.stamp = stamp
-        return known
-    sources = {name: json.loads(data.decode("utf-8")) for name, data in raw.items()}
-    _READ[key] = found = Assignment(assignment, sources, digest, stamp)
-    return found
-
-
-def assignment_of(course: Course, assignment: "str | Assignment") -> Assignment:
-    """``assignment`` itself, or the Assignment of that name read from ``course``."""
-    return assignment if isinstance(assignment, Assignment) else read_assignment(course,
-                                                                                 assignment)
-
-
-def test_cells(course: Course, assignment: str) -> list[TestCell]:
-    """Every autograded test cell of the assignment's source notebooks, with its checks
-    (rebuilt for this call: the caller may set a check's nonce and folder)."""
-    return read_assignment(course, assignment).fresh_cells()
-
-
-def hidden_lines(course: Course, assignment: str) -> list[str]:
-    """The lines of the assignment's hidden tests (for redacting leaks), whitespace-collapsed."""
-    return read_assignment(course, assignment).hidden
-
-
-def judged_files(course, assignment: str) -> list[str]:
-    """The files the judge reads from a submission's folder."""
-    return read_assignment(course, assignment).judged_files

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from .course import KIT_ROOT, NEVER_RELEASED, Course, nbgrader_meta
 from .references import COURSE_REFERENCES, course_references, kit_references
-from .replay import ReplayError, cell_source, read_assignment
+from .replay import ReplayError, cell_source
+from .assignment import read_assignment
 
 STUDENTS = ("reference", "untouched")
 FIX_REFERENCE = ("correct the name in the check, or register it in source/"

@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 
 from ..course import nbgrader_meta
-from ..replay import Assignment, cell_source
+from ..replay import cell_source
+from ..assignment import Assignment
 from .verdict import Verdict
 
 MAX_SOURCE = 200_000   # characters of one cell; longer cells are not analysed

@@ -34,7 +34,8 @@ from .evidence import read_records
 from .inspection import InspectionError, inspect
 from .redact import redact, student_error
 from .verdict import CheckVerdict, Verdict, verdicts_to_dict
-from ..replay import Assignment, TestCell, read_assignment
+from ..replay import TestCell
+from ..assignment import Assignment, read_assignment
 
 
 def judge_saved_file(folder: Path, spec: dict, notebook: str = "") -> CheckResult:
@@ -135,7 +136,7 @@ def _grouped(failures: list[CheckVerdict]) -> list[tuple[str, str]]:
 def judge_cells(course, assignment: str | Assignment, folder: Path,
                 evidence: Path | None = None, nonce: str = "") -> dict[str, Verdict]:
     """{grade_id: Verdict} for every autograded test cell of a harvested submission
-    (``assignment``: its name, or the Assignment the batch read: replay.read_assignment)."""
+    (``assignment``: its name, or the Assignment the batch read: assignment.read_assignment)."""
     references.install(course.source)  # the kit's and the course's, before any check
     if not isinstance(assignment, Assignment):
         assignment = read_assignment(course, assignment)

@@ -41,7 +41,7 @@ def judge_request(request: JudgeRequest) -> dict:
     """Judge one harvested submission and fingerprint its judged files:
     {"verdicts": {grade_id: verdict}, "fingerprints": {file: fingerprint}}."""
     from . import inspection, judge, similarity
-    from .. import replay
+    from .. import assignment
     from ..course import Course
 
     inspection.configure(sandbox=request.sandbox)
@@ -49,7 +49,7 @@ def judge_request(request: JudgeRequest) -> dict:
     evidence = Path(request.evidence) if request.evidence else None
     verdicts = judge.judge_submission(course, request.assignment, folder, evidence,
                                       request.nonce)
-    prints = similarity.record_fingerprints(folder, replay.judged_files(course, request.assignment))
+    prints = similarity.record_fingerprints(folder, assignment.judged_files(course, request.assignment))
     return {"verdicts": json.loads(json.dumps(verdicts, default=float)),
             "fingerprints": json.loads(json.dumps(prints, default=float))}
 

@@ -18,7 +18,8 @@ import hashlib
 import json
 
 from ..course import Course, nbgrader_meta
-from ..replay import Assignment, ReplayError, cell_source, read_assignment
+from ..replay import ReplayError, cell_source
+from ..assignment import Assignment, read_assignment
 from .grading_record import GradingRecord, RecordError, read_record
 
 MARK = "graded against an older version of the tests"

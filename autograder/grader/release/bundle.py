@@ -153,7 +153,7 @@ def student_dependencies(repo: Path, notebooks=()) -> list[str]:
 
 def hand_in_text(course: Course, assignments) -> str:
     """Per assignment, the notebook and the files the judge reads from the submission."""
-    from ..replay import judged_files
+    from ..assignment import judged_files
 
     lines = []
     for assignment in assignments:

@@ -12,7 +12,8 @@ import shutil
 
 from ..course import Course
 from .leakcheck import check_release, raise_on_leaks
-from ..replay import ReplayError, read_assignment, test_cells
+from ..replay import ReplayError
+from ..assignment import read_assignment, test_cells
 from ..settings import SettingsError
 
 STAGING = ".release-staging"

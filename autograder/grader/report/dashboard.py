@@ -26,7 +26,7 @@ from .feedback import page_path
 from ..judge.redact import redact
 from ..judge.verdict import CheckVerdict
 from .render import histogram, write_page
-from ..replay import read_assignment
+from ..assignment import read_assignment
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 TOP_FAILURES = 15

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..record import gradebook, grading_record, outcomes, versions
 from ..course import Course
 from ..judge.redact import redact
-from ..replay import Assignment, assignment_of, read_assignment
+from ..assignment import Assignment, assignment_of, read_assignment
 
 
 def _score(item) -> float:

@@ -20,7 +20,7 @@ from ..course import Course
 from ..judge.redact import redact
 from ..judge.verdict import Verdict
 from .render import write_page
-from ..replay import Assignment, assignment_of, read_assignment
+from ..assignment import Assignment, assignment_of, read_assignment
 from .work import Figure, WorkCell, own_work
 
 PAGE = "feedback.html"
@@ -147,7 +147,7 @@ def page_model(course: Course, student: str,
                assignment: str | Assignment) -> FeedbackPage | None:
     """The feedback page's data; None if the submission was never graded.
 
-    assignment: its name, or the Assignment the batch read once (replay.read_assignment)."""
+    assignment: its name, or the Assignment the batch read once (assignment.read_assignment)."""
     task = assignment_of(course, assignment)
     assignment = task.name
     items = gradebook.submission_items(course, assignment, student)

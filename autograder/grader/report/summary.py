@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..record import gradebook, versions
 from ..record.grading_record import class_fingerprints, load
-from ..replay import read_assignment
+from ..assignment import read_assignment
 from ..judge.similarity import copied_models, groups
 
 MAX_PAIRS = 8   # pairs printed per group of similar models; the dashboard lists them all

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..course import Course
-from ..replay import judged_files, read_assignment
+from ..assignment import judged_files, read_assignment
 from .records import GradingSettings, JobSpec
 
 if TYPE_CHECKING:
