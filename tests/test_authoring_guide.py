@@ -89,6 +89,8 @@ def test_the_guides_example_releases_grades_and_regrades_stale_work_as_it_says(
     assert scores(course) == {"alice": {"softplus_test": 2}, "bob": {"softplus_test": 1}}
     rows = grades_csv(course)
     assert rows["alice"]["logreg tests"] == rows["bob"]["logreg tests"] == "current"
+    assert rows["alice"]["logreg:softplus_why"] == "pending"  # formgrader's, by hand
+    assert rows["bob"]["logreg:softplus_why"] == "0"  # left untouched
 
     run_step("points", course, capsys)
     out = run_step("rerelease", course, capsys)
