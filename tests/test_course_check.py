@@ -99,3 +99,15 @@ def test_doctor_says_what_is_wrong_with_the_course(tmp_path):
     assert not ok and detail.startswith(f"{tmp_path} is not a course")
     ok, detail = rows["limits (no assignment)"]
     assert ok and "an assignment without a budget gets 120 s" in detail
+
+
+def test_without_course_the_current_course_folder_is_used_not_the_kit(tmp_path, monkeypatch,
+                                                                          capsys):
+    course = tmp_path / "my-course"
+    (course / "source").mkdir(parents=True)
+    monkeypatch.chdir(course)
+    assert cli.main(["new", "logreg"]) == 0
+    assert (course / "source" / "logreg" / "logreg.ipynb").is_file()
+    assert not (REPO / "source" / "logreg").exists()  # the kit's own course is untouched
+    monkeypatch.chdir(tmp_path)  # not a course: the kit's repository is the default
+    assert cli.default_course() == REPO

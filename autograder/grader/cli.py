@@ -12,6 +12,14 @@ from . import commands
 from .course import KIT_ROOT
 
 
+def default_course() -> Path:
+    """The current folder when it is a course (it holds source/), else the kit's repository
+    (itself a course): an instructor working in their own course folder never writes into
+    the kit by accident."""
+    here = Path.cwd()
+    return here if (here / "source").is_dir() else KIT_ROOT
+
+
 def _course(args):
     """The course of ``--course``, checked before the command touches it (CourseError:
     one line saying what is wrong with the folder and what to do)."""
@@ -150,8 +158,9 @@ def cmd_checks(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
-    parser.add_argument("--course", default=str(KIT_ROOT),
-                        help="course directory (default: the repository root)")
+    parser.add_argument("--course", default=str(default_course()),
+                        help="course directory (default: the current folder when it holds "
+                             "source/, else the kit's own repository)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name, func):
