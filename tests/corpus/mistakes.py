@@ -191,6 +191,35 @@ def adam_no_bias_correction(params, grads, lr):
     return R.run_adam(params, grads, lr, bias_correction=False)
 
 
+def adam_with_counter(counter):
+    """Adam whose bias-correction counter t advances wrongly: "frozen" (always 1),
+    "per_parameter" (once per parameter array), "from_zero" (0 at the first step)."""
+    def run_adam(params, grads_per_step, lr):
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        m = {k: np.zeros_like(v) for k, v in params.items()}
+        v = {k: np.zeros_like(p) for k, p in params.items()}
+        params = {k: p.copy() for k, p in params.items()}
+        t = 1 if counter == "frozen" else 0
+        for grads in grads_per_step:
+            for k in params:
+                t += counter == "per_parameter"
+                m[k] = b1 * m[k] + (1 - b1) * grads[k]
+                v[k] = b2 * v[k] + (1 - b2) * grads[k] ** 2
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mh, vh = m[k] / (1 - b1 ** t), v[k] / (1 - b2 ** t)
+                    params[k] -= lr * mh / (np.sqrt(vh) + eps)
+            t += counter == "from_zero"
+        return params
+    return run_adam
+
+
+def mse_grad_scaled(factor):
+    """The MSE gradient times a wrong constant (a factor or a divisor forgotten)."""
+    def gradient(y, y_hat):
+        return factor(y) * R.mse_grad(y, y_hat)
+    return gradient
+
+
 def count_weights_only(model):
     return sum(p.numel() for p in model.parameters() if p.dim() >= 2)
 
@@ -290,6 +319,24 @@ CORPUS = [
     Mistake("adam_no_bias_correction", "Adam without bias correction",
             lambda b: checks.check_adam(b, raise_on_fail=False), adam_no_bias_correction,
             "bias correction is missing"),
+    Mistake("adam_counter_frozen", "Adam's step counter t never incremented",
+            lambda b: checks.check_adam(b, raise_on_fail=False), adam_with_counter("frozen"),
+            "t is never incremented"),
+    Mistake("adam_counter_per_parameter", "Adam's step counter incremented per parameter",
+            lambda b: checks.check_adam(b, raise_on_fail=False),
+            adam_with_counter("per_parameter"), "once per parameter array"),
+    Mistake("adam_counter_from_zero", "Adam's step counter starting at 0",
+            lambda b: checks.check_adam(b, raise_on_fail=False), adam_with_counter("from_zero"),
+            "t starts at 0"),
+    Mistake("mse_grad_no_two", "MSE gradient without the factor 2",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_scaled(lambda y: 0.5), "factor 2 from the square is missing"),
+    Mistake("mse_grad_per_row", "MSE gradient divided by the batch size only",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_scaled(lambda y: y.shape[1]), "divided by the batch size N=8 only"),
+    Mistake("mse_grad_no_mean", "MSE gradient not divided by the number of entries",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_scaled(lambda y: y.size), "not divided by the number of entries"),
     Mistake("count_weights_only", "parameter count without the biases",
             lambda b: checks.check_count_function(b, raise_on_fail=False), count_weights_only,
             "biases are parameters too"),
