@@ -116,6 +116,25 @@ def test_an_mse_gradient_off_by_an_unlisted_factor_names_no_cause():
     assert "factor 2" not in result.message and "batch size" not in result.message
 
 
+def test_a_network_wrong_elsewhere_is_not_blamed_on_the_activation_slope():
+    from tests.corpus.mistakes import mlp_grads_slope
+    right = mlp_grads_slope("sigmoid", lambda z, a: R.sigmoid_grad(z))
+    assert checks.check_mlp_gradients(right, [6, 5, 4], "sigmoid").passed
+    doubled = lambda p, X, Y: {k: 2 * v for k, v in right(p, X, Y).items()}  # noqa: E731
+    result = checks.check_mlp_gradients(doubled, [6, 5, 4], "sigmoid", raise_on_fail=False)
+    assert "2x too large" in result.message and "sigmoid'" not in result.message
+
+
+def test_the_activation_slope_is_named_only_with_the_grader_references():
+    from autograder.student.checks.core import forget_references
+    from tests.corpus.mistakes import mlp_grads_slope
+    forget_references()  # as in a student's Jupyter: the wrong backprop is a near-answer
+    result = checks.check_mlp_gradients(mlp_grads_slope("sigmoid", lambda z, a: R.sigmoid_grad(a)),
+                                        [6, 5, 4], "sigmoid", raise_on_fail=False)
+    assert not result.passed and "relative error" in result.message
+    assert "sigmoid'" not in result.message
+
+
 def test_failure_raises_assertion_error_in_test_cells():
     with pytest.raises(AssertionError, match="from the input x instead of the output"):
         checks.check_elementwise(R.sigmoid, lambda x: x * (1 - x), "sigmoid")

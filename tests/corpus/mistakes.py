@@ -183,6 +183,26 @@ def mlp_grads_l2(penalise_biases=False, penalise_weights=True, alpha=0.1):
     return grads_fn
 
 
+def mlp_grads_slope(activation, slope):
+    """Backprop through an MLP whose activation slope at a hidden layer is ``slope(z, a)``
+    (pre-activation z, activation a) instead of f'(z): R.mlp_grads, one line changed."""
+    f = {"sigmoid": R.sigmoid, "tanh": R.tanh}[activation]
+
+    def grads_fn(params, X, Y):
+        depth = len([k for k in params if k.startswith("W")])
+        hs, zs = [X], []
+        for i in range(1, depth + 1):
+            zs.append(hs[-1] @ params[f"W{i}"] + params[f"b{i}"])
+            hs.append(f(zs[-1]) if i < depth else R.softmax(zs[-1]))
+        grads, delta = {}, (hs[-1] - Y) / X.shape[0]
+        for i in range(depth, 0, -1):
+            grads[f"W{i}"], grads[f"b{i}"] = hs[i - 1].T @ delta, delta.sum(axis=0)
+            if i > 1:
+                delta = (delta @ params[f"W{i}"].T) * slope(zs[i - 2], hs[i - 1])
+        return grads
+    return grads_fn
+
+
 def relu_grad_zero(x):
     return np.zeros_like(x)
 
@@ -313,6 +333,15 @@ CORPUS = [
             lambda b: checks.check_mlp_gradients(b, [5, 4, 3], "tanh", penalty="l2", alpha=0.1,
                                                  raise_on_fail=False),
             mlp_grads_l2(penalise_weights=False), "penalty's gradient is missing"),
+    Mistake("mlp_sigmoid_slope_at_activation", "backprop through sigmoid'(a) instead of "
+            "sigmoid'(z)", lambda b: checks.check_mlp_gradients(b, [6, 5, 4], "sigmoid",
+                                                                 raise_on_fail=False),
+            mlp_grads_slope("sigmoid", lambda z, a: R.sigmoid_grad(a)),
+            "evaluates sigmoid' at the activation"),
+    Mistake("mlp_tanh_output_form_on_z", "backprop through 1 - z**2 instead of 1 - tanh(z)**2",
+            lambda b: checks.check_mlp_gradients(b, [6, 5, 4], "tanh", raise_on_fail=False),
+            mlp_grads_slope("tanh", lambda z, a: 1 - z ** 2),
+            "applies the output form of tanh' to the pre-activation z"),
     Mistake("relu_grad_zero", "ReLU derivative returned as zeros",
             lambda b: checks.check_elementwise(R.relu, b, "relu", raise_on_fail=False),
             relu_grad_zero, "zero everywhere"),
