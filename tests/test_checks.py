@@ -28,6 +28,7 @@ CORRECT = {
     "cross_entropy": lambda: checks.check_loss(R.cross_entropy, R.cross_entropy_grad,
                                                "cross_entropy"),
     "mse": lambda: checks.check_loss(R.mse, R.mse_grad, "mse", shape=(3, 2)),
+    "mse_default_shape": lambda: checks.check_loss(R.mse, R.mse_grad, "mse"),
     "l2": lambda: checks.check_penalty(R.l2_penalty, R.l2_grad, "l2", alpha=0.3),
     "l1": lambda: checks.check_penalty(R.l1_penalty, R.l1_grad, "l1"),
     "softmax_cross_entropy": lambda: checks.check_softmax_cross_entropy(R.softmax_cross_entropy),
@@ -97,6 +98,41 @@ def test_typical_mistake_is_caught_with_its_own_message(mistake):
 def test_each_mistake_has_a_distinct_message():
     messages = [m.check(m.buggy).message for m in CORPUS]
     assert len(set(messages)) == len(messages)
+
+
+def test_a_partly_nan_adam_is_not_blamed_on_the_step_counter():
+    def half_nan(params, grads, lr):
+        out = R.run_adam(params, grads, lr)
+        out["b"] = np.full_like(out["b"], np.nan)
+        return out
+    result = checks.check_adam(half_nan, raise_on_fail=False)
+    assert "non-finite" in result.message and "step counter" not in result.message
+
+
+def test_an_mse_gradient_off_by_an_unlisted_factor_names_no_cause():
+    result = checks.check_loss(R.mse, lambda y, p: 3 * R.mse_grad(y, p), "mse",
+                               raise_on_fail=False)
+    assert "constant factor of 3" in result.message
+    assert "factor 2" not in result.message and "batch size" not in result.message
+
+
+def test_a_network_wrong_elsewhere_is_not_blamed_on_the_activation_slope():
+    from tests.corpus.mistakes import mlp_grads_slope
+    right = mlp_grads_slope("sigmoid", lambda z, a: R.sigmoid_grad(z))
+    assert checks.check_mlp_gradients(right, [6, 5, 4], "sigmoid").passed
+    doubled = lambda p, X, Y: {k: 2 * v for k, v in right(p, X, Y).items()}  # noqa: E731
+    result = checks.check_mlp_gradients(doubled, [6, 5, 4], "sigmoid", raise_on_fail=False)
+    assert "2x too large" in result.message and "sigmoid'" not in result.message
+
+
+def test_the_activation_slope_is_named_only_with_the_grader_references():
+    from autograder.student.checks.core import forget_references
+    from tests.corpus.mistakes import mlp_grads_slope
+    forget_references()  # as in a student's Jupyter: the wrong backprop is a near-answer
+    result = checks.check_mlp_gradients(mlp_grads_slope("sigmoid", lambda z, a: R.sigmoid_grad(a)),
+                                        [6, 5, 4], "sigmoid", raise_on_fail=False)
+    assert not result.passed and "relative error" in result.message
+    assert "sigmoid'" not in result.message
 
 
 def test_failure_raises_assertion_error_in_test_cells():

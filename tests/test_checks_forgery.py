@@ -45,8 +45,10 @@ def _by_hand():
         # in source/ only visible, beside a judge spec that grades the same archive
         checks.check_archive_accuracy("model.ts", "cifar10", 0.5, split="test",
                                       parameter_cap=1_000_000, raise_on_fail=False)
+        # not yet called by a source/ notebook: the training loader's order
+        checks.check_loader_shuffles(StudentObject("train_loader"), raise_on_fail=False)
     return [("check_values", built[0]), ("check_saved_network_accuracy", built[1]),
-            ("check_archive_accuracy", built[2])]
+            ("check_archive_accuracy", built[2]), ("check_loader_shuffles", built[3])]
 
 
 def _source_cases():

@@ -320,6 +320,27 @@ A1_MISTAKES = {
 
 # ---------------------------------------------------------------- A4 mistakes
 
+def im2col_unstrided(x, HH, WW, stride, pad):
+    """im2col that sizes the output for the stride but reads window (i, j) at (i, j)."""
+    N, C, H, W = x.shape
+    Ho, Wo = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    cols = np.empty((C * HH * WW, N * Ho * Wo))
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                cols[:, (n * Ho + i) * Wo + j] = xp[n, :, i:i + HH, j:j + WW].reshape(-1)
+    return cols
+
+
+def test_im2col_at_stride_one_is_not_said_to_ignore_the_stride():
+    result = checks.check_im2col(im2col_unstrided, (2, 3, 7, 6), 3, 1, 1, raise_on_fail=False)
+    assert result.passed
+    result = checks.check_im2col(lambda *a: A4["im2col"](*a) * 2, (2, 3, 7, 6), 3, 2, 1,
+                                 raise_on_fail=False)
+    assert "im2col is wrong" in result.message and "stride" not in result.message.split(";")[0]
+
+
 def im2col_layout(rows, cols):
     def im2col(x, HH, WW, stride, pad):
         N, C, H, W = x.shape
@@ -433,6 +454,8 @@ A4_MISTAKES = {
                         "rows ordered (u, v, c)"),
     "im2col_no_padding": (q(checks.check_im2col, lambda x, HH, WW, s, p: A4["im2col"](x, HH, WW, s, 0),
                             (2, 3, 5, 5), 3, 1, 1), "padding is missing"),
+    "im2col_unstrided": (q(checks.check_im2col, im2col_unstrided, (2, 3, 7, 6), 3, 2, 1),
+                         "im2col ignores the stride"),
     "col2im_overwrite": (q(checks.check_col2im, col2im_overwrite, (2, 3, 5, 5), 3, 1, 1),
                          "do not overwrite"),
     "col2im_padded": (q(checks.check_col2im, col2im_padded, (2, 3, 5, 5), 3, 1, 1), "cut the padding off"),

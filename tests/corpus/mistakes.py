@@ -183,12 +183,61 @@ def mlp_grads_l2(penalise_biases=False, penalise_weights=True, alpha=0.1):
     return grads_fn
 
 
+def mlp_grads_slope(activation, slope):
+    """Backprop through an MLP whose activation slope at a hidden layer is ``slope(z, a)``
+    (pre-activation z, activation a) instead of f'(z): R.mlp_grads, one line changed."""
+    f = {"sigmoid": R.sigmoid, "tanh": R.tanh}[activation]
+
+    def grads_fn(params, X, Y):
+        depth = len([k for k in params if k.startswith("W")])
+        hs, zs = [X], []
+        for i in range(1, depth + 1):
+            zs.append(hs[-1] @ params[f"W{i}"] + params[f"b{i}"])
+            hs.append(f(zs[-1]) if i < depth else R.softmax(zs[-1]))
+        grads, delta = {}, (hs[-1] - Y) / X.shape[0]
+        for i in range(depth, 0, -1):
+            grads[f"W{i}"], grads[f"b{i}"] = hs[i - 1].T @ delta, delta.sum(axis=0)
+            if i > 1:
+                delta = (delta @ params[f"W{i}"].T) * slope(zs[i - 2], hs[i - 1])
+        return grads
+    return grads_fn
+
+
 def relu_grad_zero(x):
     return np.zeros_like(x)
 
 
 def adam_no_bias_correction(params, grads, lr):
     return R.run_adam(params, grads, lr, bias_correction=False)
+
+
+def adam_with_counter(counter):
+    """Adam whose bias-correction counter t advances wrongly: "frozen" (always 1),
+    "per_parameter" (once per parameter array), "from_zero" (0 at the first step)."""
+    def run_adam(params, grads_per_step, lr):
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        m = {k: np.zeros_like(v) for k, v in params.items()}
+        v = {k: np.zeros_like(p) for k, p in params.items()}
+        params = {k: p.copy() for k, p in params.items()}
+        t = 1 if counter == "frozen" else 0
+        for grads in grads_per_step:
+            for k in params:
+                t += counter == "per_parameter"
+                m[k] = b1 * m[k] + (1 - b1) * grads[k]
+                v[k] = b2 * v[k] + (1 - b2) * grads[k] ** 2
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    mh, vh = m[k] / (1 - b1 ** t), v[k] / (1 - b2 ** t)
+                    params[k] -= lr * mh / (np.sqrt(vh) + eps)
+            t += counter == "from_zero"
+        return params
+    return run_adam
+
+
+def mse_grad_scaled(factor):
+    """The MSE gradient times a wrong constant (a factor or a divisor forgotten)."""
+    def gradient(y, y_hat):
+        return factor(y) * R.mse_grad(y, y_hat)
+    return gradient
 
 
 def count_weights_only(model):
@@ -284,12 +333,39 @@ CORPUS = [
             lambda b: checks.check_mlp_gradients(b, [5, 4, 3], "tanh", penalty="l2", alpha=0.1,
                                                  raise_on_fail=False),
             mlp_grads_l2(penalise_weights=False), "penalty's gradient is missing"),
+    Mistake("mlp_sigmoid_slope_at_activation", "backprop through sigmoid'(a) instead of "
+            "sigmoid'(z)", lambda b: checks.check_mlp_gradients(b, [6, 5, 4], "sigmoid",
+                                                                 raise_on_fail=False),
+            mlp_grads_slope("sigmoid", lambda z, a: R.sigmoid_grad(a)),
+            "evaluates sigmoid' at the activation"),
+    Mistake("mlp_tanh_output_form_on_z", "backprop through 1 - z**2 instead of 1 - tanh(z)**2",
+            lambda b: checks.check_mlp_gradients(b, [6, 5, 4], "tanh", raise_on_fail=False),
+            mlp_grads_slope("tanh", lambda z, a: 1 - z ** 2),
+            "applies the output form of tanh' to the pre-activation z"),
     Mistake("relu_grad_zero", "ReLU derivative returned as zeros",
             lambda b: checks.check_elementwise(R.relu, b, "relu", raise_on_fail=False),
             relu_grad_zero, "zero everywhere"),
     Mistake("adam_no_bias_correction", "Adam without bias correction",
             lambda b: checks.check_adam(b, raise_on_fail=False), adam_no_bias_correction,
             "bias correction is missing"),
+    Mistake("adam_counter_frozen", "Adam's step counter t never incremented",
+            lambda b: checks.check_adam(b, raise_on_fail=False), adam_with_counter("frozen"),
+            "t is never incremented"),
+    Mistake("adam_counter_per_parameter", "Adam's step counter incremented per parameter",
+            lambda b: checks.check_adam(b, raise_on_fail=False),
+            adam_with_counter("per_parameter"), "once per parameter array"),
+    Mistake("adam_counter_from_zero", "Adam's step counter starting at 0",
+            lambda b: checks.check_adam(b, raise_on_fail=False), adam_with_counter("from_zero"),
+            "t starts at 0"),
+    Mistake("mse_grad_no_two", "MSE gradient without the factor 2",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_scaled(lambda y: 0.5), "factor 2 from the square is missing"),
+    Mistake("mse_grad_per_row", "MSE gradient divided by the batch size only",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_scaled(lambda y: y.shape[1]), "divided by the batch size N=8 only"),
+    Mistake("mse_grad_no_mean", "MSE gradient not divided by the number of entries",
+            lambda b: checks.check_loss(R.mse, b, "mse", raise_on_fail=False),
+            mse_grad_scaled(lambda y: y.size), "not divided by the number of entries"),
     Mistake("count_weights_only", "parameter count without the biases",
             lambda b: checks.check_count_function(b, raise_on_fail=False), count_weights_only,
             "biases are parameters too"),

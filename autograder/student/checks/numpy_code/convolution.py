@@ -108,9 +108,23 @@ class Im2colCheck(_Im2colBase):
                 return self.failed(f"im2col has the right values in the wrong places: {text}. "
                                    "Entry [(c*HH + u)*WW + v, (n*H_out + i)*W_out + j] must be "
                                    "x_pad[n, c, i*stride + u, j*stride + v]")
+        if self.stride != 1 and same(cols, self.unstrided(self.inputs()["x"]), 1e-12):
+            return self.failed(f"im2col ignores the stride: its windows start at every pixel "
+                               f"(x_pad[n, c, i + u, j + v]) instead of every {self.stride} "
+                               f"pixels (x_pad[n, c, i*stride + u, j*stride + v])")
         return self.failed(f"im2col is wrong: {first_difference(cols, want, 1e-12)}; entry "
                            "[(c*HH + u)*WW + v, (n*H_out + i)*W_out + j] must be "
                            "x_pad[n, c, i*stride + u, j*stride + v]")
+
+    def unstrided(self, x) -> np.ndarray:
+        """The cols of an im2col that sizes the output for the stride but reads the windows
+        at stride 1: the first H_out x W_out stride-1 windows, in the reference layout."""
+        torch, F = self.torch_fold()
+        C, HH, WW, N, Ho, Wo = self.dims()
+        _, _, _, _, H1, W1 = self.dims(stride=1)
+        cols = F.unfold(torch.tensor(x), self.kernel, padding=self.pad, stride=1)
+        six = cols.numpy().reshape(N, C, HH, WW, H1, W1)[:, :, :, :, :Ho, :Wo]
+        return six.transpose(1, 2, 3, 0, 4, 5).reshape(self.cols_shape())
 
 
 check_im2col = Im2colCheck.function("check_im2col", "im2col")

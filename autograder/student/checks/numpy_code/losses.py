@@ -78,10 +78,11 @@ class LossCheck(Check):
         if observed.size != 1:
             return self.failed(f"loss(y, y_hat) should be one number, got shape {observed.shape}"
                                " (average over the batch)")
+        value_mistakes, grad_mistakes = self.mse_mistakes(value, grad)
         problem = compare("loss(y, y_hat)", observed.reshape(()), np.float64(value),
-                          tolerances.VALUE, batch=n)
+                          tolerances.VALUE, batch=n, mistakes=value_mistakes)
         problem = problem or compare("gradient(y, y_hat)", ev["grad"], grad,
-                                     tolerances.FUNCTION, batch=n)
+                                     tolerances.FUNCTION, batch=n, mistakes=grad_mistakes)
         if problem:
             return self.failed(problem)
         if self.reference == "cross_entropy":
@@ -91,6 +92,37 @@ class LossCheck(Check):
                 return self.failed(f"loss when the true class has p = 0: NumPy warned "
                                    f"'{ev['warnings'][0]}': clip the probabilities before log")
         return self.passed()
+
+
+    def mse_mistakes(self, value: float, grad: np.ndarray) -> tuple[dict, dict]:
+        """({message: value}, {message: gradient}) of the usual MSE factor mistakes.
+
+        The correct gradient is 2 (y_hat - y) / (N*C); each mistake is a constant multiple
+        of it, so the candidates are computed from the oracle's own gradient (no answer
+        beyond the check's oracle). A mistake is named only when the student's array
+        equals its candidate (compare's ``mistakes``).
+        """
+        if self.reference != "mse":
+            return {}, {}
+        n, c = self.shape
+        entries = n * c
+        values = {} if c == 1 else {
+            f"it is averaged over the N={n} rows only: the mean runs over all N*C = "
+            f"{entries} entries (np.mean of the squared errors)": value * c}
+        grads = {
+            "the factor 2 from the square is missing: the gradient of mean((y_hat - y)**2) "
+            "is 2 * (y_hat - y) / (N*C)": grad / 2,
+            "it is not divided by the number of entries: the gradient of the mean is "
+            "2 * (y_hat - y) / (N*C), not 2 * (y_hat - y)": grad * entries,
+            "it lacks both the factor 2 and the division by the number of entries: the "
+            "gradient is 2 * (y_hat - y) / (N*C)": grad * entries / 2}
+        if c > 1:
+            grads.update({
+                f"it is divided by the batch size N={n} only: the mean runs over all N*C = "
+                f"{entries} entries, so divide by N*C": grad * c,
+                f"it is divided by the batch size N={n} only and lacks the factor 2 from the "
+                "square: the gradient is 2 * (y_hat - y) / (N*C)": grad * c / 2})
+        return values, grads
 
 
 check_loss = LossCheck.function("check_loss", "loss", "gradient")

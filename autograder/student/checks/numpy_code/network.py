@@ -136,13 +136,18 @@ class MLPGradientCheck(Check):
 
     def verdict(self, ev):
         inp = self.inputs()
+        diagnose = grader_reference(self.kind)  # a wrong backprop is a near-answer: grader side
+        known = diagnose(inp["params"], inp["X"], inp["Y"], self.activation, self.penalty,
+                         self.alpha) if diagnose else {}
         for key, truth in self.reference(inp).items():
             hint = ""
             if key.startswith("b"):
                 hint = "a bias gradient is the upstream gradient summed over the batch axis"
+            mistakes = self.penalty_mistakes(key, inp["params"][key], truth)
+            mistakes.update({message: grads[key] for message, grads in known.items()})
             problem = compare(f"gradient of {key}", ev["grads"][key], truth,
                               tolerances.NETWORK, batch=self.batch, hint=hint,
-                              mistakes=self.penalty_mistakes(key, inp["params"][key], truth))
+                              mistakes=mistakes)
             if problem:
                 return self.failed(problem)
         return self.judge_large(ev.get("large"))
@@ -223,10 +228,22 @@ class AdamCheck(Check):
         for key, tensor in tensors.items():
             problem = compare(f"parameter {key} after {self.steps} Adam steps", ev["params"][key],
                               tensor.detach().numpy(), tolerances.OPTIMIZER,
-                              mistakes={message: arrays[key] for message, arrays in known.items()})
+                              mistakes={message: arrays[key] for message, arrays in known.items()},
+                              hint=self.nan_cause(ev["params"]))
             if problem:
                 return self.failed(problem)
         return self.passed()
+
+    @staticmethod
+    def nan_cause(params: dict) -> str:
+        """The cause when every updated entry is NaN: what a step counter starting at 0
+        gives (m / (1 - beta1**0) = m / 0 and v / 0 are inf, their ratio NaN everywhere);
+        no cause for a partly NaN result, which other bugs give."""
+        arrays = [np.asarray(v, dtype=np.float64) for v in params.values()]
+        if arrays and all(a.size and np.isnan(a).all() for a in arrays):
+            return ("every entry is NaN, as when the step counter t starts at 0: the bias "
+                    "correction then divides by 1 - beta**0 = 0; count t from 1")
+        return ""
 
 
 check_adam = AdamCheck.function("check_adam", "run_adam")

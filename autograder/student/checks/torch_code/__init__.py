@@ -8,6 +8,7 @@ importing the check library never needs it.
 from .augment import check_random_crop_flip
 from .batches import check_prepare_batch
 from .epochs import check_evaluate, check_train_epoch
+from .loaders import check_loader_shuffles
 from .makeup import check_parameter_sizes
 from .metrics import check_precision_recall_f1
 from .models import check_evaluation_repeatable, check_model_forward
@@ -28,5 +29,5 @@ __all__ = [
     "check_scheduler", "check_train_one_epoch", "check_test_one_epoch", "check_parameter_table",
     "check_random_crop", "check_random_rotation", "check_prepare_batch",
     "check_train_epoch", "check_evaluate", "check_precision_recall_f1", "check_model_forward",
-    "check_evaluation_repeatable",
+    "check_evaluation_repeatable", "check_loader_shuffles",
 ]
