@@ -141,27 +141,45 @@ def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
 
 def check_subjects(source: str) -> list[set[str]]:
     """The names each ``checks.check_*(...)`` call of a test cell passes it, in the order
-    the calls run (the order of the cell's checks in its verdict)."""
+    the calls run (the order of the cell's checks in its verdict). A name the cell itself
+    assigns stands for the names its value reads (``sigmoid = Sigmoid()``: Sigmoid)."""
     try:
         tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l
                                    for l in source[:MAX_SOURCE].splitlines()))
     except Exception:  # noqa: BLE001
         return []
+    local = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    local[target.id] = free_names(node.value) - {target.id}
     calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
              and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
              and node.func.value.id == "checks" and node.func.attr.startswith("check_")]
     calls.sort(key=lambda node: (node.lineno, node.col_offset))
-    return [{n.id for arg in node.args + [k.value for k in node.keywords]
-             for n in ast.walk(arg) if isinstance(n, ast.Name)} for node in calls]
+    return [_expand({n.id for arg in node.args + [k.value for k in node.keywords]
+                     for n in ast.walk(arg) if isinstance(n, ast.Name)}, local)
+            for node in calls]
+
+
+def _expand(names: set[str], local: dict[str, set[str]]) -> set[str]:
+    """``names`` with each name the test cell assigns replaced by the names it reads."""
+    done, todo = set(), set(names)
+    while todo:
+        name = todo.pop()
+        done.add(name)
+        todo |= local.get(name, set()) - done
+    return done - local.keys()
 
 
 def test_paths(assignment: Assignment,
-               verdicts: dict[str, Verdict]) -> dict[str, tuple[set[str], set[str]]]:
-    """{grade_id: (names its failed checks call, names its passed checks call)}.
+               verdicts: dict[str, Verdict]) -> dict[str, list[tuple[set[str], bool]]]:
+    """{grade_id: [(names a check is passed, whether it passed)]}, in notebook order.
 
     When each check call of the teacher's cell has its verdict, a check's path starts at
     the names passed to it; otherwise (plain asserts, a judged file, a cell that stopped)
-    the whole cell's names stand for the one path, failed or passed with the cell."""
+    the whole cell's names stand for one path, failed or passed with the cell."""
     paths = {}
     for source_nb in assignment.sources.values():
         for cell in source_nb["cells"]:
@@ -172,14 +190,9 @@ def test_paths(assignment: Assignment,
             source = cell_source(cell)
             subjects = check_subjects(source)
             if subjects and len(subjects) == len(verdict.checks):
-                failed = set().union(*(s for s, c in zip(subjects, verdict.checks)
-                                       if not c.passed))
-                passed = set().union(*(s for s, c in zip(subjects, verdict.checks)
-                                       if c.passed))
+                paths[grade_id] = [(s, c.passed) for s, c in zip(subjects, verdict.checks)]
             else:
-                names = names_used(source)
-                failed, passed = (set(), names) if verdict.passed else (names, set())
-            paths[grade_id] = (failed, passed)
+                paths[grade_id] = [(names_used(source), verdict.passed)]
     return paths
 
 
@@ -187,10 +200,10 @@ def dependency_notes(assignment: Assignment, folder: Path,
                      verdicts: dict[str, Verdict]) -> None:
     """Add to each failed cell the other failed tests whose subject its failing checks use.
 
-    A test's subject is the student's answers its checks meet first (directly, or through
-    a given helper). An answer is blamed only when a check of its own test failed and no
-    check of any test that has it as subject passed, and only in a cell whose failing
-    checks reach it through the student's definitions.
+    A check's subject is the student's answers it meets first (directly, or through a
+    given helper); an answer's own test is the first cell with a check of which it is the
+    subject, and it failed that test when one of those checks failed. It is blamed only
+    in a cell whose failing checks reach it through the student's definitions.
 
     This is a static guess (the student's call graph, every branch taken), not a trace:
     a note only changes words, never points, and the student's process is never asked.
@@ -199,18 +212,27 @@ def dependency_notes(assignment: Assignment, folder: Path,
     if not answered:
         return
     paths = test_paths(assignment, verdicts)
-    known_good, failed_own, reaches = set(), {}, {}
-    for grade_id, (failed, passed) in paths.items():
-        known_good |= _nearest(reached_from(passed & graph.keys(), graph), answered)
-        reaches[grade_id] = reached_from(failed & graph.keys(), graph)
-        for name in sorted(_nearest(reaches[grade_id], answered)):
-            failed_own.setdefault(name, grade_id)
+    own_test, failed_own, reaches = {}, set(), {}
+    for grade_id, checks in paths.items():
+        reaches[grade_id] = {}
+        for names, passed in checks:
+            reach = reached_from(names & graph.keys(), graph)
+            for name in _nearest(reach, answered):
+                if own_test.setdefault(name, grade_id) == grade_id and not passed:
+                    failed_own.add(name)
+            if not passed:
+                reaches[grade_id].update({k: v for k, v in reach.items()
+                                          if k not in reaches[grade_id]
+                                          or v[0] < reaches[grade_id][k][0]})
+    order = {grade_id: i for i, grade_id in enumerate(paths)}
     for grade_id, reach in reaches.items():
         own = _nearest(reach, answered)
         causes = {}
-        for name in sorted(set(reach) - own - known_good, key=lambda n: (reach[n][0], n)):
-            test = failed_own.get(name)
-            if test is not None and test != grade_id and test not in causes:
+        # the earliest failed test first: the root cause is the one to fix first
+        for name in sorted(set(reach) & failed_own - own,
+                           key=lambda n: (order[own_test[n]], reach[n][0], n)):
+            test = own_test[name]
+            if test != grade_id and test not in causes:
                 causes[test] = _cause(name, reach[name][1], test)
         if causes:
             verdict = verdicts[grade_id]
