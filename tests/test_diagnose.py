@@ -231,3 +231,25 @@ def test_a_name_error_names_the_answer_cell_that_defines_the_name(tmp_path):
     assert ("name 'softmax' is not defined: it is defined by your answer in cell "
             "softmax-answer (did that cell run without an error?)"
             in verdict["softmax-tests"].message)
+
+
+def test_an_answer_the_test_cell_aliases_and_fails_in_part_is_still_named(tmp_path):
+    # test_acts checks an instance the cell builds (act = Act()) and, separately, relu:
+    # relu's check passes, Act's fails; net's failing check reaches Act through forward
+    answers = {"acts": "class Act:\n    pass\n\ndef relu(x):\n    return x\n",
+               "net": "def forward(x):\n    return Act()(x)\n"}
+    tests = {"test_acts": "act = Act()\nchecks.check_values(relu, 'double')\n"
+                          "checks.check_values(act, 'double')",
+             "test_net": "checks.check_values(forward, 'double')"}
+    cells = [cell(text, answer, solution=True) for answer, text in answers.items()]
+    cells += [cell(code, test, grade=True) for test, code in tests.items()]
+    for folder in (tmp_path / "source" / "a1", tmp_path / "submitted"):
+        folder.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "a1.ipynb")
+    result = {"test_acts": Verdict("a1", False, 0.5, 1.0, "wrong", [
+                  CheckVerdict("relu", True, ""), CheckVerdict("act", False, "wrong")]),
+              "test_net": Verdict("a1", False, 0.0, 1.0, "wrong",
+                                  [CheckVerdict("forward", False, "wrong")])}
+    dependency_notes(read_assignment(Course(tmp_path), "a1"), tmp_path / "submitted", result)
+    assert "this test uses your Act (through forward), which failed test_acts" \
+        in result["test_net"].message
