@@ -1,14 +1,13 @@
 """Failures explained by the notebook's shape: a test that fails because it uses an answer
 which failed an earlier test says so, and a file the notebook never saved is explained by
 the cell that should have saved it."""
-import json
 
 import nbformat
 import pytest
 
 from autograder.grader.record import outcomes
 from autograder.grader.course import Course
-from autograder.grader.judge.verdict import Verdict
+from autograder.grader.judge.verdict import CheckVerdict, Verdict
 from autograder.grader.assignment import read_assignment
 from autograder.grader.judge.diagnose import dependency_notes, saving_cell_problem, visible_stops
 
@@ -151,3 +150,106 @@ def test_a_hidden_assert_message_is_never_repeated(tmp_path):
 def test_a_cell_stopped_by_an_exception_names_its_type(tmp_path):
     message = graded_test_cell(tmp_path, "NameError", "name 'precision' is not defined")
     assert "stopped with NameError" in message and "precision" not in message
+
+
+# A course whose checks each name the function they exercise: forward reaches relu,
+# backward reaches relu_grad, train reaches both.
+PATH_ANSWERS = {
+    "acts": "def relu(x):\n    return x\n\ndef relu_grad(x):\n    return x\n",
+    "net": "def forward(x):\n    return relu(x)\n\ndef backward(x):\n    return relu_grad(x)\n",
+    "train": "def train():\n    return backward(forward(1))\n",
+}
+PATH_TESTS = {   # dependencies tested before and after the cell that uses them
+    "test_train": ["checks.check_values(train, 'double')"],
+    "test_relu_grad": ["checks.check_values(relu_grad, 'double')"],
+    "test_net": ["checks.check_values(forward, 'double')",
+                 "checks.check_values(backward, 'double')"],
+    "test_relu": ["checks.check_values(relu, 'double')"],
+}
+
+
+@pytest.fixture
+def path_course(tmp_path):
+    cells = [cell(text, answer, solution=True) for answer, text in PATH_ANSWERS.items()]
+    cells += [cell("\n".join(calls), test, grade=True) for test, calls in PATH_TESTS.items()]
+    for folder in (tmp_path / "source" / "a1", tmp_path / "submitted"):
+        folder.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "a1.ipynb")
+    return read_assignment(Course(tmp_path), "a1"), tmp_path / "submitted"
+
+
+def check_verdicts(failed_checks):
+    """A verdict per test whose checks pass except those in ``failed_checks``
+    ({grade_id: indices of its failed checks})."""
+    result = {}
+    for test, calls in PATH_TESTS.items():
+        failed = failed_checks.get(test, set())
+        checks = [CheckVerdict(f"check {i}", i not in failed, "wrong" if i in failed else "")
+                  for i in range(len(calls))]
+        result[test] = Verdict("a1", not failed, 0.0, 1.0, "wrong" if failed else "", checks)
+    return result
+
+
+def test_a_failing_check_whose_dependency_passed_its_own_test_gets_no_note(path_course):
+    # relu passed test_relu; train (which reaches relu) failed: relu is not blamed
+    result = check_verdicts({"test_train": {0}, "test_net": {0}})
+    dependency_notes(*path_course, result)
+    assert result["test_net"].message == "wrong" and result["test_net"].depends_on == []
+
+
+def test_a_failed_dependency_off_the_failing_checks_path_gets_no_note(path_course):
+    # relu_grad failed its own test, but only forward's check failed and forward never
+    # calls relu_grad (backward does, and its check passed)
+    result = check_verdicts({"test_relu_grad": {0}, "test_net": {0}})
+    dependency_notes(*path_course, result)
+    assert result["test_net"].message == "wrong" and result["test_net"].depends_on == []
+
+
+def test_a_failed_dependency_on_the_failing_checks_path_is_named(path_course):
+    result = check_verdicts({"test_relu_grad": {0}, "test_net": {1}})
+    dependency_notes(*path_course, result)
+    assert result["test_net"].depends_on == ["test_relu_grad"]
+    assert ("this test uses your relu_grad (through backward), which failed test_relu_grad"
+            in result["test_net"].message)
+    assert result["test_relu_grad"].message == "wrong"   # its own failure, no note
+
+
+def test_a_name_error_names_the_answer_cell_that_defines_the_name(tmp_path):
+    source = tmp_path / "source" / "a2"
+    source.mkdir(parents=True)
+    answer = cell("def softmax(x):\n    return x\n", "softmax-answer", solution=True)
+    test = cell("checks.check_values(softmax, 'double')", "softmax-tests", grade=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[answer, test]), source / "a2.ipynb")
+    executed = cell(test.source, "softmax-tests", grade=True)
+    executed.outputs = [nbformat.v4.new_output(
+        "error", ename="NameError", evalue="name 'softmax' is not defined", traceback=[])]
+    graded = tmp_path / "graded"
+    graded.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[answer, executed]), graded / "a2.ipynb")
+    verdict = {"softmax-tests": Verdict("a2", False, 0.0, 1.0, "x: wrong")}
+    visible_stops(read_assignment(Course(tmp_path), "a2"), graded, verdict)
+    assert ("name 'softmax' is not defined: it is defined by your answer in cell "
+            "softmax-answer (did that cell run without an error?)"
+            in verdict["softmax-tests"].message)
+
+
+def test_an_answer_the_test_cell_aliases_and_fails_in_part_is_still_named(tmp_path):
+    # test_acts checks an instance the cell builds (act = Act()) and, separately, relu:
+    # relu's check passes, Act's fails; net's failing check reaches Act through forward
+    answers = {"acts": "class Act:\n    pass\n\ndef relu(x):\n    return x\n",
+               "net": "def forward(x):\n    return Act()(x)\n"}
+    tests = {"test_acts": "act = Act()\nchecks.check_values(relu, 'double')\n"
+                          "checks.check_values(act, 'double')",
+             "test_net": "checks.check_values(forward, 'double')"}
+    cells = [cell(text, answer, solution=True) for answer, text in answers.items()]
+    cells += [cell(code, test, grade=True) for test, code in tests.items()]
+    for folder in (tmp_path / "source" / "a1", tmp_path / "submitted"):
+        folder.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "a1.ipynb")
+    result = {"test_acts": Verdict("a1", False, 0.5, 1.0, "wrong", [
+                  CheckVerdict("relu", True, ""), CheckVerdict("act", False, "wrong")]),
+              "test_net": Verdict("a1", False, 0.0, 1.0, "wrong",
+                                  [CheckVerdict("forward", False, "wrong")])}
+    dependency_notes(read_assignment(Course(tmp_path), "a1"), tmp_path / "submitted", result)
+    assert "this test uses your Act (through forward), which failed test_acts" \
+        in result["test_net"].message

@@ -1,18 +1,21 @@
 """Diagnose: explanations the judge adds to a failure from the shape of the notebook.
 
-* A test that fails because it uses an answer which already failed an earlier test says
-  so ("this test uses your ``sigmoid_grad`` (through ``mlp_gradients``), which failed
-  test_sigmoid"), so that a student fixes the cause, not the symptom.
+* A test whose failing check calls (through the student's definitions) an answer whose
+  own test failed says so ("this test uses your ``sigmoid_grad`` (through
+  ``mlp_gradients``), which failed test_sigmoid"), so that a student fixes the cause,
+  not the symptom. An answer that passed a check of its own is never blamed.
+* A ``NameError`` in a test cell names the solution cell that should have defined it.
 * A file the notebook should have saved and did not is explained by the cell that saves
   it: that cell stopped with an error, or never ran.
 
-Both read the student's executed notebook, which is hostile data: anything that cannot be
+All read the student's executed notebook, which is hostile data: anything that cannot be
 parsed is ignored and only changes a message, never a score.
 """
 from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 from ..course import nbgrader_meta
@@ -137,36 +140,105 @@ def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
     return {n for n in names if n in reach and reach[n][0] == min(depths)} if depths else set()
 
 
+def check_subjects(source: str) -> list[set[str]]:
+    """The names each ``checks.check_*(...)`` call of a test cell passes it, in the order
+    the calls run (the order of the cell's checks in its verdict). A name the cell itself
+    assigns stands for the names its value reads (``sigmoid = Sigmoid()``: Sigmoid)."""
+    try:
+        tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l
+                                   for l in source[:MAX_SOURCE].splitlines()))
+    except Exception:  # noqa: BLE001
+        return []
+    local = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    local[target.id] = free_names(node.value) - {target.id}
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+             and node.func.value.id == "checks" and node.func.attr.startswith("check_")]
+    calls.sort(key=lambda node: (node.lineno, node.col_offset))
+    return [_expand({n.id for arg in node.args + [k.value for k in node.keywords]
+                     for n in ast.walk(arg) if isinstance(n, ast.Name)}, local)
+            for node in calls]
+
+
+def _expand(names: set[str], local: dict[str, set[str]]) -> set[str]:
+    """``names`` with each name the test cell assigns replaced by the names it reads."""
+    done, todo = set(), set(names)
+    while todo:
+        name = todo.pop()
+        done.add(name)
+        todo |= local.get(name, set()) - done
+    return done - local.keys()
+
+
+def test_paths(assignment: Assignment,
+               verdicts: dict[str, Verdict]) -> dict[str, list[tuple[set[str], bool]]]:
+    """{grade_id: [(names a check is passed, whether it passed)]}, in notebook order.
+
+    When each check call of the teacher's cell has its verdict, a check's path starts at
+    the names passed to it; otherwise (plain asserts, a judged file, a cell that stopped)
+    the whole cell's names stand for one path, failed or passed with the cell."""
+    paths = {}
+    for source_nb in assignment.sources.values():
+        for cell in source_nb["cells"]:
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            verdict = verdicts.get(grade_id)
+            if verdict is None or not _is_test(cell) or cell.get("cell_type") != "code":
+                continue
+            source = cell_source(cell)
+            subjects = check_subjects(source)
+            if subjects and len(subjects) == len(verdict.checks):
+                paths[grade_id] = [(s, c.passed) for s, c in zip(subjects, verdict.checks)]
+            else:
+                paths[grade_id] = [(names_used(source), verdict.passed)]
+    return paths
+
+
 def dependency_notes(assignment: Assignment, folder: Path,
                      verdicts: dict[str, Verdict]) -> None:
-    """Add to each failed cell the earlier failed tests whose subject it uses.
+    """Add to each failed cell the other failed tests whose subject its failing checks use.
 
-    A test's subject is the student's answers its code meets first (directly, or through
-    a given helper); an answer whose own test passed is not blamed.
+    A check's subject is the student's answers it meets first (directly, or through a
+    given helper); an answer's own test is the first cell with a check of which it is the
+    subject, and it failed that test when one of those checks failed. It is blamed only
+    in a cell whose failing checks reach it through the student's definitions.
+
+    This is a static guess (the student's call graph, every branch taken), not a trace:
+    a note only changes words, never points, and the student's process is never asked.
     """
     graph, answered = student_definitions(assignment, folder)
     if not answered:
         return
-    failed_before, known_good = [], set()   # failed_before: (grade_id, its reach)
-    for grade_id, subjects in test_subjects(assignment).items():
-        verdict = verdicts.get(grade_id)
-        if verdict is None:
-            continue
-        reach = reached_from(subjects & graph.keys(), graph)
+    paths = test_paths(assignment, verdicts)
+    own_test, failed_own, reaches = {}, set(), {}
+    for grade_id, checks in paths.items():
+        reaches[grade_id] = {}
+        for names, passed in checks:
+            reach = reached_from(names & graph.keys(), graph)
+            for name in _nearest(reach, answered):
+                if own_test.setdefault(name, grade_id) == grade_id and not passed:
+                    failed_own.add(name)
+            if not passed:
+                reaches[grade_id].update({k: v for k, v in reach.items()
+                                          if k not in reaches[grade_id]
+                                          or v[0] < reaches[grade_id][k][0]})
+    order = {grade_id: i for i, grade_id in enumerate(paths)}
+    for grade_id, reach in reaches.items():
         own = _nearest(reach, answered)
-        if verdict.passed:
-            known_good |= own
-            continue
         causes = {}
-        for earlier, earlier_reach in failed_before:
-            shared = (set(earlier_reach) & set(reach) & answered) - own - known_good
-            if shared:
-                name = min(shared, key=lambda n: (earlier_reach[n][0], n))
-                causes[earlier] = _cause(name, reach[name][1], earlier)
+        # the earliest failed test first: the root cause is the one to fix first
+        for name in sorted(set(reach) & failed_own - own,
+                           key=lambda n: (order[own_test[n]], reach[n][0], n)):
+            test = own_test[name]
+            if test != grade_id and test not in causes:
+                causes[test] = _cause(name, reach[name][1], test)
         if causes:
+            verdict = verdicts[grade_id]
             verdict.add_note("; ".join(list(causes.values())[:3]))
             verdict.depends_on = list(causes)
-        failed_before.append((grade_id, reach))
 
 
 def _cause(name: str, through: str, test: str) -> str:
@@ -226,17 +298,28 @@ def visible_messages(source: str) -> list[str]:
 
 def visible_stops(assignment: Assignment, folder: Path,
                   verdicts: dict[str, Verdict]) -> None:
-    """For a test cell whose checks were never reached, name the visible assert of the
-    teacher's that stopped it. Only the teacher's own assert messages are repeated: the
-    text of an error is the student's process talking and could say anything."""
+    """For a failed test cell, name what stopped it: a ``NameError`` for a name one of the
+    teacher's solution cells defines names that cell; for a cell whose checks were never
+    reached, the teacher's visible assert that stopped it. Only the teacher's own words and
+    names are repeated: the text of an error is the student's process talking and could
+    say anything."""
     for name, source_nb in assignment.sources.items():
         executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / name)}
+        defining = defining_cells(source_nb)
         for cell in source_nb["cells"]:
             grade_id = nbgrader_meta(cell).get("grade_id")
             verdict = verdicts.get(grade_id)
-            if not _is_test(cell) or not verdict or "did not reach it" not in verdict.message:
+            if not _is_test(cell) or not verdict or verdict.passed:
                 continue
             ename, raised = _error(executed.get(grade_id))
+            missing = _undefined_name(raised) if ename == "NameError" else ""
+            if missing in defining:
+                verdict.add_note(f"name {missing!r} is not defined: it is defined by your "
+                                  f"answer in cell {defining[missing]} (did that cell run "
+                                  "without an error?)")
+                continue
+            if "did not reach it" not in verdict.message:
+                continue
             matched = [m for m in visible_messages(cell_source(cell))
                        if ename == "AssertionError" and raised.startswith(m)]
             if matched:
@@ -245,6 +328,23 @@ def visible_stops(assignment: Assignment, folder: Path,
             elif ename:
                 verdict.add_note(f"the cell stopped with {ename} before reaching the grader's "
                                   "checks: run it in your notebook to see where")
+
+
+def defining_cells(source_nb: dict) -> dict[str, str]:
+    """{name: the grade_id (or "number N") of the teacher's solution cell that defines it}."""
+    defining = {}
+    for number, cell in enumerate(source_nb["cells"], start=1):
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and cell.get("cell_type") == "code":
+            for defined in definitions(cell_source(cell)):
+                defining.setdefault(defined, meta.get("grade_id") or f"number {number}")
+    return defining
+
+
+def _undefined_name(evalue: str) -> str:
+    """The name of ``name 'softmax' is not defined``; "" for any other text."""
+    found = re.match(r"name '(\w+)' is not defined\b", evalue.strip()[:200])
+    return found.group(1) if found else ""
 
 
 def _error(cell: dict | None) -> tuple[str, str]:
