@@ -9,7 +9,8 @@ from autograder.grader.record import outcomes
 from autograder.grader.course import Course
 from autograder.grader.judge.verdict import CheckVerdict, Verdict
 from autograder.grader.assignment import read_assignment
-from autograder.grader.judge.diagnose import dependency_notes, saving_cell_problem, visible_stops
+from autograder.grader.judge.diagnose import dependency_notes
+from autograder.grader.judge.stops import saving_cell_problem, visible_stops
 
 
 def cell(source, grade_id, solution=False, grade=False):

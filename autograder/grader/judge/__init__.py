@@ -12,7 +12,8 @@
     archive         the verdict on a saved archive: parameter cap and accuracy
     fingerprint     what a saved model looks like, unit by unit, for copy detection
     similarity      near-duplicate models across a class
-    diagnose        which student function a failing check depends on; visible asserts
+    diagnose        which failed answer of the student's a failing check reaches
+    stops           why a test cell stopped: a visible assert, a NameError, a file not saved
     redact          hidden test text never reaches a message students see
 
 Depends on the run stage only for the worker protocol (judge_process) and the records'

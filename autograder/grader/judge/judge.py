@@ -29,7 +29,8 @@ from ...student.checks.core import StudentError
 from ...student.checks.evidence import decode
 from ...student.checks.result import CheckResult
 from .. import references
-from .diagnose import dependency_notes, saving_cell_problem, visible_stops
+from .diagnose import dependency_notes
+from .stops import saving_cell_problem, visible_stops
 from .evidence import read_records
 from .inspection import InspectionError, inspect
 from .redact import redact, student_error
