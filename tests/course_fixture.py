@@ -126,6 +126,8 @@ register_reference("values:double", lambda x: 2 * x)
 WRONG_RELU_GRAD = ("def relu(x):\n    return np.maximum(0, x)\n\n\n"
                    "def relu_grad(x):\n    return (x >= 0).astype(float)\n")
 SHAPED_TO_VISIBLE = "def double(x):\n    return 4 if x == 2 else x\n"
+# Fails the visible assert only: every check of its cell still runs and passes.
+FAILS_VISIBLE_ONLY = "def double(x):\n    return 5 if np.ndim(x) == 0 else 2 * x\n"
 INFINITE_LOOP = "def double(x):\n    while True:\n        pass\n\nwhile True:\n    pass\n"
 ATTACK_GRADEBOOK = ("import glob, os\n"
                     "for p in glob.glob('../../../*.db') + glob.glob('../../../source/*/*.ipynb'):\n"

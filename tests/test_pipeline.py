@@ -149,6 +149,7 @@ STUDENTS = {
     "patcher": lambda c: fx.with_answers(reference_nb(c), {"centroid_answer": fx.CHEAT_ACCURACY}),
     "pileup": lambda c: fx.with_answers(reference_nb(c), {"train_answer": fx.NO_ZERO_GRAD}),
     "importer": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.IMPORTS_GRADER}),
+    "visible": lambda c: fx.with_answers(reference_nb(c), {"double_answer": fx.FAILS_VISIBLE_ONLY}),
 }
 FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
 NONE = {"relu_test": 0, "double_test": 0, "centroid_test": 0, "train_test": 0}
@@ -185,6 +186,18 @@ def test_buggy_students_lose_exactly_the_expected_points(course, graded):
     assert autograded_scores(course, "wronggrad") == {**FULL, "relu_test": 0}
     # Passes the visible test, fails the hidden one.
     assert autograded_scores(course, "shaped") == {**FULL, "double_test": 0}
+
+
+def test_a_failing_visible_assert_costs_none_of_the_checks_after_it(course, graded):
+    # Before the checks were run past it, the assert stopped the cell: 0 of 1.
+    assert autograded_scores(course, "visible") == FULL
+    notebook = json.loads((course.autograded / "visible" / fx.ASSIGNMENT
+                           / f"{fx.ASSIGNMENT}.ipynb").read_text())
+    test = next(c for c in notebook["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == "double_test")
+    errors = [o for o in test["outputs"] if o["output_type"] == "error"]
+    # The cell still fails in the kernel, with the teacher's whole message and its line.
+    assert [e["evalue"] for e in errors] == ["double(2) should be 4\n  (line 1 of this cell)"]
 
 
 def test_patching_the_checks_in_the_kernel_gains_nothing(course, graded):

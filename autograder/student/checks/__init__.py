@@ -36,3 +36,7 @@ for _family in (numpy_code, torch_code, saved_files):  # the flat namespace note
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
     __all__ += _family.__all__
 del _family
+
+from .. import asserts as _asserts
+
+_asserts.install()  # in IPython: a test cell's checks run past a failing plain assert
