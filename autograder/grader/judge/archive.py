@@ -12,22 +12,10 @@ restricted unpickler (tensors and TorchScript types only) and compiles the archi
 marks ``torch.jit`` deprecated (a FutureWarning) but it works on CPU in 2.14.1 and needs no
 example input for ``torch.jit.script``; the notebook falls back to ``torch.jit.trace``.
 
-What ``load_archive`` refuses before running anything (torchscript.py)
-------------------------------------------------
-* a path that leaves the submission, a link, anything but a regular file, a file over
-  ``ARCHIVE_LIMIT_BYTES``;
-* a file that is not a zip, has too many entries, unpacks to more than
-  ``UNPACKED_LIMIT_BYTES`` or names entries outside its folder;
-* code (every file of the archive's ``code/``: all compiled functions, reached or not)
-  that defines ``__setstate__`` (TorchScript runs it while loading), names a file or
-  remote operator (``FORBIDDEN_NAMES``: ``save``, ``from_file``, ...) or calls operators
-  outside the ``aten``/``prim`` namespaces;
-* after loading, any method of the module or of a submodule (so a method reached through
-  a TorchScript interface too), with every function it calls inlined, and every graph
-  that ``torch.jit.fork`` runs (a node's subgraph, inlined in turn), holding a node
-  outside ``aten``/``prim``, a call left unresolved, or an operator in
-  ``FORBIDDEN_OPERATORS`` (``aten::save``, every operator with a ``filename`` argument,
-  remote calls).
+What is refused before anything runs
+------------------------------------
+Links, oversized or malformed zips, and code or operators that reach files or other
+machines: the list is ``torchscript.py``'s docstring, beside the code that refuses them.
 
 Where it runs (defence in depth)
 --------------------------------
