@@ -1,12 +1,13 @@
 """The real course: the release matches source/; the untouched release of every
 assignment is graded to zero without crashing the kernel; the reference solution of the
 demo assignments (A1, A2) survives a graded round trip with full marks (A1 over five
-seeds), and each of their combined-mistake students of the corpus loses exactly the cells
-it should, each with its own words.
+seeds), and each of their combined-mistake students and a sample of the whole-notebook corpus
+(tests/corpus/notebooks) loses exactly the cells it should, each with its own words.
 
 nbval runs every teacher notebook once more (with its hidden tests) on source/. To keep
 CI under 45 minutes the reference round trip of A3-A5 runs only with
-AUTOGRADER_ROUNDTRIP=all (and in `make demo-all`, which grades the whole sample class), with five seeds each.
+AUTOGRADER_ROUNDTRIP=all (and in `make demo-all`, which grades the whole sample class), with five
+seeds each and the whole corpus.
 """
 import filecmp
 import json
@@ -22,6 +23,7 @@ from autograder.grader.release import release
 from autograder.grader.course import NEVER_RELEASED, Course
 from autograder.grader.sample import build, fill, load_mutations, reference_answers, verify
 from tests.conftest import REPO
+from tests.corpus import notebooks
 
 ASSIGNMENTS = Course(REPO).assignments()
 ROUND_TRIP = (ASSIGNMENTS if os.environ.get("AUTOGRADER_ROUNDTRIP") == "all"
@@ -102,11 +104,14 @@ def reference_seeds(assignment: str) -> int:
 @pytest.mark.parametrize("assignment", ROUND_TRIP)
 def test_reference_keeps_full_marks_and_each_corpus_mistake_loses_only_its_cells(
         course_copy, assignment, tmp_path):
-    """The reference over several seeds, and the combined-mistake students of the corpus
-    (samples/sample_class.json): each loses exactly its cells, each with its own words."""
-    mutations = [m for m in load_mutations(REPO / "samples" / "sample_class.json")
-                 if m.assignment == assignment and m.student.endswith("-mistakes")]
-    assert mutations, f"the corpus has no combined-mistake student for {assignment}"
+    """The reference over several seeds, the combined-mistake students of the sample class
+    (samples/sample_class.json) and the whole-notebook corpus (tests/corpus/notebooks, a
+    sample unless AUTOGRADER_ROUNDTRIP=all), in one batch: each mistake loses exactly its
+    cells, each with its own words, and each correct alternative keeps every point."""
+    combined = [m for m in load_mutations(REPO / "samples" / "sample_class.json")
+                if m.assignment == assignment and m.student.endswith("-mistakes")]
+    assert combined, f"the sample class has no combined-mistake student for {assignment}"
+    mutations = combined + notebooks.sample(notebooks.load(assignment))
     incoming = tmp_path / "incoming"
     build(course_copy, incoming, [assignment], mutations)
     for source_nb in course_copy.notebooks(assignment):

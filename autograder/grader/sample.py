@@ -28,8 +28,10 @@ MARK_SCHEME = re.compile(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===\n
 @dataclass
 class Mutation:
     """One student's mistakes: each edit replaces ``find`` by ``replace`` in the reference
-    answer of cell ``cell``. ``loses``: the autograded tests that must fail; ``says``: for
-    some of them, words the judge's message must contain."""
+    answer of cell ``cell``. ``loses``: the autograded tests that must fail (none for a
+    correct-but-different solution); ``says``: for some of them, words the judge's message
+    must contain; ``names_cause``: whether those words name the mistake's cause rather than
+    only its symptom (the corpus of tests/corpus/notebooks measures that share)."""
 
     student: str
     assignment: str
@@ -37,6 +39,7 @@ class Mutation:
     edits: list[dict]
     loses: list[str] = field(default_factory=list)
     says: dict[str, str] = field(default_factory=dict)
+    names_cause: bool | None = None
 
 
 def load_mutations(path: Path) -> list[Mutation]:
