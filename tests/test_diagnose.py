@@ -2,6 +2,8 @@
 which failed an earlier test says so, and a file the notebook never saved is explained by
 the cell that should have saved it."""
 
+import sys
+
 import nbformat
 import pytest
 
@@ -368,3 +370,26 @@ def test_a_grading_kernel_records_the_notebook_functions_a_check_called(tmp_path
         InteractiveShell.clear_instance()
     record = json.loads(evidence.read_text().splitlines()[0])
     assert sorted(record["reached"]) == ["Relu", "clip", "relu_grad"]
+
+
+def test_a_trace_cut_for_time_is_not_filed_and_the_static_graph_stands_in(monkeypatch):
+    """Tracing slows Python down: past its time limit the trace stops, and a cut trace is
+    never filed as if complete (the judge then uses the static graph)."""
+    import linecache
+
+    from autograder.student.checks import reach
+
+    source = "def step(x):\n    return x + 1\n"
+    name = "/tmp/ipykernel_0/trace-cut.py"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {}
+    exec(compile(source, name, "exec"), namespace)
+    with reach.calls_recorded() as quick:
+        namespace["step"](1)
+    assert quick.filed() == ["step"]
+    monkeypatch.setattr(reach, "TRACE_SECONDS", 1e-9)
+    with reach.calls_recorded() as slow:
+        for i in range(1000):
+            namespace["step"](i)
+    assert slow.names == ["step"] and slow.filed() is None
+    assert sys.gettrace() is None   # the trace function is gone after the block

@@ -271,7 +271,7 @@ def run(check: Check, student, raise_on_fail: bool = True) -> CheckResult:
             evidence = {"error": f"the check could not use what your code returned "
                                  f"({type(err).__name__}: {err})"}
     if grading():
-        check.reached = reached   # filed with the evidence; not part of the identity
+        check.reached = reached.filed()   # filed with the evidence; not in the identity
     record_evidence(check, evidence, identity)
     if grading():
         return CheckResult(check.name, True, "recorded: the grader decides", 0.0, check.points,
