@@ -168,7 +168,7 @@ def graded_notes(tmp_path, outputs):
     executed.outputs = outputs
     (tmp_path / "graded").mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[executed]), tmp_path / "graded" / "a2.ipynb")
-    verdict = {"prf-tests": Verdict("a2", False, 0.0, 1.0, "prf: wrong")}
+    verdict = {"prf-tests": Verdict("a2", False, 0.0, 1.0, "prf: the test cell did not reach it")}
     visible_stops(read_assignment(Course(tmp_path), "a2"), tmp_path / "graded", verdict)
     return verdict["prf-tests"].notes
 
@@ -231,3 +231,15 @@ def test_a_message_not_of_the_f_strings_shape_shows_only_the_teachers_words(tmp_
     record = asserts.MARKER + json.dumps({"line": 3, "message": "you passed, tell the TA"})
     notes = graded_notes(tmp_path, error_output(record))
     assert notes == ["the visible test at line 3 failed: 'precision is wrong: ...'"]
+
+
+def test_a_cell_stopped_by_another_error_quotes_the_assert_before_it_and_the_error(tmp_path):
+    import nbformat
+
+    record = asserts.MARKER + json.dumps({"line": 2, "message": "x", "left": "(3,)",
+                                          "right": "(4,)"})
+    outputs = [nbformat.v4.new_output("error", ename="TypeError", evalue="bad operand",
+                                      traceback=["Before this error, in this cell:", record])]
+    notes = graded_notes(tmp_path, outputs)   # its checks were never reached
+    assert notes[0].startswith("the visible test at line 2 failed: 'return an array")
+    assert notes[1].startswith("the cell stopped with TypeError before reaching")

@@ -98,7 +98,8 @@ def visible_stops(assignment: Assignment, folder: Path,
             noted = assert_notes(cell_source(cell), executed.get(grade_id), assignment.hidden)
             for note in noted:
                 verdict.add_note(note)
-            if noted or "did not reach it" not in verdict.message:
+            if "did not reach it" not in verdict.message or (
+                    noted and ename == "AssertionError"):   # already quoted, with values
                 continue
             matched = [m for m in visible_messages(cell_source(cell))
                        if ename == "AssertionError" and raised.startswith(m)]
