@@ -77,9 +77,10 @@ def visible_stops(assignment: Assignment, folder: Path,
     """For a failed test cell, name what stopped it: a ``NameError`` for a name one of the
     teacher's solution cells defines names that cell; the visible asserts that failed in
     it, with their values (:func:`assert_notes`); for a cell whose checks were never
-    reached and that recorded no assert, the teacher's visible assert that stopped it. Only the teacher's own words and
-    names are repeated: the text of an error is the student's process talking and could
-    say anything."""
+    reached and that recorded no assert, the teacher's visible assert that stopped it.
+    Only the teacher's own words and names are repeated, and of what the kernel recorded
+    only a visible assert's values, redacted: the text of an error is the student's
+    process talking and could say anything."""
     for name, source_nb in assignment.sources.items():
         executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / name)}
         defining = defining_cells(source_nb)
@@ -174,7 +175,8 @@ def recorded_asserts(cell: dict | None) -> dict[int, dict]:
             except (ValueError, RecursionError):
                 continue
             if (isinstance(record, dict) and type(record.get("line")) is int
-                    and all(isinstance(record.get(k, ""), str) for k in ("message", "left", "right"))):
+                    and all(isinstance(record.get(k, ""), str)
+                            for k in ("message", "left", "right"))):
                 records.setdefault(record["line"], record)
             if len(records) >= MAX_RECORDS:
                 return records
