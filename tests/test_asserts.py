@@ -243,3 +243,8 @@ def test_a_cell_stopped_by_another_error_quotes_the_assert_before_it_and_the_err
     notes = graded_notes(tmp_path, outputs)   # its checks were never reached
     assert notes[0].startswith("the visible test at line 2 failed: 'return an array")
     assert notes[1].startswith("the cell stopped with TypeError before reaching")
+
+
+def test_a_cell_with_a_future_import_runs_as_python_runs_it():
+    source = "from __future__ import annotations\ncheck_a('x')\n"
+    assert ast.dump(asserts.defer_asserts(ast.parse(source))) == ast.dump(ast.parse(source))

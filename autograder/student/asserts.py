@@ -190,8 +190,9 @@ def defer_asserts(tree: ast.Module) -> ast.Module:
     top-level ``for`` loops) deferred, if it has a top-level check call (a test cell);
     otherwise unchanged. The whole runs in a ``try`` whose handler notes the recorded
     failures on any other error (:func:`stopped`) and re-raises it."""
-    if not any(_is_check_call(node) for node in tree.body):
-        return tree
+    if not any(_is_check_call(node) for node in tree.body) or any(
+            isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body):
+        return tree   # not a test cell; or one whose first lines must stay outside a try
     body: list[ast.stmt] = []
     for node in tree.body:
         if isinstance(node, ast.For):
