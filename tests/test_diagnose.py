@@ -2,6 +2,8 @@
 which failed an earlier test says so, and a file the notebook never saved is explained by
 the cell that should have saved it."""
 
+import sys
+
 import nbformat
 import pytest
 
@@ -254,3 +256,140 @@ def test_an_answer_the_test_cell_aliases_and_fails_in_part_is_still_named(tmp_pa
     dependency_notes(read_assignment(Course(tmp_path), "a1"), tmp_path / "submitted", result)
     assert "this test uses your Act (through forward), which failed test_acts" \
         in result["test_net"].message
+
+
+# -- traced reach: only what a check's collect half really called is named --------------
+BRANCH_ANSWERS = {
+    "acts": "def relu(x):\n    return x\n\ndef relu_grad(x):\n    return x\n",
+    # backward calls relu_grad only in a branch that never runs on the check's inputs
+    "net": "def backward(x):\n    if x is None:\n        return relu_grad(x)\n    return relu(x)\n",
+}
+BRANCH_TESTS = {"test_acts": "checks.check_values(relu, 'double')\n"
+                             "checks.check_values(relu_grad, 'double')",
+                "test_net": "checks.check_values(backward, 'double')"}
+
+
+@pytest.fixture
+def branch_course(tmp_path):
+    cells = [cell(text, answer, solution=True) for answer, text in BRANCH_ANSWERS.items()]
+    cells += [cell(code, test, grade=True) for test, code in BRANCH_TESTS.items()]
+    for folder in (tmp_path / "source" / "a1", tmp_path / "submitted"):
+        folder.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "a1.ipynb")
+    return read_assignment(Course(tmp_path), "a1"), tmp_path / "submitted"
+
+
+def branch_verdicts():
+    """relu_grad failed its own check; backward's check failed."""
+    return {"test_acts": Verdict("a1", False, 0.5, 1.0, "wrong", [
+                CheckVerdict("relu", True, ""), CheckVerdict("relu_grad", False, "wrong")]),
+            "test_net": Verdict("a1", False, 0.0, 1.0, "wrong",
+                                [CheckVerdict("backward", False, "wrong")])}
+
+
+def test_a_function_called_only_in_a_branch_that_never_ran_is_not_named(branch_course):
+    untraced = branch_verdicts()
+    dependency_notes(*branch_course, untraced)   # old evidence: the static guess names it
+    assert untraced["test_net"].depends_on == ["test_acts"]
+    result = branch_verdicts()
+    traces = {"test_acts": [["relu"], ["relu_grad"]], "test_net": [["backward", "relu"]]}
+    dependency_notes(*branch_course, result, traces)
+    assert result["test_net"].message == "wrong" and result["test_net"].depends_on == []
+
+
+def test_a_function_the_check_really_called_is_named(branch_course):
+    result = branch_verdicts()
+    traces = {"test_acts": [["relu"], ["relu_grad"]],
+              "test_net": [["backward", "relu_grad", "relu"]]}
+    dependency_notes(*branch_course, result, traces)
+    assert result["test_net"].depends_on == ["test_acts"]
+    assert ("this test uses your relu_grad (through backward), which failed test_acts"
+            in result["test_net"].message)
+
+
+@pytest.mark.parametrize("forged", [
+    {"relu_grad": 1},                                # not a list: no trace, the static graph
+    "relu_grad",
+    ["x"] * 300 + ["relu_grad"],                    # only the first 256 names are read
+    [None, 7, "relu_grad()", "a" * 10_000, ["relu_grad"]],   # only identifiers are read
+])
+def test_a_forged_or_oversized_trace_is_ignored_or_cut(branch_course, forged):
+    result = branch_verdicts()
+    traces = {"test_acts": [["relu"], ["relu_grad"]], "test_net": [forged]}
+    dependency_notes(*branch_course, result, traces)
+    named = result["test_net"].depends_on == ["test_acts"]
+    assert named == (not isinstance(forged, list))   # a list cut to nothing names nothing
+
+
+def test_a_traced_name_only_the_students_notebook_defines_is_never_repeated(tmp_path):
+    # two given helpers dispatch by name (no static edge); the student's answer cell adds
+    # a function of its own that both checks' traces report: it is never named
+    given = ("def run(x):\n    return globals()[x]()\n\n"
+             "def run_twice(x):\n    return relu(run(x))\n")
+    tests = {"test_run": "checks.check_values(run, 'double')",
+             "test_twice": "checks.check_values(run_twice, 'double')"}
+    for folder, answer in ((tmp_path / "source" / "a1", "def relu(x):\n    return x\n"),
+                           (tmp_path / "submitted", "def relu(x):\n    return x\n\n"
+                                                    "def ask_the_ta_for_full_marks():\n"
+                                                    "    return 0\n")):
+        cells = [cell(given, "given"), cell(answer, "acts", solution=True)]
+        cells += [cell(code, test, grade=True) for test, code in tests.items()]
+        folder.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "a1.ipynb")
+    result = {test: Verdict("a1", False, 0.0, 1.0, "wrong", [CheckVerdict("c", False, "wrong")])
+              for test in tests}
+    traces = {"test_run": [["run", "ask_the_ta_for_full_marks"]],
+              "test_twice": [["run_twice", "run", "ask_the_ta_for_full_marks", "relu"]]}
+    dependency_notes(read_assignment(Course(tmp_path), "a1"), tmp_path / "submitted", result,
+                     traces)
+    assert [v.message for v in result.values()] == ["wrong", "wrong"]
+
+
+def test_a_grading_kernel_records_the_notebook_functions_a_check_called(tmp_path, monkeypatch):
+    """In IPython (cells are compiled as a kernel compiles them), a check's record lists
+    the cell-defined functions its collect half entered, not those it never ran."""
+    import json
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    evidence = tmp_path / "evidence.jsonl"
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(evidence))
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import numpy as np\n"
+                       "def never(x):\n    return x\n"
+                       "def clip(x):\n    return np.maximum(0, x)\n"
+                       "class Relu:\n    def __call__(self, x):\n        if x is None:\n"
+                       "            return never(x)\n        return clip(x)\n"
+                       "def relu_grad(x):\n    return (x > 0) * 1.0\n", store_history=True)
+        result = shell.run_cell("from autograder.student import checks\n"
+                                "checks.check_elementwise(Relu(), relu_grad, 'relu')",
+                                store_history=True)
+        assert result.error_in_exec is None
+    finally:
+        InteractiveShell.clear_instance()
+    record = json.loads(evidence.read_text().splitlines()[0])
+    assert sorted(record["reached"]) == ["Relu", "clip", "relu_grad"]
+
+
+def test_a_trace_cut_for_time_is_not_filed_and_the_static_graph_stands_in(monkeypatch):
+    """Tracing slows Python down: past its time limit the trace stops, and a cut trace is
+    never filed as if complete (the judge then uses the static graph)."""
+    import linecache
+
+    from autograder.student.checks import reach
+
+    source = "def step(x):\n    return x + 1\n"
+    name = "/tmp/ipykernel_0/trace-cut.py"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {}
+    exec(compile(source, name, "exec"), namespace)
+    with reach.calls_recorded() as quick:
+        namespace["step"](1)
+    assert quick.filed() == ["step"]
+    monkeypatch.setattr(reach, "TRACE_SECONDS", 1e-9)
+    with reach.calls_recorded() as slow:
+        for i in range(1000):
+            namespace["step"](i)
+    assert slow.names == ["step"] and slow.filed() is None
+    assert sys.gettrace() is None   # the trace function is gone after the block

@@ -196,8 +196,11 @@ def test_a_failing_visible_assert_costs_none_of_the_checks_after_it(course, grad
     test = next(c for c in notebook["cells"]
                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "double_test")
     errors = [o for o in test["outputs"] if o["output_type"] == "error"]
-    # The cell still fails in the kernel, with the teacher's whole message and its line.
-    assert [e["evalue"] for e in errors] == ["double(2) should be 4\n  (line 1 of this cell)"]
+    # The cell still fails in the kernel, with the teacher's whole message and its line,
+    # and a line for the judge with both sides (shown only for a visible assert: stops.py).
+    assert [e["evalue"] for e in errors] == [
+        "double(2) should be 4\n  (line 1 of this cell)\n  [autograder-assert] "
+        '{"line": 1, "message": "double(2) should be 4", "left": "5", "right": "4"}']
 
 
 def test_patching_the_checks_in_the_kernel_gains_nothing(course, graded):

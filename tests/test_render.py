@@ -40,3 +40,31 @@ def test_large_figures_are_downscaled():
     with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
         assert image.size == (render.MAX_IMAGE_PX, render.MAX_IMAGE_PX // 2)
     assert render.png_data_uri("not an image") is None
+
+
+def test_the_feedback_rubric_says_graded_by_hand_with_the_points_of_each_manual_item(tmp_path):
+    """A figure's or written answer's mark is a person's: its rubric row says "graded by
+    hand" with its points, pending or given, and is never shown as passed by the grader."""
+    import html
+    import re
+
+    from autograder.grader.record.gradebook import Item
+    from autograder.grader.report.feedback import FeedbackPage, rubric_row
+
+    items = [Item("a1", "test_relu", "autograded test", 2.0, 2.0, False),
+             Item("a1", "figure_losses_answer", "manual answer", None, 1.0, True),
+             Item("a1", "confusion_answer", "manual answer", 0.5, 1.0, False)]
+    rows = [rubric_row(item, None, "") for item in items]
+    page = FeedbackPage("a1", "ada", 2.0, 2.0, 0.5, 1.0, 1.0, "", rows, [], [], [], [])
+    text = render.write_page("feedback.html.j2", page, tmp_path / "feedback.html").read_text()
+
+    def row(name):
+        found = re.search(rf'<tr class="rubric-row" id="cell-{name}".*?</tr>', text, re.S)
+        return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(0))).split())
+
+    assert "to be graded by hand" in row("figure_losses_answer")
+    assert "0 / 1" in row("figure_losses_answer") and "a person grades this" in row(
+        "figure_losses_answer")
+    assert "graded by hand" in row("confusion_answer") and "0.5 / 1" in row("confusion_answer")
+    assert "graded by hand" not in row("test_relu") and "passed" in row("test_relu")
+    assert "1 more points are graded by hand" in " ".join(text.split())

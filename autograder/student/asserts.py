@@ -19,15 +19,32 @@ pytest-style. Any other exception stops the cell as usual (a later line may need
 Nothing here decides a point: at grading the judge scores each check from the evidence
 it filed and plain asserts count for nothing (DESIGN.md). A student who removes the
 transformer only gets the old behaviour back, for their own notebook.
+
+Also deferred: the asserts of a top-level ``for`` loop (``for key in keys: assert ...``;
+one failure per line is kept, with how many times it failed), and ``_ = check_x(...)``.
+When another error stops the cell, the failures recorded before it are added to that
+error as a note, so the teacher's message that explains it is not lost.
+
+In a grading kernel the failure text carries no values (the cell also holds hidden
+asserts, and the kernel cannot tell them apart); each failure adds one line
+``[autograder-assert] {"line", "message", "left", "right"}`` (JSON), from which the judge
+shows a VISIBLE assert's message and values (grader/judge/stops.py), never a hidden one's.
 """
 from __future__ import annotations
 
 import ast
+import json
 import os
 
 MODULE = "autograder.student.asserts"
-REPR_CHARS = 300  # of each side's repr in a message
-_failures: list[str] = []  # of the running cell
+MARKER = "[autograder-assert] "  # begins the line the judge reads (grading kernel only)
+REPR_CHARS = 300     # of each side's repr in a message
+MESSAGE_CHARS = 600  # of an assert's own message, in the judge's line
+_failures: dict[int, list] = {}  # of the running cell: {line: [text, times it failed]}
+
+
+def _grading() -> bool:
+    return bool(os.environ.get("AUTOGRADER_EVIDENCE"))  # checks.core.grading()
 
 
 def start() -> None:
@@ -38,27 +55,51 @@ def start() -> None:
 def failure(err: AssertionError, line: int, left=None, right=None,
             compared: bool = False) -> None:
     """Record one failed statement of the running cell: its message first (so it reads
-    as the teacher wrote it), its line, and for a comparison both sides, except in a
-    grading kernel: there the cell may hold hidden asserts whose expected values the
-    feedback must not show (and no statement text is ever repeated: redaction matches a
-    hidden line as written, not as re-printed)."""
-    text = str(err)
-    text = f"{text}\n  (line {line} of this cell)" if text else f"(line {line} of this cell)"
-    if compared and not os.environ.get("AUTOGRADER_EVIDENCE"):  # checks.core.grading()
-        text += f"\n  left:  {_short(left)}\n  right: {_short(right)}"
-    _failures.append(text)
+    as the teacher wrote it), its line, and for a comparison both sides. In a grading
+    kernel the sides go only into the judge's line (see the module's docstring; no
+    statement text is ever repeated: redaction matches a hidden line as written, not as
+    re-printed). A line that fails again (in a loop) is counted, not repeated."""
+    if line in _failures:
+        _failures[line][1] += 1
+        return
+    message = str(err)
+    text = f"{message}\n  (line {line} of this cell)" if message else f"(line {line} of this cell)"
+    record = {"line": line, "message": message[:MESSAGE_CHARS]}
+    if compared:
+        record.update(left=_short(left), right=_short(right))
+        if not _grading():
+            text += f"\n  left:  {record['left']}\n  right: {record['right']}"
+    if _grading():
+        text += "\n  " + MARKER + json.dumps(record)
+    _failures[line] = [text, 1]
+
+
+def _texts() -> list[str]:
+    return [text + (f"\n  (it failed {times} times)" if times > 1 else "")
+            for text, times in _failures.values()]
 
 
 def finish() -> None:
     """The cell ends: raise every recorded failure as one AssertionError (the first
     failure's message first, as a plain assert would have shown it)."""
-    failures, _failures[:] = list(_failures), []
+    failures = _texts()
+    _failures.clear()
     if len(failures) > 1:
         more = "\n".join(f"- {f}" for f in failures[1:])
         raise AssertionError(f"{failures[0]}\n{len(failures) - 1} more failed in this cell:"
                              f"\n{more}")
     if failures:
         raise AssertionError(failures[0])
+
+
+def stopped(err: BaseException) -> None:
+    """Another error stopped the cell: the failures recorded before it become a note of
+    that error (shown under its traceback), since they often explain it."""
+    failures = _texts()
+    _failures.clear()
+    if failures and hasattr(err, "add_note"):
+        err.add_note("Before this error, in this cell:\n"
+                     + "\n".join(f"- {f}" for f in failures))
 
 
 def _short(value) -> str:
@@ -69,13 +110,28 @@ def _short(value) -> str:
     return text if len(text) <= REPR_CHARS else text[:REPR_CHARS] + "..."
 
 
-def _is_check_call(node: ast.stmt) -> bool:
-    """``checks.check_x(...)`` or ``check_x(...)`` as a statement."""
-    if not isinstance(node, ast.Expr) or not isinstance(node.value, ast.Call):
-        return False
-    func = node.value.func
+def _check_name(node: ast.expr | None) -> str:
+    """The function name of ``checks.check_x(...)`` or ``check_x(...)``; "" otherwise."""
+    if not isinstance(node, ast.Call):
+        return ""
+    func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-    return name.startswith("check_")
+    return name if name.startswith("check_") else ""
+
+
+def _is_check_call(node: ast.stmt, assigned: bool = True) -> bool:
+    """``checks.check_x(...)`` as a statement; ``assigned``: also ``x = check_x(...)``."""
+    if isinstance(node, ast.Expr):
+        return bool(_check_name(node.value))
+    return assigned and isinstance(node, ast.Assign) and bool(_check_name(node.value))
+
+
+def _deferrable(node: ast.stmt) -> bool:
+    """An assert, a check call, or ``_ = check_x(...)`` (a name no later line needs)."""
+    if isinstance(node, ast.Assert) or _is_check_call(node, assigned=False):
+        return True
+    return (_is_check_call(node) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "_")
 
 
 def _helper(name: str, *args: ast.expr) -> ast.Expr:
@@ -118,17 +174,35 @@ def _deferred(node: ast.stmt) -> ast.Try:
     return ast.Try(body, [handler], [], [])
 
 
+def _defer_in_loop(node: ast.For | ast.If) -> None:
+    """The asserts of a loop's (or a nested if's or loop's) bodies, deferred in place."""
+    for field in ("body", "orelse"):
+        statements = []
+        for child in getattr(node, field):
+            if isinstance(child, (ast.For, ast.If)):
+                _defer_in_loop(child)
+            statements.append(_deferred(child) if isinstance(child, ast.Assert) else child)
+        setattr(node, field, statements)
+
+
 def defer_asserts(tree: ast.Module) -> ast.Module:
-    """The cell's tree with its top-level asserts and check calls deferred, if it has a
-    top-level check call (a test cell); otherwise unchanged."""
-    if not any(_is_check_call(node) for node in tree.body):
-        return tree
-    body: list[ast.stmt] = [_helper("start")]
+    """The cell's tree with its top-level asserts and check calls (and the asserts of its
+    top-level ``for`` loops) deferred, if it has a top-level check call (a test cell);
+    otherwise unchanged. The whole runs in a ``try`` whose handler notes the recorded
+    failures on any other error (:func:`stopped`) and re-raises it."""
+    if not any(_is_check_call(node) for node in tree.body) or any(
+            isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body):
+        return tree   # not a test cell; or one whose first lines must stay outside a try
+    body: list[ast.stmt] = []
     for node in tree.body:
-        deferred = isinstance(node, ast.Assert) or _is_check_call(node)
-        body.append(_deferred(node) if deferred else node)
+        if isinstance(node, ast.For):
+            _defer_in_loop(node)
+        body.append(_deferred(node) if _deferrable(node) else node)
     body.append(ast.copy_location(_helper("finish"), tree.body[-1]))
-    tree.body = body
+    note = _helper("stopped", ast.Name("_autograder_stop", ast.Load()))
+    handler = ast.ExceptHandler(ast.Name("Exception", ast.Load()), "_autograder_stop",
+                                [note, ast.Raise()])
+    tree.body = [_helper("start"), ast.Try(body, [handler], [], [])]
     return ast.fix_missing_locations(tree)
 
 

@@ -3,7 +3,10 @@
 * A test whose failing check calls (through the student's definitions) an answer whose
   own test failed says so ("this test uses your ``sigmoid_grad`` (through
   ``mlp_gradients``), which failed test_sigmoid"), so that a student fixes the cause,
-  not the symptom. An answer that passed a check of its own is never blamed.
+  not the symptom. An answer that passed a check of its own is never blamed. Where the
+  grading kernel recorded which of the notebook's definitions a check's collect half
+  really called (student/checks/reach.py), only those count; without that record (old
+  evidence, a cell that stopped) the static call graph stands in.
 
 Why a test cell stopped (a visible assert, a ``NameError``, a file never saved): stops.py.
 
@@ -23,6 +26,7 @@ from .verdict import Verdict
 
 MAX_SOURCE = 200_000   # characters of one cell; longer cells are not analysed
 MAX_NOTEBOOK = 32 * 2**20
+MAX_TRACED = 256       # names of one check's trace read (the kernel records at most 256)
 
 
 def names_used(source: str) -> set[str]:
@@ -91,7 +95,28 @@ def student_definitions(assignment: Assignment,
             if nbgrader_meta(cell).get("grade_id") in answers:
                 answered |= {name for name in found if not name.isupper()}
     graph = {name: uses & defined.keys() - {name} for name, uses in defined.items()}
-    return graph, answered
+    return graph, answered & teacher_definitions(assignment)
+
+
+def teacher_definitions(assignment: Assignment) -> set[str]:
+    """The names the teacher's notebooks define outside test cells: the only names a
+    note may repeat (a name only the student's code has is student text)."""
+    names = set()
+    for source_nb in assignment.sources.values():
+        for cell in source_nb["cells"]:
+            if cell.get("cell_type") == "code" and not _is_test(cell):
+                names |= definitions(cell_source(cell)).keys()
+    return names
+
+
+def traced_names(trace) -> set[str] | None:
+    """The names a check's record says its collect half called, read as the hostile data
+    it is: None (no trace: use the static graph) unless a list; only its first MAX_TRACED
+    entries, and of those only identifiers of at most 100 characters."""
+    if not isinstance(trace, list):
+        return None
+    return {name for name in trace[:MAX_TRACED]
+            if isinstance(name, str) and len(name) <= 100 and name.isidentifier()}
 
 
 def _cells(path: Path) -> list[dict]:
@@ -130,6 +155,18 @@ def reached_from(start: set[str], graph: dict[str, set[str]]) -> dict[str, tuple
                     following.append(used)
         frontier = following
     return reached
+
+
+def really_reached(reach: dict[str, tuple[int, str]], traced: set[str],
+                   graph: dict[str, set[str]]) -> dict[str, tuple[int, str]]:
+    """``reach`` cut to what the check really called: the names passed to it (depth 0)
+    and the traced ones; a traced definition the static graph misses (a table lookup,
+    ``getattr``) is added after the others, through itself."""
+    kept = {name: way for name, way in reach.items() if way[0] == 0 or name in traced}
+    deepest = max((depth for depth, _ in kept.values()), default=0)
+    kept.update({name: (deepest + 1, name) for name in sorted(traced & graph.keys())
+                 if name not in kept})
+    return kept
 
 
 def _nearest(reach: dict[str, tuple[int, str]], names: set[str]) -> set[str]:
@@ -172,13 +209,18 @@ def _expand(names: set[str], local: dict[str, set[str]]) -> set[str]:
     return done - local.keys()
 
 
-def test_paths(assignment: Assignment,
-               verdicts: dict[str, Verdict]) -> dict[str, list[tuple[set[str], bool]]]:
-    """{grade_id: [(names a check is passed, whether it passed)]}, in notebook order.
+CheckPath = tuple[set[str], bool, "set[str] | None"]
+
+
+def test_paths(assignment: Assignment, verdicts: dict[str, Verdict],
+               traces: dict[str, list] | None = None) -> dict[str, list[CheckPath]]:
+    """{grade_id: [(names a check is passed, whether it passed, the names its collect
+    half called or None)]}, in notebook order.
 
     When each check call of the teacher's cell has its verdict, a check's path starts at
     the names passed to it; otherwise (plain asserts, a judged file, a cell that stopped)
-    the whole cell's names stand for one path, failed or passed with the cell."""
+    the whole cell's names stand for one path, failed or passed with the cell, untraced.
+    ``traces``: {grade_id: each check's recorded trace (judge.py), None where none}."""
     paths = {}
     for source_nb in assignment.sources.values():
         for cell in source_nb["cells"]:
@@ -189,14 +231,18 @@ def test_paths(assignment: Assignment,
             source = cell_source(cell)
             subjects = check_subjects(source)
             if subjects and len(subjects) == len(verdict.checks):
-                paths[grade_id] = [(s, c.passed) for s, c in zip(subjects, verdict.checks)]
+                trace = (traces or {}).get(grade_id) or []
+                trace = [traced_names(t) for t in trace] if len(trace) == len(subjects) \
+                    else [None] * len(subjects)
+                paths[grade_id] = [(s, c.passed, t)
+                                   for s, c, t in zip(subjects, verdict.checks, trace)]
             else:
-                paths[grade_id] = [(names_used(source), verdict.passed)]
+                paths[grade_id] = [(names_used(source), verdict.passed, None)]
     return paths
 
 
-def dependency_notes(assignment: Assignment, folder: Path,
-                     verdicts: dict[str, Verdict]) -> None:
+def dependency_notes(assignment: Assignment, folder: Path, verdicts: dict[str, Verdict],
+                     traces: dict[str, list] | None = None) -> None:
     """Add to each failed cell the other failed tests whose subject its failing checks use.
 
     A check's subject is the student's answers it meets first (directly, or through a
@@ -204,18 +250,22 @@ def dependency_notes(assignment: Assignment, folder: Path,
     subject, and it failed that test when one of those checks failed. It is blamed only
     in a cell whose failing checks reach it through the student's definitions.
 
-    This is a static guess (the student's call graph, every branch taken), not a trace:
-    a note only changes words, never points, and the student's process is never asked.
+    "Reach" is the student's call graph cut to the names the check's collect half really
+    called where the kernel recorded them (``traces``, see test_paths); without a trace,
+    the static graph alone (every branch taken). A note only changes words, never
+    points, and names only answers the teacher's notebook defines.
     """
     graph, answered = student_definitions(assignment, folder)
     if not answered:
         return
-    paths = test_paths(assignment, verdicts)
+    paths = test_paths(assignment, verdicts, traces)
     own_test, failed_own, reaches = {}, set(), {}
     for grade_id, checks in paths.items():
         reaches[grade_id] = {}
-        for names, passed in checks:
+        for names, passed, traced in checks:
             reach = reached_from(names & graph.keys(), graph)
+            if traced is not None:
+                reach = really_reached(reach, traced, graph)
             for name in _nearest(reach, answered):
                 if own_test.setdefault(name, grade_id) == grade_id and not passed:
                     failed_own.add(name)
@@ -240,8 +290,9 @@ def dependency_notes(assignment: Assignment, folder: Path,
 
 
 def _cause(name: str, through: str, test: str) -> str:
-    return (f"this test uses your {name} (through {through}), which failed {test}: fix that "
-            "first, this test may then pass")
+    way = "" if through == name else f" (through {through})"
+    return (f"this test uses your {name}{way}, which failed {test}: fix that first, this "
+            "test may then pass")
 
 
 def _is_test(cell: dict) -> bool:

@@ -143,23 +143,24 @@ def judge_cells(course, assignment: str | Assignment, folder: Path,
         assignment = read_assignment(course, assignment)
     hidden = assignment.hidden
     records, note = read_records(evidence) if evidence is not None else ({}, "")
-    verdicts, seen = {}, {}
+    verdicts, seen, traces = {}, {}, {}
     for cell in assignment.fresh_cells():
         if cell.judge_spec:
             results = [judge_saved_file(folder, cell.judge_spec, cell.notebook)]
         else:
-            results = []
+            results, traces[cell.grade_id] = [], []
             for check in cell.checks:
                 identity = check.identity()
                 k = seen[identity] = seen.get(identity, -1) + 1
                 filed = records.get(identity, [])
-                results.append(judge_check(check, filed[k] if k < len(filed) else None,
-                                           nonce, hidden, folder))
+                record = filed[k] if k < len(filed) else None
+                results.append(judge_check(check, record, nonce, hidden, folder))
+                traces[cell.grade_id].append(record and record.get("reached"))
         verdict = cell_verdict(cell, results, hidden)
         if note and not verdict.passed:
             verdict.message += f" ({note})"
         verdicts[cell.grade_id] = verdict
-    dependency_notes(assignment, folder, verdicts)
+    dependency_notes(assignment, folder, verdicts, traces)
     visible_stops(assignment, folder, verdicts)
     return verdicts
 

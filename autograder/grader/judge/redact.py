@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 
 REMOVED = "[hidden test text removed]"
+MASKED = "[hidden]"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+VALUE_CHARS = 200   # of one value the kernel recorded, in a message
+# literals of a hidden line worth masking: numbers of 3+ characters, strings of 6+
+NUMBER = re.compile(r"(?<![\w.])\d[\d_]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+STRING = re.compile(r"'([^'\\\n]{6,200})'" + r'|"([^"\\\n]{6,200})"')
 
 
 def collapse(text: str) -> str:
@@ -53,3 +59,22 @@ def student_error(evidence: dict, hidden: list[str]) -> str:
 
 def _identifier(value) -> bool:
     return isinstance(value, str) and value.isidentifier() and len(value) <= 60
+
+
+def hidden_literals(hidden: list[str]) -> list[str]:
+    """The numbers (3+ characters, underscores dropped) and strings (6+) written in the
+    hidden-test lines ``hidden``, longest first: an expected value a hidden assert holds,
+    which a value the kernel printed must not repeat."""
+    found = {m.group(0).replace("_", "") for line in hidden for m in NUMBER.finditer(line)}
+    found = {n for n in found if len(n) >= 3}
+    found |= {a or b for line in hidden for a, b in STRING.findall(line)}
+    return sorted(found, key=lambda text: (-len(text), text))
+
+
+def shown_value(text: str, hidden: list[str], literals: list[str]) -> str:
+    """A value the kernel recorded, fit to repeat: control characters and hidden lines
+    removed, hidden literals masked, whitespace collapsed, cut to VALUE_CHARS."""
+    text = collapse(redact(str(text)[:4 * VALUE_CHARS], hidden))
+    for literal in literals:
+        text = re.sub(rf"(?<![\d.]){re.escape(literal)}(?!\d)", MASKED, text)
+    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + " [...]"

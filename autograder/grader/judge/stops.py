@@ -1,7 +1,8 @@
 """Why a test cell stopped, from the student's executed notebook (hostile data: what cannot
 be parsed is ignored and only changes a message, never a score).
 
-* A visible assert that stopped a test cell is quoted with its message.
+* A visible assert that failed in a failed test cell is quoted with its message and the
+  values the kernel recorded (see :func:`assert_notes`); a hidden one never is.
 * A ``NameError`` in a test cell names the solution cell that should have defined it.
 * A file the notebook should have saved and did not is explained by the cell that saves
   it: that cell stopped with an error, or never ran.
@@ -9,6 +10,7 @@ be parsed is ignored and only changes a message, never a score).
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -16,7 +18,13 @@ from ..assignment import Assignment
 from ..course import nbgrader_meta
 from ..replay import cell_source
 from .diagnose import MAX_SOURCE, _cells, _is_test, definitions
+from .redact import ANSI, hidden_literals, shown_value
 from .verdict import Verdict
+
+# the judge's line a grading kernel adds to each failed assert (student/asserts.py)
+ASSERT_RECORD = re.compile(r"\[autograder-assert\] (\{.{0,4000}?\})[ \t]*$", re.M)
+MAX_RECORDS = 50       # assert records read from one cell's error
+MAX_NOTED = 3          # failed visible asserts named in one cell's note
 
 
 def saving_cell_problem(folder: Path, notebook: str, filename: str) -> str:
@@ -67,10 +75,12 @@ def visible_messages(source: str) -> list[str]:
 def visible_stops(assignment: Assignment, folder: Path,
                   verdicts: dict[str, Verdict]) -> None:
     """For a failed test cell, name what stopped it: a ``NameError`` for a name one of the
-    teacher's solution cells defines names that cell; for a cell whose checks were never
-    reached, the teacher's visible assert that stopped it. Only the teacher's own words and
-    names are repeated: the text of an error is the student's process talking and could
-    say anything."""
+    teacher's solution cells defines names that cell; the visible asserts that failed in
+    it, with their values (:func:`assert_notes`); for a cell whose checks were never
+    reached and that recorded no assert, the teacher's visible assert that stopped it.
+    Only the teacher's own words and names are repeated, and of what the kernel recorded
+    only a visible assert's values, redacted: the text of an error is the student's
+    process talking and could say anything."""
     for name, source_nb in assignment.sources.items():
         executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / name)}
         defining = defining_cells(source_nb)
@@ -86,7 +96,11 @@ def visible_stops(assignment: Assignment, folder: Path,
                                   f"answer in cell {defining[missing]} (did that cell run "
                                   "without an error?)")
                 continue
-            if "did not reach it" not in verdict.message:
+            noted = assert_notes(cell_source(cell), executed.get(grade_id), assignment.hidden)
+            for note in noted:
+                verdict.add_note(note)
+            if "did not reach it" not in verdict.message or (
+                    noted and ename == "AssertionError"):   # already quoted, with values
                 continue
             matched = [m for m in visible_messages(cell_source(cell))
                        if ename == "AssertionError" and raised.startswith(m)]
@@ -123,3 +137,90 @@ def _error(cell: dict | None) -> tuple[str, str]:
             ename = ename if isinstance(ename, str) and ename.isidentifier() else "an error"
             return ename, evalue if isinstance(evalue, str) else ""
     return "", ""
+
+
+def visible_asserts(source: str) -> dict[int, ast.Assert]:
+    """{line: assert} for the asserts of a teacher's test cell that lie wholly outside its
+    hidden region (lines numbered as the kernel numbers them: magics blanked, not removed)."""
+    hidden, lines, inside = set(), source[:MAX_SOURCE].splitlines(), False
+    for number, line in enumerate(lines, start=1):
+        if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
+            inside = "BEGIN" in line
+            hidden.add(number)
+        elif inside:
+            hidden.add(number)
+    try:
+        tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in lines))
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    return {node.lineno: node for node in ast.walk(tree) if isinstance(node, ast.Assert)
+            and not hidden & set(range(node.lineno, (node.end_lineno or node.lineno) + 1))}
+
+
+def recorded_asserts(cell: dict | None) -> dict[int, dict]:
+    """{line: {"message", "left", "right"}} from the judge's lines in a test cell's error
+    (its message and traceback): hostile text, so at most MAX_RECORDS records, each a
+    JSON object with an int line and string fields, else skipped."""
+    texts = []
+    for output in (cell or {}).get("outputs") or []:
+        if isinstance(output, dict) and output.get("output_type") == "error":
+            texts += [output.get("evalue")] + list(output.get("traceback") or [])[:20]
+    records = {}
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        for found in ASSERT_RECORD.finditer(ANSI.sub("", text[:200_000])):
+            try:
+                record = json.loads(found.group(1))
+            except (ValueError, RecursionError):
+                continue
+            if (isinstance(record, dict) and type(record.get("line")) is int
+                    and all(isinstance(record.get(k, ""), str)
+                            for k in ("message", "left", "right"))):
+                records.setdefault(record["line"], record)
+            if len(records) >= MAX_RECORDS:
+                return records
+    return records
+
+
+def rendered_message(node: ast.Assert, recorded: str, hidden: list[str],
+                     literals: list[str]) -> str:
+    """The teacher's message of ``node`` as the kernel rendered it: a plain string as the
+    teacher wrote it; an f-string's text from the teacher, its fields' values from the
+    kernel's message when it has exactly the f-string's shape (each value cut, redacted
+    and masked of hidden literals); otherwise the text before its first field."""
+    msg = node.msg
+    if isinstance(msg, ast.Constant) and isinstance(msg.value, str):
+        return msg.value
+    if not isinstance(msg, ast.JoinedStr):
+        return ""
+    parts = [p.value if isinstance(p, ast.Constant) else None for p in msg.values]
+    pattern = "".join("(.*?)" if p is None else re.escape(str(p)) for p in parts)
+    found = re.fullmatch(pattern, recorded[:4000], re.S) if parts else None
+    if found is None:
+        prefix = parts[0] if parts and parts[0] is not None else ""
+        return f"{prefix}..." if prefix else ""
+    values = iter(found.groups())
+    return "".join(str(p) if p is not None else shown_value(next(values), hidden, literals)
+                   for p in parts)
+
+
+def assert_notes(source: str, executed: dict | None, hidden: list[str]) -> list[str]:
+    """A note for each VISIBLE assert of the teacher's test cell whose failure the kernel
+    recorded (its judge's line, student/asserts.py): the teacher's message with the
+    recorded values of its fields and, for a comparison, of both sides. A record for any
+    other line (a hidden assert, a forged line number) is ignored."""
+    recorded = recorded_asserts(executed)
+    if not recorded:
+        return []
+    visible, literals, notes = visible_asserts(source), hidden_literals(hidden), []
+    for line in sorted(set(recorded) & set(visible))[:MAX_NOTED]:
+        node, record = visible[line], recorded[line]
+        message = rendered_message(node, record.get("message", ""), hidden, literals)
+        note = f"the visible test at line {line} failed" + (f": {message!r}" if message else "")
+        if isinstance(node.test, ast.Compare) and len(node.test.ops) == 1 \
+                and "left" in record and "right" in record:
+            note += (f" (left: {shown_value(record['left'], hidden, literals)}, "
+                     f"right: {shown_value(record['right'], hidden, literals)})")
+        notes.append(note)
+    return notes

@@ -102,21 +102,29 @@ def check_lines(verdict: Verdict, max_score: float) -> list[CheckLine]:
     return list(lines.values())
 
 
+BY_HAND = "graded by hand"   # the kind every item a person grades shows in the rubric
+PENDING_NOTE = ("a person grades this (a written answer, and any figure it asks about, is "
+                "never checked automatically); its points are not in the autograded score yet")
+
+
 def rubric_row(item, verdict: Verdict | None, failure: str) -> RubricRow:
+    """One rubric row. An item a person grades (a written answer, a figure's mark) says
+    "graded by hand" with its points, pending or given, never a silent pass."""
     score = item.score or 0
+    manual = item.needs_manual_grade or item.kind != "autograded test"
     if item.needs_manual_grade:
         status, symbol = "to be graded by hand", "…"
-    elif item.kind == "manual answer":
-        status, symbol = "graded by hand", "✓" if score == item.max_score else "~"
+    elif manual:
+        status, symbol = BY_HAND, "✓" if score == item.max_score else "~"
     else:
         status, symbol = (("passed", "✓") if score == item.max_score else
                           ("partly passed", "~") if score > 0 else ("failed", "✗"))
     checks = check_lines(verdict, item.max_score) if verdict else []
     notes = verdict.notes if verdict else []  # the judge's diagnoses
     note = "; ".join(notes) or (failure if not checks and status in ("failed", "partly passed")
-                                else "")
-    return RubricRow(item.notebook, item.name, item.kind, score, item.max_score, status,
-                     symbol, checks, note)
+                                else PENDING_NOTE if item.needs_manual_grade else "")
+    return RubricRow(item.notebook, item.name, BY_HAND if manual else item.kind, score,
+                     item.max_score, status, symbol, checks, note)
 
 
 def gradient_rows(name: str, verdict: Verdict | None) -> list[GradientRow]:

@@ -37,6 +37,7 @@ import traceback
 import numpy as np
 
 from .evidence import encode
+from .reach import calls_recorded
 from .result import CheckResult, Malformed, StudentError
 
 
@@ -97,7 +98,8 @@ class Check:
         """What the check is, from its parameters alone (never from the student's objects):
         the kernel files its evidence under it and the judge, having rebuilt the check from
         source/, looks the evidence up by it."""
-        state = {k: v for k, v in sorted(vars(self).items()) if k not in ("nonce", "folder")}
+        state = {k: v for k, v in sorted(vars(self).items())
+                 if k not in ("nonce", "folder", "reached")}
         # a parameter that is not plain data raises TypeError: the check is unreplayable
         text = json.dumps(encode([type(self).__name__, self.kind, state]),
                           sort_keys=True)
@@ -259,13 +261,17 @@ def run(check: Check, student, raise_on_fail: bool = True) -> CheckResult:
         _BUILT.append(check)
         return CheckResult(check.name, True, "built for the judge", 0.0, check.points)
     identity = _identity_or_none(check)  # before collect, which may cache state on the check
-    try:
-        evidence = check.collect(student)
-    except StudentError as err:
-        evidence = {"error": str(err), **({"raised": err.raised} if err.raised else {})}
-    except Exception as err:  # noqa: BLE001 (odd return values surface here as errors)
-        evidence = {"error": f"the check could not use what your code returned "
-                             f"({type(err).__name__}: {err})"}
+    # in a grading kernel, which of the notebook's definitions collect enters (reach.py)
+    with calls_recorded(grading()) as reached:
+        try:
+            evidence = check.collect(student)
+        except StudentError as err:
+            evidence = {"error": str(err), **({"raised": err.raised} if err.raised else {})}
+        except Exception as err:  # noqa: BLE001 (odd return values surface here as errors)
+            evidence = {"error": f"the check could not use what your code returned "
+                                 f"({type(err).__name__}: {err})"}
+    if grading():
+        check.reached = reached.filed()   # filed with the evidence; not in the identity
     record_evidence(check, evidence, identity)
     if grading():
         return CheckResult(check.name, True, "recorded: the grader decides", 0.0, check.points,

@@ -75,8 +75,13 @@ def decode(value):
 
 
 def append_evidence(path: str, check, evidence: dict, identity: str) -> None:
+    """Append the check's record; ``reached``: the notebook's definitions its collect
+    half called (reach.py), which the judge uses for a note only."""
     record = {"kind": check.kind, "name": check.name, "seed": check.seed,
               "identity": identity, "evidence": encode(evidence)}
+    reached = getattr(check, "reached", None)
+    if reached is not None:
+        record["reached"] = list(reached)
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 
