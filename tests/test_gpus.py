@@ -249,3 +249,35 @@ def test_calibration_records_the_device_it_measured_on(machine, tmp_path):
     table = calibrate.table("a5", [run], {"model.pt": {"threshold": 0.6}}, 60,
                             "GPU: GPU 1 (NVIDIA H200)")
     assert "\nDevice: GPU: GPU 1 (NVIDIA H200).\n" in table
+
+
+# ------------------------------------------------------ a whole batch, end to end --
+SPY = ("import json, os\n"
+       "json.dump({'dev': sorted(n for n in os.listdir('/dev') if n.startswith('nvidia')),\n"
+       "           'cuda': os.environ.get('CUDA_VISIBLE_DEVICES')}, open('seen.json', 'w'))\n"
+       "def double(x):\n    return 2 * x\n")
+
+
+def test_a_batch_on_a_gpu_gives_the_cpus_scores_and_its_kernel_only_that_gpu(tmp_path,
+                                                                              machine):
+    """Graded with --gpus 1 on the fake two-GPU machine: the kernel saw GPU 1's node and
+    the control nodes, never GPU 0's, and its CUDA variable; the scores are the CPU's
+    (a wrong ReLU gradient loses relu_test only, as in test_dask and test_hostile)."""
+    from autograder.grader.collect import collect
+    from autograder.grader.course import Course
+    from autograder.grader.release import release
+    from tests import course_fixture as fx
+    from tests.test_hostile import notebook, put, scores
+
+    course = Course(fx.make_course(tmp_path / "course"))
+    release.release(course)
+    put(tmp_path / "in" / "spy", notebook(course, {"double_answer": SPY,
+                                                   "relu_answer": fx.WRONG_RELU_GRAD}))
+    collect.collect(course, tmp_path / "in")
+    [result] = grade.grade(course, progress=False, gpus="1", gpu_root=machine)
+    assert result.status == "graded"
+    full = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
+    assert scores(course, "spy") == {**full, "relu_test": 0}
+    seen = json.loads((course.autograded / "spy" / fx.ASSIGNMENT / "seen.json").read_text())
+    assert seen == {"dev": ["nvidia-uvm", "nvidia-uvm-tools", "nvidia1", "nvidiactl"],
+                    "cuda": "GPU-4b1d-h200"}
