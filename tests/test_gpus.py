@@ -175,6 +175,31 @@ def test_the_budget_and_limits_follow_the_device():
     assert cpu_only.budget("gpu") == 400  # no GPU budget: the CPU's, never too short
 
 
+def test_a_batch_on_gpus_uses_the_gpu_budget_and_the_doctor_shows_it(tmp_path):
+    import nbformat
+
+    from autograder.grader.course import Course
+    from tests import course_fixture as fx
+
+    course = Course(fx.make_course(tmp_path / "course"))
+    path = course.notebooks(fx.ASSIGNMENT)[0]
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["autograder"] = {"budget_seconds": 100, "budget_seconds_gpu": 20}
+    nbformat.write(nb, path)
+    cpu, gpu = Limits.for_budget(100), Limits.for_budget(20)
+    assert jobs.assignment_limits(course, fx.ASSIGNMENT, "gpu") == gpu
+    limits = (lambda a, device="cpu": jobs.assignment_limits(course, a, device))
+    on_cpu = jobs.batch_settings(course, [fx.ASSIGNMENT], sandbox=True, threads=1,
+                                 limits=limits)
+    on_gpu = jobs.batch_settings(course, [fx.ASSIGNMENT], sandbox=True, threads=1,
+                                 limits=limits, gpu_jobs=True)
+    assert (on_cpu.limits[fx.ASSIGNMENT], on_cpu.device(fx.ASSIGNMENT)) == (cpu, "cpu")
+    assert (on_gpu.limits[fx.ASSIGNMENT], on_gpu.device(fx.ASSIGNMENT)) == (gpu, "gpu")
+    rows = {what: detail for what, _, detail in doctor.course_checks(course)}
+    assert rows[f"limits {fx.ASSIGNMENT}"].startswith("budget 100 s: ")
+    assert rows[f"limits {fx.ASSIGNMENT} (GPU)"].startswith("budget 20 s: ")
+
+
 @pytest.mark.parametrize("value", [0, -5, "fast", True, None])
 def test_a_wrong_gpu_budget_is_refused_naming_the_notebook_and_key(value):
     with pytest.raises(SettingsError, match=r"source/a5: metadata autograder.budget_seconds_gpu"

@@ -118,6 +118,12 @@ def course_checks(course: Course) -> list[tuple[str, bool, str]]:
             shown = ", ".join(f"{name} {value}" for name, value in
                               assignment_limits(course, assignment).describe())
             found.append((f"limits {assignment}", True, f"budget {budget:g} s: {shown}"))
+            gpu_budget = assignment_budget(course, assignment, "gpu")
+            if gpu_budget != budget:  # budget_seconds_gpu: the limits of a job on a GPU
+                shown = ", ".join(f"{name} {value}" for name, value in
+                                  assignment_limits(course, assignment, "gpu").describe())
+                found.append((f"limits {assignment} (GPU)", True,
+                              f"budget {gpu_budget:g} s: {shown}"))
         except ValueError as err:  # a wrong setting in the notebook's metadata
             found.append((f"limits {assignment}", False, str(err)))
     if not assignments:
