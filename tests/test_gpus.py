@@ -120,6 +120,39 @@ def test_workers_are_given_per_gpu_and_explicit_workers_are_refused(machine):
         grade.grading_gpus("0", "tcp://127.0.0.1:1", None, 1, machine)
 
 
+def test_a_batch_of_from_scratch_assignments_ignores_the_gpus(tmp_path, machine, monkeypatch,
+                                                             capsys):
+    """Their kernels have no torch: the batch runs on the CPU with a core per worker."""
+    import nbformat
+
+    from autograder.grader.collect import collect
+    from autograder.grader.course import Course
+    from autograder.grader.release import release
+    from tests import course_fixture as fx
+    from tests.test_hostile import notebook, put
+
+    course = Course(fx.make_course(tmp_path / "course"))
+    release.release(course)
+    put(tmp_path / "in" / "ann", notebook(course))
+    collect.collect(course, tmp_path / "in")
+    seen = []
+    monkeypatch.setattr(grade, "local_results", lambda course, pending, workers, root, settings:
+                        seen.append((workers, settings)) or iter(()))
+    grade.grade(course, progress=False, gpus="auto", gpu_root=machine, workers_per_gpu=2)
+    workers, settings = seen.pop()
+    assert (workers, [g.index for g in settings.gpus]) == (4, [0, 1])
+    assert settings.on_gpu == {fx.ASSIGNMENT}
+    path = course.notebooks(fx.ASSIGNMENT)[0]
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["autograder"] = {"from_scratch": True}
+    nbformat.write(nb, path)
+    capsys.readouterr()
+    grade.grade(course, progress=False, gpus="auto", gpu_root=machine, workers_per_gpu=2)
+    workers, settings = seen.pop()
+    assert (workers, settings.gpus, settings.on_gpu) == (1, (), frozenset())
+    assert "every assignment graded here is from scratch" in capsys.readouterr().err
+
+
 def test_a_dask_workers_gpu_comes_from_its_environment(machine):
     assert gpus.worker_gpu({"AUTOGRADER_GPU": "1"}, machine).index == 1
     assert gpus.worker_gpu({"SLURM_JOB_GPUS": "0,1"}, machine).index == 0

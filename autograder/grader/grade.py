@@ -235,6 +235,11 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
                          "`autograder doctor` checks the set-up. For trusted submissions "
                          "only, `autograder grade --no-sandbox` grades without it.")
     found, gpu_jobs, note = grading_gpus(gpus, scheduler, workers, workers_per_gpu, gpu_root)
+    if gpu_jobs and jobs and all(read_assignment(course, a).options.from_scratch
+                                 for _, a in jobs):
+        found, gpu_jobs = (), False  # then the workers are one per core, as on the CPU
+        note = "--gpus: every assignment graded here is from scratch (no torch in its " \
+               "kernels): grading on the CPU"
     if note:
         print(f"note: {note}", file=sys.stderr)
     course_secret(course)  # once, before the workers need it

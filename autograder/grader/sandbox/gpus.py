@@ -19,7 +19,14 @@ GPU (``--workers-per-gpu`` above 1) share its memory; only MIG partitions (an ad
 ``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT`` is read by the client library from the student's own
 environment, so the student's code could lift it: no score may rely on it, and the kit
 does not set it. One GPU per kernel (the default) needs no cap: the kernel's job is the
-only one on its GPU, and a job that fills its GPU fails only itself.
+only one on its GPU, and a job that fills its GPU fails only itself. Handing out MIG
+instances (their ``/dev/nvidia-caps`` nodes and ``MIG-`` UUIDs) is not done yet: it needs
+a MIG-partitioned machine to be tested on.
+
+Not hidden from a kernel given a GPU: ``/proc/driver/nvidia`` (the driver's description of
+every GPU of the machine: models, bus ids; procfs shows it in every pid namespace) and
+what NVML (``nvidia-smi``) reports through the control node, such as the host pids of
+other processes on the same GPU. benchmarks/gpu.sh's hostile probe records both.
 """
 from __future__ import annotations
 
