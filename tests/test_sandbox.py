@@ -449,7 +449,6 @@ def test_a_kernel_given_a_gpu_sees_exactly_its_nodes_and_its_cuda_variable(tmp_p
     assert seen["cuda"] == "GPU-4b1d-h200"
 
 
-@unprivileged
 def test_a_kernel_on_the_cpu_keeps_the_minimal_dev_and_sees_no_gpu(tmp_path, job_dir,
                                                                   monkeypatch):
     from autograder.grader.sandbox import gpus

@@ -245,7 +245,8 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     course_secret(course)  # once, before the workers need it
     journal = Journal(course, jobs)
     pending = journal.pending()
-    workers = workers or len(found) * workers_per_gpu or max(1, min(len(pending), os.cpu_count() or 1))
+    workers = workers or len(found) * workers_per_gpu or max(1, min(len(pending),
+                                                                    os.cpu_count() or 1))
     settings = batch_settings(
         course, [a for _, a in jobs], sandbox=sandbox,
         threads=max(1, (os.cpu_count() or 1) // workers), limit=limit,
