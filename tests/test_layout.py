@@ -16,6 +16,7 @@ STAGES = ["release", "collect", "run", "judge", "record", "report"]
 RANKS = {
     "autograder.student": 0,
     "autograder.grader.sandbox": 1,
+    "autograder.grader.sandbox.gpus": 1,  # which GPUs a kernel can be given, and how
     "autograder.grader.course": 1,
     "autograder.grader.replay": 2,
     "autograder.grader.assignment": 3,

@@ -4,6 +4,7 @@ As root, test_everything_works_for_an_unprivileged_grader re-runs the tests mark
 @unprivileged as uid 1500 (an instructor without root). A machine where no sandbox can be
 set up fails these tests with the reason and the fix; it never skips them.
 """
+import json
 import os
 import shutil
 import signal
@@ -407,6 +408,62 @@ def test_notebook_runs_through_nbclient(tmp_path, job_dir, monkeypatch):
     assert nb.cells[1].outputs[0]["data"]["text/plain"] == str(sandbox.SANDBOX_UID)
     assert open(os.path.join(job_dir, "answer.txt")).read() == "42"
     assert wait_until(lambda: not host_pids_with(marker), 5)   # daemon gone too
+
+
+def fake_gpu_machine(root):
+    """A tree like a machine with two GPUs (nvidia0, nvidia1) and the control nodes, each a
+    link to the real character device /dev/null, and the driver's word on GPU 1."""
+    (root / "dev").mkdir(parents=True)
+    for name in ("nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"):
+        (root / "dev" / name).symlink_to("/dev/null")
+    info = root / "proc/driver/nvidia/gpus/0000:41:00.0/information"
+    info.parent.mkdir(parents=True)
+    info.write_text("Model: \t\t NVIDIA H200\nGPU UUID: \t GPU-4b1d-h200\nDevice Minor: \t 1\n")
+    return root
+
+
+DEVICES = """
+import json, os, stat
+nodes = {n: stat.S_ISCHR(os.stat("/dev/" + n).st_mode) for n in sorted(os.listdir("/dev"))
+         if n.startswith("nvidia")}
+with open("/dev/nvidia1" if "nvidia1" in nodes else "/dev/null", "w") as f:
+    f.write("x")  # the node is usable, not only listed
+print(json.dumps({"nodes": nodes, "dev": sorted(os.listdir("/dev")),
+                  "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}))
+"""
+
+
+@unprivileged
+def test_a_kernel_given_a_gpu_sees_exactly_its_nodes_and_its_cuda_variable(tmp_path, job_dir,
+                                                                          monkeypatch):
+    from autograder.grader.sandbox import gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # the grader's own: never inherited
+    gpu = gpus.discover(fake_gpu_machine(tmp_path / "machine"))[1]
+    r = run_in_sandbox(DEVICES, job_dir, env=gpus.kernel_env(gpu),
+                       devices=gpus.device_binds(gpu))
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["nodes"] == {"nvidia1": True, "nvidia-uvm": True, "nvidia-uvm-tools": True,
+                             "nvidiactl": True}  # character devices; never GPU 0's node
+    assert seen["cuda"] == "GPU-4b1d-h200"
+
+
+def test_a_kernel_on_the_cpu_keeps_the_minimal_dev_and_sees_no_gpu(tmp_path, job_dir,
+                                                                  monkeypatch):
+    from autograder.grader.sandbox import gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    fake_gpu_machine(tmp_path / "machine")
+    before = sandbox.wrap(["true"], writable=[job_dir])
+    assert sandbox.wrap(["true"], writable=[job_dir], devices=()) == before  # unchanged
+    assert [b for b in json.loads(before[4])["binds"] if b[0] == "dev"] == []
+    r = run_in_sandbox(DEVICES, job_dir, env=gpus.kernel_env(None))
+    assert r.returncode == 0, r.stderr
+    seen = json.loads(r.stdout)
+    assert seen["nodes"] == {} and seen["cuda"] == ""
+    assert seen["dev"] == ["core", "fd", "full", "null", "ptmx", "pts", "random", "shm",
+                           "stderr", "stdin", "stdout", "tty", "urandom", "zero"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an ordinary uid")

@@ -6,8 +6,9 @@ would: every file a test cell's judge spec names (saved weights, a model archive
 evaluated by the trusted judge, with its own forward pass and data. Writes the table
 (min, mean, max, threshold, margin, wall time, machine) to ``calibration/ID.md`` in the
 course and fails when a threshold is less than 0.5 percentage points below the worst
-seed, or a run takes longer than the assignment's budget (its notebook's metadata
-``autograder.budget_seconds``, settings.py).
+seed, or a run takes longer than the assignment's budget on the device it ran on (its
+notebook's metadata ``autograder.budget_seconds``, or ``budget_seconds_gpu`` on a GPU:
+settings.py); the table says which device that was.
 """
 from __future__ import annotations
 
@@ -89,15 +90,30 @@ def problems(runs: list[Run], specs: dict, budget: float) -> list[str]:
     return found
 
 
+def device(root="/", environ=None) -> tuple[str, str]:
+    """("gpu" or "cpu", in words) for the runs: a kernel started here inherits this
+    process's environment, so it uses a GPU when the machine has one and
+    ``CUDA_VISIBLE_DEVICES`` does not hide it (the notebooks use CUDA when they see it)."""
+    from .sandbox import gpus
+
+    environ = os.environ if environ is None else environ
+    found = gpus.discover(root)
+    if not found or environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return "cpu", f"CPU ({os.cpu_count()} cores)"
+    return "gpu", "GPU: " + ", ".join(gpu.describe() for gpu in found)
+
+
 def machine() -> str:
     return (f"{platform.node()}, {os.cpu_count()} cores, {platform.machine()}, Python "
             f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
 
 
-def table(assignment: str, runs: list[Run], specs: dict, budget: float) -> str:
-    """The calibration table, in Markdown."""
+def table(assignment: str, runs: list[Run], specs: dict, budget: float,
+          measured_on: str = "CPU") -> str:
+    """The calibration table, in Markdown (``measured_on``: the device, in words)."""
     lines = [f"# Calibration of {assignment}", "",
              f"{len(runs)} seeds ({', '.join(str(r.seed) for r in runs)}) on {machine()}.",
+             "", f"Device: {measured_on}.",
              "", "| judged file | min | mean | max | threshold | margin (pp) | "
              "worst wall s | budget s |", "|---|---|---|---|---|---|---|---|"]
     slowest = max(run.seconds for run in runs)
@@ -123,7 +139,9 @@ def calibrate(course: Course, assignment: str, seeds: int, budget: float | None 
         raise ValueError(f"{assignment} has no test cell judged from a saved file (a check "
                          "of the file on split=\"test\", whose line is its judge spec): "
                          "nothing to calibrate")
-    budget = budget or assignment_budget(course, assignment)
+    kind, measured_on = device()
+    budget = budget or assignment_budget(course, assignment, kind)
+    log(f"device: {measured_on}; budget on this device {budget:g} s")
     runs = []
     for seed in range(seeds):
         runs.append(run_seed(course, assignment, seed, specs, timeout=int(3 * budget) + 60))
@@ -132,6 +150,6 @@ def calibrate(course: Course, assignment: str, seeds: int, budget: float | None 
     path = course.root / "calibration" / f"{assignment}.md"
     path.parent.mkdir(exist_ok=True)
     found = problems(runs, specs, budget)
-    path.write_text(table(assignment, runs, specs, budget)
+    path.write_text(table(assignment, runs, specs, budget, measured_on)
                     + "".join(f"\nFAILED: {p}" for p in found) + ("\n" if found else ""))
     return path, found

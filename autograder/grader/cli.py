@@ -83,7 +83,8 @@ def parse_limits(settings: list[str], course):
                              f"{', '.join(names)}")
         factor = SIZES.get(value[-1].upper(), 1)
         changes[name] = int(float(value[:-1] if factor > 1 else value) * factor)
-    return lambda assignment: assignment_limits(course, assignment, **changes)
+    return lambda assignment, device="cpu": assignment_limits(course, assignment, device,
+                                                              **changes)
 
 
 def cmd_grade(args) -> int:
@@ -92,7 +93,7 @@ def cmd_grade(args) -> int:
     commands.grade(course, args.assignments or None, args.student or None,
                    args.workers, limit=args.limit, sandbox=not args.no_sandbox,
                    limits=parse_limits(args.set_limit, course), scheduler=args.scheduler,
-                   stale=args.stale)
+                   stale=args.stale, gpus=args.gpus, workers_per_gpu=args.workers_per_gpu)
     return 0
 
 
@@ -194,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="parallel grading processes (default: cores)")
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                    help="grade on the workers of this Dask scheduler instead (see README)")
+    p.add_argument("--gpus", default="none", metavar="auto|none|0,1",
+                   help="grade on these GPUs: each kernel gets one GPU, and no other device "
+                        "(auto: every GPU found, else the CPU with a note; default none)")
+    p.add_argument("--workers-per-gpu", type=int, default=1, metavar="N",
+                   help="workers sharing each GPU (they share its memory; default 1)")
     p.add_argument("--limit", type=int, help="override the per-notebook time limit (s)")
     p.add_argument("--no-sandbox", action="store_true",
                    help="grade without the sandbox: for trusted submissions only")

@@ -154,15 +154,18 @@ def collect(course: Course, path: Path, replace: bool = False) -> None:
 
 def grade(course: Course, assignments: list[str] | None, students: list[str] | None = None,
           workers: int | None = None, limit: int | None = None, sandbox: bool = True,
-          limits=None, scheduler: str | None = None, stale: bool = False) -> list:
+          limits=None, scheduler: str | None = None, stale: bool = False,
+          gpus: str = "none", workers_per_gpu: int = 1) -> list:
     """Grade and print the summary table; the JobResults (see grade.grade for the
     arguments; ``limits``: assignment -> Limits, default each assignment's budget;
-    ``stale``: only the submissions graded against an older version of the tests)."""
+    ``stale``: only the submissions graded against an older version of the tests;
+    ``gpus``: "none", "auto" or GPU numbers, ``workers_per_gpu`` workers on each)."""
     from .grade import grade as grade_submissions
     from .report.summary import print_summary
     from .run.jobs import assignment_limits
 
-    limits = limits or (lambda assignment: assignment_limits(course, assignment))
+    limits = limits or (lambda assignment, device="cpu":
+                        assignment_limits(course, assignment, device))
     if not sandbox:
         print("WARNING: grading WITHOUT the sandbox (--no-sandbox): student code runs with "
               "the grader's powers. For trusted submissions only.")
@@ -172,9 +175,12 @@ def grade(course: Course, assignments: list[str] | None, students: list[str] | N
         for assignment in assignments or course.assignments():
             shown = "; ".join(f"{name} {value}" for name, value in limits(assignment).describe())
             print(f"  {assignment}: {shown}")
+        if gpus != "none":
+            print("  (a job graded on a GPU gets its assignment's budget_seconds_gpu, where "
+                  "given: `autograder doctor` shows both)")
     results = grade_submissions(course, assignments, students, workers, limit=limit,
                                 sandbox=sandbox, limits=limits, scheduler=scheduler,
-                                stale=stale)
+                                stale=stale, gpus=gpus, workers_per_gpu=workers_per_gpu)
     if stale and not results:
         print("nothing to re-grade: every graded submission was judged against the current "
               "version of its assignment's tests")

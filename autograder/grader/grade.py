@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import queue
+import sys
 import itertools
 import time
 from collections import deque
@@ -54,9 +55,11 @@ def worker_results(course: Course, worker: WarmWorker, number: int, take, workro
     sandbox slots in turn (two kernels alive at once: two uids)."""
     ahead, turns = deque(), itertools.count()
 
+    gpu = settings.worker_gpu(number)  # the worker's GPU, given to its jobs on the GPU
+
     def prepared(job) -> JobSpec:
         slot = 2 * number + next(turns) % 2
-        return prepare_local(course, *job[1:], workroot, job[0], slot, settings)
+        return prepare_local(course, *job[1:], workroot, job[0], slot, settings, gpu=gpu)
 
     while True:
         if ahead:
@@ -161,9 +164,46 @@ def remove_job_folder(jobdir: Path) -> None:
     safetree.remove_tree(jobdir, report=True)
 
 
+def grading_gpus(request, scheduler: str | None, workers: int | None,
+                 workers_per_gpu: int, root="/"):
+    """(GPUs of this machine for the local workers, whether jobs run on GPUs, a note) for
+    ``--gpus`` ``request`` ("auto", "none" or indices: gpus.parse_request).
+
+    Locally: the GPUs found (``auto``; none found: the CPU, with a note) or named (one
+    missing: GradeError naming those that exist). On a cluster the workers' own GPUs
+    count: ``auto`` uses them if some worker advertises one, else the CPU with a note.
+    """
+    from .sandbox import gpus
+
+    request = gpus.parse_request(request) if isinstance(request, str) else tuple(request)
+    if request == "none":
+        return (), False, ""
+    if scheduler:
+        from .run.cluster import GPU_RESOURCE, gpu_workers
+        from distributed import Client
+
+        if request != "auto":
+            raise GradeError("with --scheduler, --gpus is auto or none: each Dask worker "
+                             "uses its own GPU (see README, GPUs)")
+        with Client(scheduler, timeout=60) as client:
+            if gpu_workers(client):
+                return (), True, ""
+        return (), False, (f"--gpus auto: no worker of {scheduler} advertises a GPU "
+                           f"(resource {GPU_RESOURCE}); grading on the CPU")
+    if workers:
+        raise GradeError("with GPUs the workers are --workers-per-gpu per GPU: drop --workers")
+    try:
+        found, note = gpus.resolve(request, root)
+        gpus.assign(found, workers_per_gpu)
+    except gpus.GpuError as err:
+        raise GradeError(str(err)) from None
+    return tuple(found), bool(found), note
+
+
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
           progress: bool = True, limit: int | None = None, sandbox: bool = True,
-          limits=None, scheduler: str | None = None, stale: bool = False) -> list[JobResult]:
+          limits=None, scheduler: str | None = None, stale: bool = False,
+          gpus="none", workers_per_gpu: int = 1, gpu_root="/") -> list[JobResult]:
     """Autograde every matching submission; returns one JobResult per submission.
 
     stale: only the matching submissions last graded against an older version of their
@@ -174,7 +214,10 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     sandbox: run every kernel in the sandbox (refuses where it cannot be set up);
     limits: a function assignment -> Limits (default: the assignment's own, from its
     metadata: ``jobs.assignment_limits``);
-    limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``.
+    limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``;
+    gpus: "none", "auto" or GPU numbers ("0,1"): each local worker gets one GPU, shared by
+    ``workers_per_gpu`` workers, and its jobs' kernels get that GPU only (grading_gpus;
+    ``gpu_root``: where the GPUs are looked for, "/" but in tests).
     """
     from .sandbox import sandbox_problem
 
@@ -191,14 +234,24 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
         raise GradeError(f"cannot grade: {problem}.\nStudent code runs only in the sandbox; "
                          "`autograder doctor` checks the set-up. For trusted submissions "
                          "only, `autograder grade --no-sandbox` grades without it.")
+    found, gpu_jobs, note = grading_gpus(gpus, scheduler, workers, workers_per_gpu, gpu_root)
+    if gpu_jobs and jobs and all(read_assignment(course, a).options.from_scratch
+                                 for _, a in jobs):
+        found, gpu_jobs = (), False  # then the workers are one per core, as on the CPU
+        note = "--gpus: every assignment graded here is from scratch (no torch in its " \
+               "kernels): grading on the CPU"
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     course_secret(course)  # once, before the workers need it
     journal = Journal(course, jobs)
     pending = journal.pending()
-    workers = workers or max(1, min(len(pending), os.cpu_count() or 1))
+    workers = workers or len(found) * workers_per_gpu or max(1, min(len(pending),
+                                                                    os.cpu_count() or 1))
     settings = batch_settings(
         course, [a for _, a in jobs], sandbox=sandbox,
         threads=max(1, (os.cpu_count() or 1) // workers), limit=limit,
-        limits=limits or (lambda a: assignment_limits(course, a)))
+        limits=limits or (lambda a, device="cpu": assignment_limits(course, a, device)),
+        gpus=found, workers_per_gpu=workers_per_gpu, gpu_jobs=gpu_jobs)
     shown = Progress(jobs, journal.done, every=10) if progress else None
     judges = JudgeProcess()
     judges.start()  # its imports overlap the first jobs

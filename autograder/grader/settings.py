@@ -3,13 +3,16 @@
 Everything the kit needs to know about one assignment beyond its cells lives in the
 source notebook, under ``metadata.autograder`` (Jupyter: Edit > Edit Notebook Metadata)::
 
-    "autograder": {"budget_seconds": 180, "from_scratch": true,
+    "autograder": {"budget_seconds": 180, "budget_seconds_gpu": 40, "from_scratch": true,
                    "limits": {"memory_bytes": 6442450944}, "hand_in": ["report.pdf"]}
 
 budget_seconds  seconds the teacher's notebook should take top to bottom on 2 CPU cores
                 without a GPU (default ``DEFAULT_BUDGET_SECONDS``); the grading limits
                 (wall clock per cell and per notebook, CPU time) derive from it
                 (``Limits.for_budget``) and ``calibrate`` fails a run slower than it.
+budget_seconds_gpu  the same on one GPU (``grade --gpus``; calibrate on a GPU machine);
+                without it a job on a GPU gets ``budget_seconds``, the CPU's, which is
+                longer than a GPU run needs but never too short.
 from_scratch    the students differentiate by hand: grading kernels get no autodiff
                 library (sandbox.autodiff_paths).
 limits          overrides of single limits (names and units of ``sandbox.Limits``), applied
@@ -30,7 +33,7 @@ from .sandbox.limits import Limits
 # The budget of an assignment whose notebooks do not say: a short NumPy exercise.
 DEFAULT_BUDGET_SECONDS = 120
 
-KEYS = ("budget_seconds", "from_scratch", "limits", "hand_in")
+KEYS = ("budget_seconds", "budget_seconds_gpu", "from_scratch", "limits", "hand_in")
 
 
 class SettingsError(ValueError):
@@ -45,20 +48,38 @@ class AssignmentSettings:
     from_scratch: bool = False
     limits: dict = field(default_factory=dict)
     hand_in: tuple = ()
+    budget_seconds_gpu: float | None = None
 
-    def grading_limits(self, cores: int | None = None) -> Limits:
-        """The limits a grading kernel of this assignment runs under: the budget's
-        defaults, then the notebook's overrides."""
-        return dataclasses.replace(Limits.for_budget(self.budget_seconds, cores), **self.limits)
+    def budget(self, device: str = "cpu") -> float:
+        """The budget on ``device`` ("cpu" or "gpu": the GPU's if given, else the CPU's)."""
+        if device not in ("cpu", "gpu"):
+            raise ValueError(f"device {device!r}: expected 'cpu' or 'gpu'")
+        if device == "gpu" and self.budget_seconds_gpu is not None:
+            return self.budget_seconds_gpu
+        return self.budget_seconds
+
+    def grading_limits(self, cores: int | None = None, device: str = "cpu") -> Limits:
+        """The limits a grading kernel of this assignment on ``device`` runs under: that
+        device's budget's defaults, then the notebook's overrides."""
+        return dataclasses.replace(Limits.for_budget(self.budget(device), cores), **self.limits)
+
+
+def _seconds(metadata: dict, key: str, default, where: str):
+    """A number of seconds from ``metadata[key]`` (``default`` when absent)."""
+    value = metadata.get(key, default)
+    if key not in metadata and default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise SettingsError(f"{where}: metadata autograder.{key} is {value!r}; "
+                            "give the seconds the notebook takes, a positive number")
+    return value
 
 
 def read_settings(metadata: dict, where: str) -> AssignmentSettings:
     """The settings in ``metadata`` (the notebooks' ``autograder`` metadata, merged);
     SettingsError names the notebook, the key and what it should be."""
-    budget = metadata.get("budget_seconds", DEFAULT_BUDGET_SECONDS)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-        raise SettingsError(f"{where}: metadata autograder.budget_seconds is {budget!r}; "
-                            "give the seconds the notebook takes, a positive number")
+    budget = _seconds(metadata, "budget_seconds", DEFAULT_BUDGET_SECONDS, where)
+    budget_gpu = _seconds(metadata, "budget_seconds_gpu", None, where)
     limits = metadata.get("limits", {}) or {}
     names = [f.name for f in dataclasses.fields(Limits)]
     if not isinstance(limits, dict):
@@ -72,6 +93,6 @@ def read_settings(metadata: dict, where: str) -> AssignmentSettings:
     if not isinstance(hand_in, list) or not all(isinstance(n, str) and n for n in hand_in):
         raise SettingsError(f"{where}: metadata autograder.hand_in must be a list of file "
                             "names")
-    return AssignmentSettings(budget_seconds=budget,
+    return AssignmentSettings(budget_seconds=budget, budget_seconds_gpu=budget_gpu,
                               from_scratch=bool(metadata.get("from_scratch", False)),
                               limits=dict(limits), hand_in=tuple(hand_in))

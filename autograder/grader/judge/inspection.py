@@ -158,7 +158,8 @@ def command(argv: list[str], scratch: Path, readonly: list[Path],
     """(argv, env) that runs ``argv`` as the inspector runs: sandboxed (or, with
     ``--no-sandbox``, a plain process), writing only ``scratch/out``."""
     env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
-           "OPENBLAS_NUM_THREADS": "2", "PYTHONDONTWRITEBYTECODE": "1"}
+           "OPENBLAS_NUM_THREADS": "2", "PYTHONDONTWRITEBYTECODE": "1",
+           "CUDA_VISIBLE_DEVICES": ""}  # evaluated on the CPU, with or without a GPU here
     if not _state["sandbox"]:
         return argv, {**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(scratch)}
     from ..sandbox import wrap

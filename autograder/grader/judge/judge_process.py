@@ -37,6 +37,14 @@ def judge_command() -> list[str]:
             sys.executable, "-m", "autograder.grader.judge.judge_process"]
 
 
+def judge_env(environ=None) -> dict:
+    """The judge's environment: the coordinator's, with every GPU hidden. The judge's
+    references and forward passes then run on the CPU whatever machine grades, so a
+    submission gets the same scores with ``--gpus`` as without (a GPU's kernels round
+    differently); the kernels alone get GPUs."""
+    return {**(os.environ if environ is None else environ), "CUDA_VISIBLE_DEVICES": ""}
+
+
 def judge_request(request: JudgeRequest) -> dict:
     """Judge one harvested submission and fingerprint its judged files:
     {"verdicts": {grade_id: verdict}, "fingerprints": {file: fingerprint}}."""
@@ -58,7 +66,7 @@ class JudgeProcess:
     """The coordinator's handle on its judge process."""
 
     def __init__(self, command: list[str] | None = None):
-        self.worker = WarmWorker(command or judge_command())
+        self.worker = WarmWorker(command or judge_command(), env=judge_env())
 
     def start(self) -> None:
         """Start the process now, so that its imports overlap the first jobs."""

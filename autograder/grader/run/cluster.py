@@ -12,6 +12,12 @@ only makes the scheduler run its jobs again elsewhere.
 
 A Dask worker needs the kit installed (the same version as the coordinator), bubblewrap,
 and the course data under its own ``AUTOGRADER_DATA``; it needs no access to the course.
+
+GPUs (``grade --gpus auto --scheduler ...``): a worker with a GPU advertises the Dask
+resource ``GPU`` (``dask worker --resources GPU=1``, one worker per GPU, its GPU named by
+``AUTOGRADER_GPU=N`` when the machine has several: gpus.worker_gpu), and the jobs that run
+on a GPU ask for it (``job_resources``), so the scheduler sends them to GPU workers only;
+the other jobs (from-scratch assignments) go to any worker and run on its CPU.
 """
 from __future__ import annotations
 
@@ -22,12 +28,13 @@ import threading
 from pathlib import Path
 
 from ..course import KIT_ROOT
-from ..sandbox import safetree
+from ..sandbox import gpus, safetree
 from .harvest import FILE_LIMIT_BYTES, _copy_regular, harvest
 from .jobs import EVIDENCE, place, write_student_kit
 from .records import GradingSettings, JobSpec, Outcome
 from .warm import WarmWorker
 
+GPU_RESOURCE = "GPU"  # the Dask resource a GPU worker advertises, one per GPU
 SLOTS = range(32, 96)  # sandbox slots of cluster workers: apart from a local run's 0, 1, ...
 _local = threading.local()
 _slot_lock = None
@@ -90,8 +97,9 @@ def grade_packed(job: dict) -> dict:
     jobdir = state.root / f"j{state.count}"
     jobdir.mkdir()
     try:
-        spec = place(JobSpec.from_json(job["spec"]), jobdir, kit=state.root / "kit",
-                     slot=machine_slot(), threads=1)
+        spec = JobSpec.from_json(job["spec"])
+        spec = place(spec, jobdir, kit=state.root / "kit", slot=machine_slot(), threads=1,
+                     gpu=gpus.worker_gpu() if spec.device == "gpu" else None)
         unpack(job["files"], jobdir)
         spec.write()
         outcome = run_outcome(state.worker, spec)
@@ -118,6 +126,17 @@ def packed_job(spec: JobSpec, jobdir: Path) -> dict:
     return {"spec": spec.to_json(), "files": pack(jobdir)}
 
 
+def job_resources(spec: JobSpec) -> dict[str, int] | None:
+    """The Dask resources the job asks for: one GPU for a job on the GPU, none otherwise."""
+    return {GPU_RESOURCE: 1} if spec.device == "gpu" else None
+
+
+def gpu_workers(client) -> int:
+    """How many of the cluster's workers advertise a GPU."""
+    workers = client.scheduler_info()["workers"].values()
+    return sum(1 for w in workers if w.get("resources", {}).get(GPU_RESOURCE, 0) >= 1)
+
+
 def unpack_result(answer: dict, jobdir: Path, student: str, assignment: str) -> None:
     """Lay out a Dask worker's answer as a local job would have left it."""
     safetree.remove_tree(jobdir, report=True)
@@ -137,6 +156,11 @@ def cluster_results(course, pending, scheduler: str, workroot: Path,
     from .outcome import job_result
 
     with Client(scheduler, timeout=60) as client:
+        if settings.on_gpu and not gpu_workers(client):
+            raise RuntimeError(f"no worker of the Dask cluster at {scheduler} advertises a GPU "
+                               f"(resource {GPU_RESOURCE}): start GPU workers with "
+                               f"`dask worker ... --resources {GPU_RESOURCE}=1`, or grade "
+                               "with --gpus none")
         window = window or 4 * max(1, sum(client.nthreads().values())) + 4
         waiting, running, finished = list(enumerate(pending)), {}, as_completed()
 
@@ -144,7 +168,8 @@ def cluster_results(course, pending, scheduler: str, workroot: Path,
             index, (student, assignment) = waiting.pop(0)
             jobdir = workroot / f"j{index}"
             spec = prepare(course, student, assignment, jobdir, settings)
-            future = client.submit(grade_packed, packed_job(spec, jobdir), pure=False)
+            future = client.submit(grade_packed, packed_job(spec, jobdir), pure=False,
+                                   resources=job_resources(spec))
             running[future] = (spec, jobdir)
             finished.add(future)
 

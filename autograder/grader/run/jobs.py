@@ -25,6 +25,7 @@ from .records import GradingSettings, JobSpec
 
 if TYPE_CHECKING:
     from ..sandbox import Limits
+    from ..sandbox.gpus import Gpu
 
 SECRET_FILE = ".autograder-secret"
 EVIDENCE = "evidence.jsonl"  # in the job's runtime folder, written by the kernel's checks
@@ -124,11 +125,15 @@ def data_paths() -> list[str]:
     return [os.path.realpath(p) for p in (data.data_root(), data.cache_dir()) if p.exists()]
 
 
-def kernel_env(nonce: str, jobdir: Path, threads: int) -> dict:
+def kernel_env(nonce: str, jobdir: Path, threads: int, gpu: "Gpu | None" = None,
+               sandboxed: bool = True) -> dict:
     """The environment of a grading kernel: no downloads, the job's nonce, the evidence
-    file, the data, and ``threads`` BLAS/OpenMP threads (parallel jobs that each take
-    every core slow each other down many times over)."""
+    file, the data, ``threads`` BLAS/OpenMP threads (parallel jobs that each take
+    every core slow each other down many times over) and the GPU it may use, if any
+    (``CUDA_VISIBLE_DEVICES``, empty on the CPU: even a kernel without the sandbox then
+    sees no GPU). The grader builds it whole; nothing is inherited from the host."""
     from ...student import data
+    from ..sandbox import gpus
 
     env = {"AUTOGRADER_OFFLINE": "1", "AUTOGRADER_NONCE": nonce, "PYTHONHASHSEED": "0",
            "AUTOGRADER_EVIDENCE": str(jobdir / "run" / EVIDENCE),
@@ -136,47 +141,62 @@ def kernel_env(nonce: str, jobdir: Path, threads: int) -> dict:
            "AUTOGRADER_CACHE": os.path.realpath(data.cache_dir())}
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(max(1, threads))
-    return env
+    return {**env, **gpus.kernel_env(gpu, sandboxed)}
 
 
-def place(spec: JobSpec, jobdir: Path, *, kit: Path, slot: int, threads: int) -> JobSpec:
+def place(spec: JobSpec, jobdir: Path, *, kit: Path, slot: int, threads: int,
+          gpu: "Gpu | None" = None) -> JobSpec:
     """``spec`` placed on this machine: in ``jobdir``, with ``kit``, a kernel in sandbox slot
-    ``slot`` using ``threads`` BLAS threads, this machine's data read-only and, for a
-    from-scratch assignment, its autodiff libraries hidden."""
-    from ..sandbox import autodiff_paths
+    ``slot`` using ``threads`` BLAS threads, this machine's data read-only, for a
+    from-scratch assignment its autodiff libraries hidden, and for a job on the GPU
+    the nodes of ``gpu`` (the worker's) bound into its sandbox; a CPU job gets none."""
+    from ..sandbox import autodiff_paths, gpus
 
+    if spec.device == "gpu" and gpu is None:
+        raise RuntimeError(f"the job of {spec.student}/{spec.assignment} runs on a GPU, and "
+                           "this worker has none (see `autograder doctor` on it)")
+    gpu = gpu if spec.device == "gpu" else None
     return dataclasses.replace(
         spec, jobdir=str(jobdir), kit=str(kit), slot=slot, readonly=data_paths(),
         hide=autodiff_paths() if spec.hide_autodiff else [],
-        kernel_env=kernel_env(spec.nonce, jobdir, threads))
+        kernel_env=kernel_env(spec.nonce, jobdir, threads, gpu, spec.sandbox),
+        gpu=gpu, devices=gpus.device_binds(gpu) if gpu else [])
 
 
-def assignment_budget(course: Course, assignment: str) -> float:
-    """Seconds the assignment's notebook should take: its notebooks' metadata
-    ``autograder.budget_seconds``, else settings.DEFAULT_BUDGET_SECONDS."""
-    return read_assignment(course, assignment).options.budget_seconds
+def assignment_budget(course: Course, assignment: str, device: str = "cpu") -> float:
+    """Seconds the assignment's notebook should take on ``device``: its notebooks' metadata
+    ``autograder.budget_seconds`` (CPU) or ``budget_seconds_gpu``, else the defaults
+    (settings.py)."""
+    return read_assignment(course, assignment).options.budget(device)
 
 
-def assignment_limits(course: Course, assignment: str, **changes) -> "Limits":
-    """The limits a grading kernel of ``assignment`` runs under: its budget's defaults,
-    the overrides in its metadata, then ``changes`` (``grade --set-limit``)."""
-    limits = read_assignment(course, assignment).options.grading_limits()
+def assignment_limits(course: Course, assignment: str, device: str = "cpu",
+                      **changes) -> "Limits":
+    """The limits a grading kernel of ``assignment`` on ``device`` runs under: that
+    device's budget's defaults, the overrides in its metadata, then ``changes``
+    (``grade --set-limit``)."""
+    limits = read_assignment(course, assignment).options.grading_limits(device=device)
     return dataclasses.replace(limits, **changes)
 
 
 def batch_settings(course: Course, assignments, *, sandbox: bool, threads: int, limits,
-                   limit: float | None = None) -> GradingSettings:
-    """The settings of a batch grading ``assignments``: ``limits`` (assignment -> Limits)
-    and ``limit`` (seconds per notebook, if given) resolved once per assignment."""
+                   limit: float | None = None, gpus=(), workers_per_gpu: int = 1,
+                   gpu_jobs: bool = False) -> GradingSettings:
+    """The settings of a batch grading ``assignments``: ``limits`` (assignment -> Limits;
+    called with ``device="gpu"`` for an assignment graded on a GPU) and ``limit`` (seconds
+    per notebook, if given) resolved once per assignment. With ``gpu_jobs`` (GPUs to grade
+    on: ``gpus`` locally, GPU workers on a cluster) every assignment whose kernels see torch
+    runs on a GPU; a from-scratch one (no autodiff library, so no torch) stays on the CPU."""
     assignments = sorted(set(assignments))
-    resolved = {a: limits(a) for a in assignments}
+    scratch = frozenset(a for a in assignments if read_assignment(course, a).options.from_scratch)
+    on_gpu = frozenset(a for a in assignments if gpu_jobs and a not in scratch)
+    resolved = {a: limits(a, device="gpu") if a in on_gpu else limits(a) for a in assignments}
     if limit:
         resolved = {a: dataclasses.replace(l, notebook_seconds=limit) for a, l in resolved.items()}
     return GradingSettings(sandbox=sandbox, threads=threads, limits=resolved,
-                           from_scratch=frozenset(
-                               a for a in assignments
-                               if read_assignment(course, a).options.from_scratch),
-                           wanted={a: wanted_files(course, a) for a in assignments})
+                           from_scratch=scratch,
+                           wanted={a: wanted_files(course, a) for a in assignments},
+                           gpus=tuple(gpus), workers_per_gpu=workers_per_gpu, on_gpu=on_gpu)
 
 
 def prepare(course: Course, student: str, assignment: str, jobdir: Path,
@@ -188,16 +208,17 @@ def prepare(course: Course, student: str, assignment: str, jobdir: Path,
                    nonce=job_nonce(course, student, assignment), sandbox=settings.sandbox,
                    hide_autodiff=assignment in settings.from_scratch,
                    limits=settings.limits[assignment],
-                   wanted=list(settings.wanted.get(assignment, [])))
+                   wanted=list(settings.wanted.get(assignment, [])),
+                   device=settings.device(assignment))
 
 
 def prepare_local(course: Course, student: str, assignment: str, workroot: Path, index: int,
-                  slot: int, settings: GradingSettings) -> JobSpec:
+                  slot: int, settings: GradingSettings, gpu: "Gpu | None" = None) -> JobSpec:
     """Job ``index``'s scratch course and spec (written to ``job.json``), for a kernel in
-    sandbox slot ``slot`` on this machine."""
+    sandbox slot ``slot`` on this machine, given ``gpu`` (its worker's) if it runs on one."""
     jobdir = workroot / f"j{index}"  # short: the kernel's socket paths must stay short
     spec = place(prepare(course, student, assignment, jobdir, settings), jobdir,
-                 kit=workroot / "kit", slot=slot, threads=settings.threads)
+                 kit=workroot / "kit", slot=slot, threads=settings.threads, gpu=gpu)
     spec.write()
     return spec
 

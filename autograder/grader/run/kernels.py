@@ -68,7 +68,8 @@ def job_config(job: JobSpec, jobdir: Path) -> Config:
     runtime = jobdir / "run"
     write_kernelspec(kernels, KERNEL, runtime=runtime, writable=[notebook_folder(job, jobdir)],
                      readonly=[kit, *job.readonly], env=env, limits=job.limits,
-                     slot=job.slot, status=jobdir / "sandbox-status.jsonl", hide=job.hide)
+                     slot=job.slot, status=jobdir / "sandbox-status.jsonl", hide=job.hide,
+                     devices=job.devices)
     config.merge(client_config(runtime))
     return config
 

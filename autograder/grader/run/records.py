@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..sandbox.gpus import Gpu
 from ..sandbox.limits import Limits
 
 JOB_FILE = "job.json"  # the job's spec, in its folder (invisible to its kernel)
@@ -52,12 +53,18 @@ class JobSpec:
 
     hide_autodiff  the assignment is graded from scratch: its kernel sees no autodiff library
     wanted         files of the submission harvested first (notebooks, judged files)
+    device         "cpu" or "gpu": where the job's kernel runs (its limits are that
+                   device's budget's: settings.py); a Dask job on "gpu" asks for a worker
+                   with the resource GPU (cluster.job_resources)
     jobdir         the job's private scratch course (its spec is ``jobdir/job.json``)
     kit            the student side of the kit, the only part a kernel may import
     slot           the sandbox slot (a uid when grading as root) of the job's kernel
     readonly       folders the sandbox shows read-only: the data and its decoded cache
     hide           folders the sandbox shows empty (the autodiff libraries, if hidden)
-    kernel_env     the kernel's environment: nonce, evidence file, data, BLAS threads
+    kernel_env     the kernel's environment: nonce, evidence file, data, BLAS threads,
+                   CUDA_VISIBLE_DEVICES (empty on the CPU)
+    gpu            the GPU of this machine the kernel is given (None on the CPU)
+    devices        [host node, sandbox path] of the device nodes bound into its sandbox
     """
     student: str
     assignment: str
@@ -66,13 +73,22 @@ class JobSpec:
     hide_autodiff: bool
     limits: Limits
     wanted: list[str]
+    device: str = "cpu"
     jobdir: str = ""
     kit: str = ""
     slot: int = 0
     readonly: list[str] = field(default_factory=list)
     hide: list[str] = field(default_factory=list)
     kernel_env: dict[str, str] = field(default_factory=dict)
+    gpu: Gpu | None = None
+    devices: list[list[str]] = field(default_factory=list)
     version: int = 1
+
+    DEVICES = ("cpu", "gpu")
+
+    def __post_init__(self):
+        if self.device not in self.DEVICES:
+            raise ValueError(f"a JobSpec's device is one of {self.DEVICES}, not {self.device!r}")
 
     @property
     def file(self) -> Path:
@@ -86,12 +102,14 @@ class JobSpec:
         return self.limits.notebook_seconds + BACKSTOP_SECONDS
 
     def to_json(self) -> dict:
-        return {**dataclasses.asdict(self), "limits": self.limits.to_json()}
+        return {**dataclasses.asdict(self), "limits": self.limits.to_json(),
+                "gpu": self.gpu.to_json() if self.gpu else None}
 
     @classmethod
     def from_json(cls, data) -> "JobSpec":
         data = checked(cls, data)
-        return cls(**{**data, "limits": Limits.from_json(data["limits"])})
+        return cls(**{**data, "limits": Limits.from_json(data["limits"]),
+                      "gpu": Gpu.from_json(data["gpu"]) if data["gpu"] is not None else None})
 
     def write(self) -> Path:
         """Write the spec to ``self.file``; returns that path."""
@@ -150,16 +168,48 @@ class Outcome:
 @dataclass(frozen=True)
 class GradingSettings:
     """How the coordinator grades a batch, one typed value per setting; each job's spec is
-    made from them (jobs.prepare). They never leave the coordinator.
+    made from them (jobs.prepare). They stay in the coordinator (the JSON form is for
+    logs and tests, as strict as the other records').
 
     sandbox       every kernel runs in the sandbox
     threads       BLAS/OpenMP threads of each local kernel (a Dask worker's get one)
     limits        assignment -> its kernels' limits
     from_scratch  the assignments whose kernels see no autodiff library
     wanted        assignment -> the files of a submission harvested first
+    gpus          this machine's GPUs the local workers are given (none: all on the CPU)
+    workers_per_gpu  local workers sharing each GPU (worker n has gpus[n // this])
+    on_gpu        the assignments whose jobs run on a GPU (limits: their GPU budget)
     """
     sandbox: bool
     threads: int
     limits: dict[str, Limits]
     from_scratch: frozenset[str] = frozenset()
     wanted: dict[str, list[str]] = field(default_factory=dict)
+    gpus: tuple[Gpu, ...] = ()
+    workers_per_gpu: int = 1
+    on_gpu: frozenset[str] = frozenset()
+    version: int = 1
+
+    def device(self, assignment: str) -> str:
+        """Where the jobs of ``assignment`` run: "gpu" or "cpu"."""
+        return "gpu" if assignment in self.on_gpu else "cpu"
+
+    def worker_gpu(self, number: int) -> Gpu | None:
+        """The GPU of local worker ``number`` (None: no GPUs)."""
+        if not self.gpus:
+            return None
+        return self.gpus[(number // self.workers_per_gpu) % len(self.gpus)]
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self),
+                "limits": {a: l.to_json() for a, l in self.limits.items()},
+                "from_scratch": sorted(self.from_scratch), "on_gpu": sorted(self.on_gpu),
+                "gpus": [gpu.to_json() for gpu in self.gpus]}
+
+    @classmethod
+    def from_json(cls, data) -> "GradingSettings":
+        data = checked(cls, data)
+        return cls(**{**data, "limits": {a: Limits.from_json(l) for a, l in data["limits"].items()},
+                      "from_scratch": frozenset(data["from_scratch"]),
+                      "on_gpu": frozenset(data["on_gpu"]),
+                      "gpus": tuple(Gpu.from_json(g) for g in data["gpus"])})

@@ -45,8 +45,9 @@ def worker_command() -> list[str]:
 class WarmWorker:
     """One warm worker process, started on first use and restarted after a failure."""
 
-    def __init__(self, command: list[str] | None = None):
+    def __init__(self, command: list[str] | None = None, env: dict | None = None):
         self.command = command or worker_command()
+        self.env = env  # the process's environment (None: the coordinator's)
         self.process = None
         self.buffer = b""
         self.jobs = 0
@@ -59,7 +60,7 @@ class WarmWorker:
         # print piles up in a file or in memory
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        start_new_session=True)
+                                        start_new_session=True, env=self.env)
         self.buffer, self.jobs, self.sent = b"", 0, []
         self.drain = threading.Thread(target=self._keep_log, args=(self.process.stderr,),
                                       daemon=True)

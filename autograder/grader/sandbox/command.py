@@ -152,7 +152,7 @@ def hide_binds(paths) -> list[list[str]]:
 
 
 def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limits | None = None,
-         slot: int = 0, status: Path | None = None, cwd=None, hide=()) -> list[str]:
+         slot: int = 0, status: Path | None = None, cwd=None, hide=(), devices=()) -> list[str]:
     """The command that runs ``argv`` in a sandbox.
 
     writable: the only host folders the sandbox may change (bound at the same paths);
@@ -160,7 +160,9 @@ def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limi
     fails inside (with the reason), for example ``autodiff_paths()``; env: added to
     ``default_env()``; slot: one per concurrent job (the uid outside, when the grader is
     root); status: a file, outside everything the sandbox sees, where the launcher records
-    how the sandbox ended. Every sandbox runs under the seccomp filter (seccomp.py).
+    how the sandbox ended; devices: [host node, sandbox path] pairs bound into the
+    minimal /dev (a GPU's nodes: gpus.device_binds), nothing else of the host's /dev.
+    Every sandbox runs under the seccomp filter (seccomp.py).
     """
     limits = limits or Limits()
     writable = [os.path.abspath(p) for p in writable]
@@ -169,6 +171,7 @@ def wrap(argv: list[str], *, writable: list, readonly=(), env=None, limits: Limi
     binds += [["ro", os.path.abspath(p), os.path.abspath(p)] for p in readonly]
     binds += [["rw", p, p] for p in writable]
     binds += hide_binds(hide)  # after the installation they cover
+    binds += [["dev", os.path.abspath(src), dst] for src, dst in devices]
     # bwrap's root is a tmpfs: read-only, or / would be scratch space outside every limit
     after = ["--remount-ro", "/", "--chdir", str(cwd or writable[0]), "--clearenv"]
     for key, value in {**default_env(), **(env or {})}.items():

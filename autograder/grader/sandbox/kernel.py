@@ -18,17 +18,18 @@ MAX_SOCKET_PATH = 100  # a unix socket path must be shorter than 108 bytes
 
 def write_kernelspec(kernels: Path, name: str, *, runtime: Path, writable: list,
                      readonly=(), env=None, limits: Limits | None = None, slot: int = 0,
-                     status: Path | None = None, python_flags=("-S",), hide=()) -> str:
+                     status: Path | None = None, python_flags=("-S",), hide=(),
+                     devices=()) -> str:
     """Write ``kernels/<name>/kernel.json`` for a sandboxed ipykernel; returns ``name``.
 
     Put ``kernels.parent`` on JUPYTER_PATH for jupyter_client to find it. The kernel's
     working folder is the first of ``writable``; ``runtime`` (connection file, sockets)
-    is writable too.
+    is writable too; ``devices``: the GPU nodes it may use (command.wrap).
     """
     argv = wrap([sys.executable, *python_flags, "-m", "ipykernel_launcher",
                  "-f", "{connection_file}"],
                 writable=[*writable, runtime], readonly=readonly, env=env, limits=limits,
-                slot=slot, status=status, cwd=writable[0], hide=hide)
+                slot=slot, status=status, cwd=writable[0], hide=hide, devices=devices)
     folder = Path(kernels) / name
     folder.mkdir(parents=True, exist_ok=True)
     # Interrupt by message: a SIGINT would reach the launcher, not the kernel.

@@ -144,8 +144,9 @@ def launch(spec, command):
     if os.getppid() != spec["grader_pid"]:
         os._exit(1)  # the grader died before the death signal was armed
     mounts = []
+    flags = {"rw": "--bind", "ro": "--ro-bind", "dev": "--dev-bind"}  # dev: a device node
     for kind, src, dst in binds:
-        mounts += ["--bind" if kind == "rw" else "--ro-bind", src, dst]
+        mounts += [flags[kind], src, dst]
     for text, target in spec["data_files"]:
         mounts += ["--ro-bind-data", str(_data_fd(text)), target]
     if spec.get("seccomp"):  # the compiled filter (seccomp.py), hex in the spec

@@ -13,7 +13,13 @@ class Limits:
 
     memory_bytes       RLIMIT_DATA of each process. Not RLIMIT_AS: CPU torch maps about
                        3.2 GB of address space for 0.8 GB of data (measured), so an
-                       address-space limit would have to be four times the memory meant.
+                       address-space limit would have to be four times the memory meant,
+                       and a CUDA context reserves tens to hundreds of GB of address space
+                       (unified addressing), which any RLIMIT_AS a kernel could live with
+                       refuses. RLIMIT_DATA counts private writable mappings only: CUDA's
+                       reservations are PROT_NONE and its device and pinned memory are
+                       shared mappings of /dev/nvidia*, so a kernel on a GPU is limited on
+                       the host memory it allocates, as on the CPU (GPU memory: gpus.py).
     processes          RLIMIT_NPROC, counted inside the sandbox's user namespace (Linux
                        5.14+), threads included (torch and OpenBLAS pools, DataLoader
                        workers); a fork bomb stops there.
