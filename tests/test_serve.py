@@ -210,3 +210,110 @@ def test_the_deadline_is_enforced_by_the_api(course, keys):
     answer = asyncio.run(submit())
     assert answer.status_code == 403 and "deadline" in answer.json()["error"]
     assert submissions.every(course) == []
+
+
+def test_a_student_logs_in_uploads_and_sees_feedback_that_another_cannot_open(
+        course, service, keys, tmp_path):
+    """Headless Chromium: browser-a logs in, uploads the reference notebook through the
+    page, lands on its graded feedback; browser-b (who submits from a terminal with
+    autograder-submit meanwhile) gets 404 for it. (The tiny course, not A1: CI time.)"""
+    from playwright.sync_api import sync_playwright
+
+    path = tmp_path / "f1_tiny" / "f1_tiny.ipynb"
+    path.parent.mkdir()
+    path.write_bytes(variant(course, "ref"))
+    terminal = subprocess.Popen(
+        [sys.executable, "-m", "autograder.student.submit", str(path), "--server", service.url,
+         "--token", keys["browser-b"]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        page = browser.new_page()
+        page.goto(f"{service.url}/")
+        assert page.url.endswith("/login")
+        page.fill("#token", keys["browser-a"])
+        page.click("button[type=submit]")
+        page.set_input_files(f"#nb-{fx.ASSIGNMENT}", str(path))
+        page.click(f"text=Submit {fx.ASSIGNMENT}")
+        page.wait_for_url("**/feedback/*", timeout=900_000)
+        text = page.inner_text("body")
+        assert "Status: graded" in text and "Score: 1.5 / 1.5" in text  # visible checks only
+        assert fx.HIDDEN_LINE not in page.content()
+        other = browser.new_context().new_page()
+        other.goto(f"{service.url}/login")
+        other.fill("#token", keys["browser-b"])
+        other.click("button[type=submit]")
+        assert other.goto(page.url).status == 404
+        browser.close()
+    out, _ = terminal.communicate(timeout=900)
+    assert terminal.returncode == 0, out
+    assert "score: 1.5 / 1.5 (the visible checks" in out
+    feedback_id = page.url.rsplit("/", 1)[1]
+    full = httpx.get(f"{service.url}/feedback/{feedback_id}", headers=auth(keys["instructor"]))
+    assert full.status_code == 200 and "centroid_test" in full.text  # the full page
+
+
+def test_forty_submissions_at_once_are_each_graded_once_even_across_a_killed_service(
+        course, service, keys):
+    """10 students post 4 notebooks each at once; the service is SIGKILLed mid-queue and
+    started again: every accepted submission ends graded once, with the score `grade`
+    gives its notebook, and the gradebook holds each student's last one."""
+    plan = [(s, ["wrong", "shaped", "ref", ["ref", "wrong", "shaped"][i % 3]][k])
+            for i, s in enumerate(STUDENTS) for k in range(PER_HOUR)]
+    data = {name: variant(course, name) for name in VARIANTS}
+
+    def send(item):
+        student, name = item
+        label = "../../../escape.ipynb" if student == "s03" else "f1_tiny.ipynb"
+        return post(service, keys[student], data[name], name=label)
+
+    with ThreadPoolExecutor(len(plan)) as pool:
+        answers = list(pool.map(send, plan))
+    assert [a.status_code for a in answers] == [202] * len(plan)
+    which = {a.json()["id"]: item for a, item in zip(answers, plan)}
+    over = post(service, keys["s00"], data["ref"])
+    assert over.status_code == 429 and "next_allowed" in over.json()
+    assert int(over.headers["Retry-After"]) > 0 and "per hour" in over.json()["error"]
+
+    queue = f"{service.url}/api/queue"
+    while httpx.get(queue, headers=auth(keys["instructor"])).json()["states"]["graded"] < 3:
+        time.sleep(1)  # the browser test's two and at least one of these
+    service.kill()
+    left = [s for s in submissions.every(course) if s.id in which and s.state != "graded"]
+    assert left, "everything was graded before the kill: the restart proved nothing"
+    service.start()
+    states = wait_graded(service, keys["instructor"], list(which))
+    for submission_id, (student, name) in which.items():
+        assert states[submission_id]["status"] == "graded"
+        assert states[submission_id]["score"] == TOTAL[name], (student, name)
+        assert (course.root / "serve" / "feedback" / submission_id / "feedback.html").is_file()
+    rows = [s for s in submissions.every(course) if s.student in STUDENTS]
+    assert sorted(s.id for s in rows) == sorted(which)  # none lost, none doubled
+    for student in STUDENTS:
+        mine = sorted((s for s in rows if s.student == student), key=lambda s: s.created)
+        assert [s.counts for s in mine] == [False] * (PER_HOUR - 1) + [True]
+        items = gradebook.submission_items(course, fx.ASSIGNMENT, student)
+        assert sum(i.score or 0 for i in items if i.kind == "autograded test") == \
+            TOTAL[which[mine[-1].id][1]]
+    assert not list(course.root.parent.rglob("escape.ipynb"))
+
+    # `autograder grade` on the same submissions gives the same scores
+    last = {s: max((r for r in rows if r.student == s), key=lambda r: r.created) for s in STUDENTS[:3]}
+    grade.grade(course, [fx.ASSIGNMENT], list(last), workers=2, progress=False)
+    for student, row in last.items():
+        items = gradebook.submission_items(course, fx.ASSIGNMENT, student)
+        assert sum(i.score or 0 for i in items if i.kind == "autograded test") == row.score
+
+
+def test_a_student_sees_only_their_own_submissions(course, service, keys):
+    theirs = [s for s in submissions.every(course) if s.student == "s00"]
+    assert theirs
+    for path in (f"/api/submissions/{theirs[0].id}", f"/feedback/{theirs[0].id}"):
+        assert httpx.get(service.url + path, headers=auth(keys["s01"])).status_code == 404
+        assert httpx.get(service.url + path, headers=auth(keys["s00"])).status_code == 200
+        assert httpx.get(service.url + path, headers=auth(keys["instructor"])).status_code == 200
+    listed = httpx.get(f"{service.url}/api/submissions", headers=auth(keys["s01"])).json()
+    assert listed and {s["id"] for s in listed} == \
+        {s.id for s in submissions.every(course) if s.student == "s01"}
+    dashboard = httpx.get(f"{service.url}/dashboard", headers=auth(keys["instructor"]))
+    assert dashboard.status_code == 200 and "graded" in dashboard.text
