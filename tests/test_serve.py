@@ -317,3 +317,71 @@ def test_a_student_sees_only_their_own_submissions(course, service, keys):
         {s.id for s in submissions.every(course) if s.student == "s01"}
     dashboard = httpx.get(f"{service.url}/dashboard", headers=auth(keys["instructor"]))
     assert dashboard.status_code == 200 and "graded" in dashboard.text
+
+
+def test_before_the_deadline_a_student_sees_no_hidden_check_or_its_message(course):
+    from autograder.grader.assignment import read_assignment
+    from autograder.grader.judge.verdict import CheckVerdict, Verdict
+    from autograder.grader.record.grading_record import GradingRecord
+    from autograder.grader.serve import visibility
+
+    task = read_assignment(course, fx.ASSIGNMENT)
+    assert visibility.visible_flags(task) == {"relu_test": [False], "double_test": [True, False],
+                                              "centroid_test": [False], "train_test": [True, False]}
+    secret = "the hidden one failed on shape (3, 5)"
+    record = GradingRecord("graded", verdicts={
+        "relu_test": Verdict("f1_tiny", True, 2.0, 2.0, "", [CheckVerdict("relu", True, "ok")]),
+        "double_test": Verdict("f1_tiny", False, 0.5, 1.0, secret, [
+            CheckVerdict("double", True, "ok"), CheckVerdict("double", False, secret)])})
+    visible = visibility.shown_results(task, record, "visible")
+    assert [(c.name, c.score, c.max_score) for c in visible.cells] == [("double_test", 0.5, 0.5)]
+    assert (visible.score, visible.max_score) == (0.5, 0.5) and not visible.complete
+    assert secret not in repr(visible)
+    every = visibility.shown_results(task, record, "all")
+    assert [(c.name, c.score, c.hidden_passed, c.hidden_failed) for c in every.cells] == \
+        [("relu_test", 2.0, 1, 0), ("double_test", 0.5, 0, 1)]
+    assert secret not in repr(every) and (every.score, every.max_score) == (2.5, 3.0)
+
+
+def test_the_policy_keys_are_checked_like_the_other_settings():
+    from autograder.grader.settings import SettingsError, read_settings
+
+    read = read_settings({"deadline": "2027-01-15T23:59:00+00:00", "late": "accept",
+                          "submissions_per_hour": 3, "feedback_before_deadline": "all",
+                          "counts": "best"}, "source/x")
+    assert (read.deadline.year, read.late, read.submissions_per_hour, read.counts) == \
+        (2027, "accept", 3, "best")
+    for bad, words in [({"deadline": "2027-01-15 23:59"}, "time zone"),
+                       ({"deadline": 5}, "ISO 8601"), ({"late": "maybe"}, "'refuse', 'accept'"),
+                       ({"submissions_per_hour": 0}, "at least 1"),
+                       ({"feedback_before_deadline": "hidden"}, "'visible', 'all'"),
+                       ({"counts": "first"}, "'last', 'best'")]:
+        with pytest.raises(SettingsError, match=words):
+            read_settings(bad, "source/x")
+
+
+def test_the_submission_that_counts_is_the_last_or_the_best_and_never_a_late_one():
+    from autograder.grader.serve.records import Submission
+
+    def row(n, score, late=False):
+        return Submission(f"id{n}", "s", "a", float(n), "graded", late, "a.ipynb", [], score)
+
+    rows = [row(1, 5.0), row(2, 7.0), row(3, 6.0), row(4, 7.0, late=True)]
+    last = policy.Policy(None, "accept", 4, "visible", "last")
+    best = policy.Policy(None, "accept", 4, "visible", "best")
+    assert policy.counting(last, rows).id == "id3"
+    assert policy.counting(best, rows).id == "id2"
+    assert policy.counting(last, [row(5, 1.0, late=True)]) is None
+    again = Submission.from_json(rows[0].to_json())
+    assert again == rows[0]
+    with pytest.raises(Exception, match="fields"):
+        Submission.from_json(json.dumps({"id": "x"}))
+
+
+def test_the_hourly_limit_names_the_next_allowed_time():
+    rules = policy.Policy(None, "refuse", 2, "visible", "last")
+    now = 10_000.0
+    with pytest.raises(policy.Refused) as refused:
+        policy.admit(rules, now, [now - 3000, now - 100])
+    assert refused.value.status == 429 and refused.value.retry_at == now - 3000 + 3600
+    assert policy.admit(rules, now, [now - 3700, now - 100]) is False
