@@ -24,6 +24,7 @@ from .. import grade
 from ..assignment import read_assignment
 from ..course import Course
 from ..record import gradebook, grading_record
+from ..record.journal import Journal
 from ..report import feedback
 from ..release.leakcheck import LeakError
 from . import database, policy, submissions, uploads, visibility
@@ -81,6 +82,9 @@ class Grader:
             uploads.place_for(self.course, row.student, assignment, row.id, row.notebook,
                               declared, row.hand_in, row.created)
         students = [row.student for row in rows]
+        # grade's journal knows (student, assignment) pairs, not which upload they held: a
+        # batch cut short by a kill is graded again whole (the queue is the service's record)
+        Journal(self.course, []).finish()
         grade.grade(self.course, [assignment], students, workers=self.workers,
                     progress=False, scheduler=self.scheduler, sandbox=self.sandbox)
         try:
