@@ -386,3 +386,16 @@ def test_the_hourly_limit_names_the_next_allowed_time():
         policy.admit(rules, now, [now - 3000, now - 100])
     assert refused.value.status == 429 and refused.value.retry_at == now - 3000 + 3600
     assert policy.admit(rules, now, [now - 3700, now - 100]) is False
+
+
+def test_the_student_bundle_ships_autograder_submit(course, tmp_path):
+    import tomllib
+
+    from autograder.grader.release.bundle import write_bundle
+    from tests.conftest import REPO
+
+    bundle = zipfile.ZipFile(write_bundle(course, REPO, tmp_path / "bundle.zip"))
+    assert "autograder/student/submit.py" in bundle.namelist()
+    project = tomllib.loads(bundle.read("pyproject.toml").decode())["project"]
+    assert project["scripts"] == {"autograder-submit": "autograder.student.submit:main"}
+    assert "autograder-submit" in bundle.read("README.md").decode()
