@@ -37,16 +37,23 @@ def path(course: Course) -> Path:
     return folder(course) / "service.db"
 
 
+_READY: set[str] = set()  # databases whose schema this process has created or checked
+
+
 @contextmanager
-def connect(course: Course):
-    """A connection in one transaction: committed on success, rolled back on error."""
+def connect(course: Course, write: bool = True):
+    """A connection in one transaction: committed on success, rolled back on error.
+    write: take the write lock at the start (a read-then-write, such as a claim, must not
+    interleave with another); readers do not wait for writers (WAL)."""
     folder(course).mkdir(mode=0o700, exist_ok=True)
     db = sqlite3.connect(path(course), timeout=60, isolation_level=None)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # a 202 means the row is on disk
-        db.executescript(SCHEMA)
-        db.execute("BEGIN IMMEDIATE")
+        if str(path(course)) not in _READY:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            _READY.add(str(path(course)))
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield db
         except BaseException:

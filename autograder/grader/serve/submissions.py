@@ -43,28 +43,28 @@ def new_id() -> str:
 
 
 def get(course: Course, submission_id: str) -> Submission | None:
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         row = db.execute(f"SELECT {COLUMNS} FROM submissions WHERE id = ?",
                          (submission_id,)).fetchone()
     return Submission.from_row(row) if row else None
 
 
 def of_student(course: Course, student: str) -> list[Submission]:
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         rows = db.execute(f"SELECT {COLUMNS} FROM submissions WHERE student = ? "
                           "ORDER BY created DESC", (student,)).fetchall()
     return [Submission.from_row(row) for row in rows]
 
 
 def every(course: Course) -> list[Submission]:
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         rows = db.execute(f"SELECT {COLUMNS} FROM submissions ORDER BY created").fetchall()
     return [Submission.from_row(row) for row in rows]
 
 
 def recent(course: Course, student: str, assignment: str, since: float) -> list[float]:
     """When ``student`` submitted ``assignment`` since ``since``, oldest first."""
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         return [created for (created,) in db.execute(
             "SELECT created FROM submissions WHERE student = ? AND assignment = ? "
             "AND created >= ? ORDER BY created", (student, assignment, since))]
@@ -122,6 +122,6 @@ def set_counting(course: Course, student: str, assignment: str, submission_id: s
 
 
 def counts_by_state(course: Course) -> dict[str, int]:
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         found = dict(db.execute("SELECT state, COUNT(*) FROM submissions GROUP BY state"))
     return {state: found.get(state, 0) for state in ("queued", "grading", "graded", "failed")}

@@ -75,7 +75,7 @@ def identify(course: Course, token: str | None) -> Identity | None:
     """The identity of a live token, None for anything else."""
     if not token or len(token) > 200:
         return None
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         row = db.execute("SELECT who, role FROM tokens WHERE digest = ? AND revoked IS NULL",
                          (digest(token),)).fetchone()
     return Identity(*row) if row else None
@@ -83,7 +83,7 @@ def identify(course: Course, token: str | None) -> Identity | None:
 
 def with_tokens(course: Course) -> set[str]:
     """The students holding a live token."""
-    with database.connect(course) as db:
+    with database.connect(course, write=False) as db:
         return {who for (who,) in db.execute(
             "SELECT who FROM tokens WHERE role = ? AND revoked IS NULL", (STUDENT,))}
 
