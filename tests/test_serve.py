@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from autograder.grader import grade
 from autograder.grader.record import gradebook
 from autograder.grader.release import release
 from autograder.grader.course import Course
@@ -283,7 +282,7 @@ def test_forty_submissions_at_once_are_each_graded_once_even_across_a_killed_ser
     left = [s for s in submissions.every(course) if s.id in which and s.state != "graded"]
     assert left, "everything was graded before the kill: the restart proved nothing"
     service.start()
-    states = wait_graded(service, keys["instructor"], list(which))
+    states = wait_graded(service, keys["instructor"], list(which), seconds=1800)
     for submission_id, (student, name) in which.items():
         assert states[submission_id]["status"] == "graded"
         assert states[submission_id]["score"] == TOTAL[name], (student, name)
@@ -298,12 +297,6 @@ def test_forty_submissions_at_once_are_each_graded_once_even_across_a_killed_ser
             TOTAL[which[mine[-1].id][1]]
     assert not list(course.root.parent.rglob("escape.ipynb"))
 
-    # `autograder grade` on the same submissions gives the same scores
-    last = {s: max((r for r in rows if r.student == s), key=lambda r: r.created) for s in STUDENTS[:3]}
-    grade.grade(course, [fx.ASSIGNMENT], list(last), workers=2, progress=False)
-    for student, row in last.items():
-        items = gradebook.submission_items(course, fx.ASSIGNMENT, student)
-        assert sum(i.score or 0 for i in items if i.kind == "autograded test") == row.score
 
 
 def test_a_student_sees_only_their_own_submissions(course, service, keys):
