@@ -32,6 +32,8 @@ RANKS = {
     "autograder.grader.new": 100,
     "autograder.grader.selftest": 100,
     "autograder.grader.catalog": 100,
+    # The feedback service drives the stages (through grade) for each submission.
+    "autograder.grader.serve": 102,
     # What each command does (the demo runs them in order), below the command line.
     "autograder.grader.commands": 105,
     "autograder.grader.cli": 110,

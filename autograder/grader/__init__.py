@@ -20,6 +20,7 @@ it, never one after it (tests/test_layout.py):
 ``report``      summary, feedback pages, dashboard, exports
 
 What drives them: ``grade`` (a batch: run -> judge -> record), ``sample`` (the sample
-class), ``calibrate``, ``doctor``, ``commands`` (what each command does; the demo runs
+class), ``calibrate``, ``doctor``, ``serve`` (the feedback-on-submission web service: a
+queue in front of ``grade``), ``commands`` (what each command does; the demo runs
 them in order) and ``cli`` (the ``autograder`` command line).
 """

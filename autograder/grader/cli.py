@@ -97,6 +97,30 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_tokens(args) -> int:
+    """Issue or revoke the tokens students (and the instructor) use with `autograder serve`.
+
+    Tokens are stored hashed in serve/service.db; the ones issued are written once, in
+    exports/tokens.csv (student,token) for a mail merge, and the instructor's is printed.
+    """
+    return commands.issue_tokens(_course(args), args.student, args.revoke, args.instructor)
+
+
+def cmd_serve(args) -> int:
+    """Feedback on submission: a web service that grades each submitted notebook at once.
+
+    Students log in with their token (`autograder tokens`) and submit through the page or
+    the API; every submission is stored, queued and graded by the same pipeline as
+    `autograder grade` (sandbox, judge, gradebook). Run it in the course directory.
+    """
+    overrides = {"deadline": args.deadline, "late": args.late,
+                 "submissions_per_hour": args.per_hour,
+                 "feedback_before_deadline": args.feedback_before_deadline,
+                 "counts": args.counts}
+    return commands.serve(_course(args), args.host, args.port, args.workers, args.scheduler,
+                          overrides)
+
+
 def cmd_calibrate(args) -> int:
     """Run the reference solution with N seeds; write and check the calibration table."""
     from .calibrate import calibrate
@@ -206,6 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-limit", action="append", metavar="NAME=VALUE",
                    help="change a sandbox limit, e.g. memory_bytes=2G or processes=128 "
                         "(see `autograder doctor` for the defaults)")
+    p = add("tokens", cmd_tokens)
+    p.add_argument("--student", action="append", metavar="S",
+                   help="issue a token for this student (repeatable; default: every student "
+                        "of the gradebook without one)")
+    p.add_argument("--revoke", action="append", metavar="S",
+                   help="revoke this student's token (repeatable)")
+    p.add_argument("--instructor", action="store_true",
+                   help="issue the instructor's token (for the dashboard), printed once")
+    p = add("serve", cmd_serve)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: "
+                                                       "loopback only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="parallel grading processes")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="grade on the workers of this Dask scheduler instead")
+    p.add_argument("--deadline", metavar="ISO8601",
+                   help="override every assignment's deadline (with its time zone)")
+    p.add_argument("--late", choices=("refuse", "accept"), help="late submissions")
+    p.add_argument("--per-hour", type=int, metavar="N",
+                   help="submissions per student and assignment per hour")
+    p.add_argument("--feedback-before-deadline", choices=("visible", "all"),
+                   help="results students see before the deadline")
+    p.add_argument("--counts", choices=("last", "best"), help="the submission that counts")
     p = add("calibrate", cmd_calibrate)
     p.add_argument("assignment", help="assignment id (its teacher notebook in source/)")
     p.add_argument("--seeds", type=int, default=5, help="runs, with COURSE_SEED 0 .. N-1")

@@ -20,6 +20,19 @@ limits          overrides of single limits (names and units of ``sandbox.Limits`
 hand_in         files besides the notebooks that the submission must hold (harvested
                 first, with the notebooks and the files the judge reads).
 
+The policy of ``autograder serve`` (feedback on submission; each overridable on its
+command line):
+
+deadline        ISO 8601 date and time with its time zone ("2027-01-15T23:59:00+00:00");
+                none: no deadline.
+late            what a submission after the deadline gets: "refuse" (403) or "accept"
+                (graded and shown, marked late, never the one that counts).
+submissions_per_hour  per student and assignment; one more is refused (429) with the
+                time of the next allowed submission.
+feedback_before_deadline  "visible": the results of the visible checks only, the score
+                out of their share; "all": every check, hidden ones as pass/fail counts.
+counts          the submission the gradebook holds: "last" before the deadline, or "best".
+
 The kit holds no assignment-specific constant: the course's five assignments use these
 keys too. A wrong key or value is the author's to fix, named with the notebook.
 """
@@ -27,13 +40,19 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .sandbox.limits import Limits
 
 # The budget of an assignment whose notebooks do not say: a short NumPy exercise.
 DEFAULT_BUDGET_SECONDS = 120
 
-KEYS = ("budget_seconds", "budget_seconds_gpu", "from_scratch", "limits", "hand_in")
+KEYS = ("budget_seconds", "budget_seconds_gpu", "from_scratch", "limits", "hand_in",
+        "deadline", "late", "submissions_per_hour", "feedback_before_deadline", "counts")
+DEFAULT_SUBMISSIONS_PER_HOUR = 10
+# The values each choice of the serve policy may take, the default first.
+CHOICES = {"late": ("refuse", "accept"), "feedback_before_deadline": ("visible", "all"),
+           "counts": ("last", "best")}
 
 
 class SettingsError(ValueError):
@@ -49,6 +68,11 @@ class AssignmentSettings:
     limits: dict = field(default_factory=dict)
     hand_in: tuple = ()
     budget_seconds_gpu: float | None = None
+    deadline: datetime | None = None
+    late: str = CHOICES["late"][0]
+    submissions_per_hour: int = DEFAULT_SUBMISSIONS_PER_HOUR
+    feedback_before_deadline: str = CHOICES["feedback_before_deadline"][0]
+    counts: str = CHOICES["counts"][0]
 
     def budget(self, device: str = "cpu") -> float:
         """The budget on ``device`` ("cpu" or "gpu": the GPU's if given, else the CPU's)."""
@@ -95,4 +119,37 @@ def read_settings(metadata: dict, where: str) -> AssignmentSettings:
                             "names")
     return AssignmentSettings(budget_seconds=budget, budget_seconds_gpu=budget_gpu,
                               from_scratch=bool(metadata.get("from_scratch", False)),
-                              limits=dict(limits), hand_in=tuple(hand_in))
+                              limits=dict(limits), hand_in=tuple(hand_in),
+                              **serve_policy(metadata, where))
+
+
+def read_deadline(value, where: str) -> datetime | None:
+    """An ISO 8601 date and time with its time zone, or None; SettingsError otherwise."""
+    if value is None:
+        return None
+    try:
+        deadline = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        deadline = None
+    if deadline is None or deadline.tzinfo is None:
+        raise SettingsError(f"{where}: deadline {value!r}: give an ISO 8601 date and time "
+                            "with its time zone, e.g. 2027-01-15T23:59:00+00:00")
+    return deadline
+
+
+def serve_policy(metadata: dict, where: str) -> dict:
+    """The serve policy's keys of ``metadata`` (module docstring), checked, as keyword
+    arguments of AssignmentSettings; SettingsError names the key and its choices."""
+    policy = {"deadline": read_deadline(metadata.get("deadline"), where)}
+    per_hour = metadata.get("submissions_per_hour", DEFAULT_SUBMISSIONS_PER_HOUR)
+    if isinstance(per_hour, bool) or not isinstance(per_hour, int) or per_hour < 1:
+        raise SettingsError(f"{where}: submissions_per_hour is {per_hour!r}; give a whole "
+                            "number of submissions, at least 1")
+    policy["submissions_per_hour"] = per_hour
+    for key, choices in CHOICES.items():
+        value = metadata.get(key, choices[0])
+        if value not in choices:
+            raise SettingsError(f"{where}: {key} is {value!r}; choose one of "
+                                + ", ".join(repr(c) for c in choices))
+        policy[key] = value
+    return policy

@@ -57,6 +57,17 @@ by that run. With nbgrader installed, `nbgrader validate <notebook>` does the sa
 What to hand in
 ---------------
 {hand_in}
+
+Feedback on submission
+----------------------
+If your course runs a feedback service, the course staff send you its address and your
+token. Log in there and upload the notebook, or from a terminal (or a notebook cell,
+with a leading `!`):
+
+    autograder-submit assignments/<assignment>/<assignment>.ipynb --server URL --token T
+
+It waits for the grade and prints the score and the address of your feedback page.
+Before the deadline it may show the results of your visible checks only.
 """
 
 # What a student installs: the student side only, no grading stages, no command.
@@ -75,6 +86,9 @@ dependencies = [
 
 [project.optional-dependencies]
 validate = [{validate}]
+
+[project.scripts]
+autograder-submit = "autograder.student.submit:main"
 
 [tool.setuptools.packages.find]
 include = ["autograder", "autograder.student*"]
