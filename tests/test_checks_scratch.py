@@ -228,6 +228,20 @@ def confusion_fancy(y_true, y_pred, num_classes=10):
     return M
 
 
+def preprocess_own_statistics(images, mean, std, axis=None):
+    """Standardised with the statistics of the images given, the arguments ignored (each
+    split gets its own)."""
+    x = images.reshape(len(images), -1) / 255
+    keep = axis is not None
+    return (x - x.mean(axis=axis, keepdims=keep)) / x.std(axis=axis, keepdims=keep)
+
+
+def test_preprocess_with_other_fixed_statistics_is_not_said_to_use_its_own():
+    result = quiet(checks.check_flat_preprocess,
+                   lambda im, m, s: (im.reshape(len(im), -1) / 255 - 0.1307) / 0.3081)
+    assert not result.passed and "own statistics" not in result.message
+
+
 def q(fn, *args, **kw):
     return lambda: quiet(fn, *args, **kw)
 
@@ -301,6 +315,10 @@ A1_MISTAKES = {
                             "flatten every image"),
     "preprocess_parentheses": (q(checks.check_flat_preprocess,
                                  lambda im, m, s: im.reshape(len(im), -1) / 255 - m / s), "parentheses"),
+    "preprocess_own_statistics": (q(checks.check_flat_preprocess, preprocess_own_statistics),
+                                  "standardised with its own statistics"),
+    "preprocess_per_image": (q(checks.check_flat_preprocess, lambda im, m, s: preprocess_own_statistics(
+        im, m, s, axis=1)), "each image's own statistics"),
     "confusion_transposed": (q(checks.check_confusion_matrix,
                                lambda t, p, c=10: A1["confusion_matrix"](p, t, c)), "transposed"),
     "confusion_fancy_index": (q(checks.check_confusion_matrix, confusion_fancy), "np.add.at"),
