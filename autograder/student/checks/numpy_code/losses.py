@@ -78,7 +78,7 @@ class LossCheck(Check):
         if observed.size != 1:
             return self.failed(f"loss(y, y_hat) should be one number, got shape {observed.shape}"
                                " (average over the batch)")
-        value_mistakes, grad_mistakes = self.mse_mistakes(value, grad)
+        value_mistakes, grad_mistakes = self.factor_mistakes(value, grad)
         problem = compare("loss(y, y_hat)", observed.reshape(()), np.float64(value),
                           tolerances.VALUE, batch=n, mistakes=value_mistakes)
         problem = problem or compare("gradient(y, y_hat)", ev["grad"], grad,
@@ -105,10 +105,11 @@ class LossCheck(Check):
         return ""
 
 
-    def mse_mistakes(self, value: float, grad: np.ndarray) -> tuple[dict, dict]:
-        """({message: value}, {message: gradient}) of the usual MSE factor mistakes.
+    def factor_mistakes(self, value: float, grad: np.ndarray) -> tuple[dict, dict]:
+        """({message: value}, {message: gradient}) of the usual factor mistakes: the
+        cross-entropy averaged over all N*C entries, MSE's factor 2 and its divisions.
 
-        The correct gradient is 2 (y_hat - y) / (N*C); each mistake is a constant multiple
+        The correct MSE gradient is 2 (y_hat - y) / (N*C); each mistake is a constant multiple
         of it, so the candidates are computed from the oracle's own gradient (no answer
         beyond the check's oracle). A mistake is named only when the student's array
         equals its candidate (compare's ``mistakes``).
