@@ -242,6 +242,18 @@ def test_preprocess_with_other_fixed_statistics_is_not_said_to_use_its_own():
     assert not result.passed and "own statistics" not in result.message
 
 
+class SGDAscent:
+    """SGD that adds the gradient: diverged parameters then give the clipped loss
+    -log(1e-12) on train and validation alike, which is no swap of the two."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] += self.lr * grads[key]
+
+
 def q(fn, *args, **kw):
     return lambda: quiet(fn, *args, **kw)
 
@@ -302,6 +314,8 @@ A1_MISTAKES = {
     "save_float32": (q(checks.check_weights_round_trip, save_float32, A1["load_weights"]),
                      "came back different"),
     "train_swapped": (lambda: quiet(checks.check_train, train_swapped, A1["Adam"](lr=1e-2)), "swapped"),
+    "train_gradient_ascent": (lambda: quiet(checks.check_train, A1["train"], SGDAscent(lr=0.2), "tanh"),
+                              "the training loss went up"),
     "train_per_batch": (lambda: quiet(checks.check_train, train_per_batch, A1["Adam"](lr=1e-2)),
                         "one value per batch"),
     "train_copy": (lambda: quiet(checks.check_train, train_copy, A1["Adam"](lr=1e-2)), "in place"),
