@@ -125,6 +125,38 @@ def test_a_network_wrong_elsewhere_is_not_blamed_on_the_activation_slope():
     assert "2x too large" in result.message and "sigmoid'" not in result.message
 
 
+def test_a_network_wrong_elsewhere_is_not_blamed_on_softmax_applied_twice():
+    doubled = lambda p, X, Y: {k: 2 * v for k, v in R.mlp_grads(p, X, Y).items()}  # noqa: E731
+    result = checks.check_mlp_gradients(doubled, [6, 5, 4], raise_on_fail=False)
+    assert "2x too large" in result.message and "softmax" not in result.message
+
+
+def test_a_tanh_backprop_through_1_minus_z_squared_names_both_places_it_can_come_from():
+    from tests.corpus.mistakes import mlp_grads_slope
+    result = checks.check_mlp_gradients(mlp_grads_slope("tanh", lambda z, a: 1 - z ** 2),
+                                        [6, 5, 4], "tanh", raise_on_fail=False)
+    assert "Either backward applies 1 - a**2 to z" in result.message
+    assert "activation's gradient(z) computes 1 - z**2" in result.message
+
+
+def test_an_unset_softmax_vjp_is_zero_everywhere_not_a_cancelling_jacobian():
+    result = checks.check_softmax_vjp(lambda z, g: np.zeros_like(z), raise_on_fail=False)
+    assert "zero everywhere" in result.message and "rounding" not in result.message
+
+
+def test_a_sigmoid_derivative_off_by_a_factor_is_not_said_to_mix_x_and_s():
+    result = checks.check_elementwise(R.sigmoid, lambda x: 2 * R.sigmoid_grad(x), "sigmoid",
+                                      raise_on_fail=False)
+    assert "2x too large" in result.message and "mixes" not in result.message
+
+
+def test_a_clipped_cross_entropy_without_the_mean_is_not_said_to_need_clipping():
+    from tests.corpus.mistakes import cross_entropy_no_mean
+    result = checks.check_loss(cross_entropy_no_mean, R.cross_entropy_grad, "cross_entropy",
+                               raise_on_fail=False)
+    assert "average over the batch" in result.message and "clip" not in result.message
+
+
 def test_the_activation_slope_is_named_only_with_the_grader_references():
     from autograder.student.checks.core import forget_references
     from tests.corpus.mistakes import mlp_grads_slope

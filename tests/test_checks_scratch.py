@@ -228,6 +228,32 @@ def confusion_fancy(y_true, y_pred, num_classes=10):
     return M
 
 
+def preprocess_own_statistics(images, mean, std, axis=None):
+    """Standardised with the statistics of the images given, the arguments ignored (each
+    split gets its own)."""
+    x = images.reshape(len(images), -1) / 255
+    keep = axis is not None
+    return (x - x.mean(axis=axis, keepdims=keep)) / x.std(axis=axis, keepdims=keep)
+
+
+def test_preprocess_with_other_fixed_statistics_is_not_said_to_use_its_own():
+    result = quiet(checks.check_flat_preprocess,
+                   lambda im, m, s: (im.reshape(len(im), -1) / 255 - 0.1307) / 0.3081)
+    assert not result.passed and "own statistics" not in result.message
+
+
+class SGDAscent:
+    """SGD that adds the gradient: diverged parameters then give the clipped loss
+    -log(1e-12) on train and validation alike, which is no swap of the two."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] += self.lr * grads[key]
+
+
 def q(fn, *args, **kw):
     return lambda: quiet(fn, *args, **kw)
 
@@ -288,6 +314,8 @@ A1_MISTAKES = {
     "save_float32": (q(checks.check_weights_round_trip, save_float32, A1["load_weights"]),
                      "came back different"),
     "train_swapped": (lambda: quiet(checks.check_train, train_swapped, A1["Adam"](lr=1e-2)), "swapped"),
+    "train_gradient_ascent": (lambda: quiet(checks.check_train, A1["train"], SGDAscent(lr=0.2), "tanh"),
+                              "the training loss went up"),
     "train_per_batch": (lambda: quiet(checks.check_train, train_per_batch, A1["Adam"](lr=1e-2)),
                         "one value per batch"),
     "train_copy": (lambda: quiet(checks.check_train, train_copy, A1["Adam"](lr=1e-2)), "in place"),
@@ -301,6 +329,10 @@ A1_MISTAKES = {
                             "flatten every image"),
     "preprocess_parentheses": (q(checks.check_flat_preprocess,
                                  lambda im, m, s: im.reshape(len(im), -1) / 255 - m / s), "parentheses"),
+    "preprocess_own_statistics": (q(checks.check_flat_preprocess, preprocess_own_statistics),
+                                  "standardised with its own statistics"),
+    "preprocess_per_image": (q(checks.check_flat_preprocess, lambda im, m, s: preprocess_own_statistics(
+        im, m, s, axis=1)), "each image's own statistics"),
     "confusion_transposed": (q(checks.check_confusion_matrix,
                                lambda t, p, c=10: A1["confusion_matrix"](p, t, c)), "transposed"),
     "confusion_fancy_index": (q(checks.check_confusion_matrix, confusion_fancy), "np.add.at"),

@@ -70,6 +70,47 @@ def softmax_vjp_diagonal(z, g):
     return g * p * (1 - p)
 
 
+def sigmoid_grad_mixed(x):
+    """The one-token variant of the input form: s * (1 - x)."""
+    return R.sigmoid(x) * (1 - x)
+
+
+def tanh_grad_no_square(x):
+    return 1 - np.tanh(x)
+
+
+def softmax_vjp_wrong_contraction(z, g):
+    """The full Jacobian J[n, i, j] = s_i (delta_ij - s_j), right, but g put on axis 2 and
+    the sum taken over axis 1: sum_i J[n, i, j] g[n, j] = 0 up to rounding."""
+    s = R.softmax(z)
+    J = s[:, :, None] * np.eye(s.shape[1]) - s[:, :, None] * s[:, None, :]
+    return (J * g[:, None, :]).sum(axis=1)
+
+
+def cross_entropy_over_entries(y, p):
+    return -np.mean(y * np.log(np.clip(p, 1e-12, 1)))
+
+
+def cross_entropy_no_mean_no_clip(y, p):
+    return -np.sum(y * np.log(p))
+
+
+def mlp_grads_softmax_twice(params, X, Y):
+    """Backprop whose output delta (P - Y) / N goes through softmax's Jacobian once more."""
+    depth = len([k for k in params if k.startswith("W")])
+    hs = [X]
+    for i in range(1, depth):
+        hs.append(np.maximum(hs[-1] @ params[f"W{i}"] + params[f"b{i}"], 0))
+    p = R.softmax(hs[-1] @ params[f"W{depth}"] + params[f"b{depth}"])
+    delta, grads = (p - Y) / X.shape[0], {}
+    delta = p * (delta - np.sum(delta * p, axis=1, keepdims=True))
+    for i in range(depth, 0, -1):
+        grads[f"W{i}"], grads[f"b{i}"] = hs[i - 1].T @ delta, delta.sum(axis=0)
+        if i > 1:
+            delta = (delta @ params[f"W{i}"].T) * (hs[i - 1] > 0)
+    return grads
+
+
 def cross_entropy_no_mean(y, p):
     return -np.sum(y * np.log(np.clip(p, 1e-12, 1)))
 
@@ -263,6 +304,12 @@ CORPUS = [
     Mistake("sigmoid_grad_from_input", "sigmoid derivative computed from the input",
             lambda b: checks.check_elementwise(R.sigmoid, b, "sigmoid", raise_on_fail=False),
             sigmoid_grad_from_input, "from the input x instead of the output"),
+    Mistake("sigmoid_grad_mixed", "sigmoid derivative s * (1 - x): one x where s belongs",
+            lambda b: checks.check_elementwise(R.sigmoid, b, "sigmoid", raise_on_fail=False),
+            sigmoid_grad_mixed, "mixes the input x and the output s"),
+    Mistake("tanh_grad_no_square", "tanh derivative 1 - tanh(x) without the square",
+            lambda b: checks.check_elementwise(R.tanh, b, "tanh", raise_on_fail=False),
+            tanh_grad_no_square, "the square is missing"),
     Mistake("sigmoid_unstable", "sigmoid overflows for large negative x",
             lambda b: checks.check_elementwise(b, R.sigmoid_grad, "sigmoid", raise_on_fail=False),
             sigmoid_naive, "numerically unstable"),
@@ -274,6 +321,18 @@ CORPUS = [
     Mistake("softmax_vjp_diagonal", "softmax JVP using only the Jacobian's diagonal",
             lambda b: checks.check_softmax_vjp(b, raise_on_fail=False), softmax_vjp_diagonal,
             "only the diagonal"),
+    Mistake("softmax_vjp_wrong_contraction", "softmax Jacobian contracted over the wrong axis",
+            lambda b: checks.check_softmax_vjp(b, raise_on_fail=False),
+            softmax_vjp_wrong_contraction, "zero up to rounding"),
+    Mistake("cross_entropy_over_entries", "cross-entropy averaged over all N*C entries",
+            lambda b: checks.check_loss(b, R.cross_entropy_grad, "cross_entropy",
+                                        raise_on_fail=False),
+            cross_entropy_over_entries, "averaged over all N*C"),
+    Mistake("cross_entropy_no_mean_no_clip", "cross-entropy neither averaged nor clipped",
+            lambda b: checks.check_loss(b, R.cross_entropy_grad, "cross_entropy",
+                                        raise_on_fail=False),
+            cross_entropy_no_mean_no_clip, "(divide by N); also, the loss when the true class "
+            "has p = 0 is not finite"),
     Mistake("cross_entropy_no_mean", "cross-entropy without the 1/N",
             lambda b: checks.check_loss(b, R.cross_entropy_grad, "cross_entropy",
                                         raise_on_fail=False),
@@ -342,6 +401,9 @@ CORPUS = [
             lambda b: checks.check_mlp_gradients(b, [6, 5, 4], "tanh", raise_on_fail=False),
             mlp_grads_slope("tanh", lambda z, a: 1 - z ** 2),
             "applies the output form of tanh' to the pre-activation z"),
+    Mistake("mlp_softmax_twice", "backprop through softmax's Jacobian on top of (P - Y) / N",
+            lambda b: checks.check_mlp_gradients(b, [6, 5, 4], raise_on_fail=False),
+            mlp_grads_softmax_twice, "softmax Jacobian once more"),
     Mistake("relu_grad_zero", "ReLU derivative returned as zeros",
             lambda b: checks.check_elementwise(R.relu, b, "relu", raise_on_fail=False),
             relu_grad_zero, "zero everywhere"),

@@ -48,11 +48,19 @@ def quietly(function, *args, what: str):
 
 def _elementwise_mistakes(reference: str, x: np.ndarray) -> dict:
     if reference == "sigmoid":
+        s = 1 / (1 + np.exp(-x))
+        mixed = ("the derivative mixes the input x and the output s = sigmoid(x): {} has one "
+                 "x where s belongs; it is s * (1 - s), both factors from s")
         return {"the derivative was computed from the input x instead of the output "
-                "s = sigmoid(x); it is s * (1 - s)": x * (1 - x)}
+                "s = sigmoid(x); it is s * (1 - s)": x * (1 - x),
+                mixed.format("s * (1 - x)"): s * (1 - x), mixed.format("x * (1 - s)"): x * (1 - s)}
     if reference == "tanh":
+        t = np.tanh(x)
         return {"the derivative was computed from the input x instead of the output "
-                "t = tanh(x); it is 1 - t**2": 1 - x ** 2}
+                "t = tanh(x); it is 1 - t**2": 1 - x ** 2,
+                "the square is missing: it is 1 - t**2 with t = tanh(x), not 1 - t": 1 - t,
+                "the square is applied to 1 - t: it is 1 - t**2 with t = tanh(x), "
+                "not (1 - t)**2": (1 - t) ** 2}
     if reference == "relu":
         return {"it is 1 at x == 0; take ReLU's derivative at 0 as 0 (use x > 0)":
                 (x >= 0).astype(float),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerances
-from ..convert import finite_or_fail, to_array
+from ..convert import to_array
 from ..compare import compare
 from ..core import Check, call_student
 from .functions import quietly, torch_value_and_grad
@@ -78,33 +78,49 @@ class LossCheck(Check):
         if observed.size != 1:
             return self.failed(f"loss(y, y_hat) should be one number, got shape {observed.shape}"
                                " (average over the batch)")
-        value_mistakes, grad_mistakes = self.mse_mistakes(value, grad)
+        value_mistakes, grad_mistakes = self.factor_mistakes(value, grad)
         problem = compare("loss(y, y_hat)", observed.reshape(()), np.float64(value),
                           tolerances.VALUE, batch=n, mistakes=value_mistakes)
         problem = problem or compare("gradient(y, y_hat)", ev["grad"], grad,
                                      tolerances.FUNCTION, batch=n, mistakes=grad_mistakes)
-        if problem:
-            return self.failed(problem)
-        if self.reference == "cross_entropy":
-            finite_or_fail(np.asarray(ev["value_zero"]), "loss when the true class has p = 0",
-                           "log(0): clip the probabilities (e.g. to [1e-12, 1]) first")
-            if ev["warnings"]:
-                return self.failed(f"loss when the true class has p = 0: NumPy warned "
-                                   f"'{ev['warnings'][0]}': clip the probabilities before log")
+        unclipped = self.unclipped(ev)
+        if problem:  # a second mistake the evidence shows is named too, not left for later
+            return self.failed(problem + (f"; also, {unclipped}" if unclipped else ""))
+        if unclipped:
+            return self.failed(unclipped)
         return self.passed()
 
+    def unclipped(self, ev) -> str:
+        """The cross-entropy's p = 0 case: what is wrong when the student's loss is not
+        finite there or NumPy warned (log(0) unclipped); "" when it is right."""
+        if self.reference != "cross_entropy":
+            return ""
+        zero = np.asarray(ev["value_zero"], dtype=np.float64)
+        if not np.all(np.isfinite(zero)):
+            return ("the loss when the true class has p = 0 is not finite: log(0); clip the "
+                    "probabilities (e.g. to [1e-12, 1]) before the log")
+        if ev["warnings"]:
+            return (f"the loss when the true class has p = 0: NumPy warned "
+                    f"'{ev['warnings'][0]}': clip the probabilities before log")
+        return ""
 
-    def mse_mistakes(self, value: float, grad: np.ndarray) -> tuple[dict, dict]:
-        """({message: value}, {message: gradient}) of the usual MSE factor mistakes.
 
-        The correct gradient is 2 (y_hat - y) / (N*C); each mistake is a constant multiple
+    def factor_mistakes(self, value: float, grad: np.ndarray) -> tuple[dict, dict]:
+        """({message: value}, {message: gradient}) of the usual factor mistakes: the
+        cross-entropy averaged over all N*C entries, MSE's factor 2 and its divisions.
+
+        The correct MSE gradient is 2 (y_hat - y) / (N*C); each mistake is a constant multiple
         of it, so the candidates are computed from the oracle's own gradient (no answer
         beyond the check's oracle). A mistake is named only when the student's array
         equals its candidate (compare's ``mistakes``).
         """
-        if self.reference != "mse":
-            return {}, {}
         n, c = self.shape
+        if self.reference == "cross_entropy":
+            return ({} if c == 1 else {
+                f"it is averaged over all N*C = {n * c} entries (np.mean): sum over the C "
+                f"classes and average over the N={n} rows only": value / c}), ({} if c == 1 else {
+                f"it is divided by all N*C = {n * c} entries: the mean runs over the N={n} "
+                "rows only, so divide by N": grad / c})
         entries = n * c
         values = {} if c == 1 else {
             f"it is averaged over the N={n} rows only: the mean runs over all N*C = "

@@ -104,7 +104,12 @@ class TrainCheck(Check):
             figures[f"{split}_acc"] = float(np.mean(P.argmax(axis=1) == y[rows]))
         val_loss, val_acc = history["val_loss"][-1], history["val_acc"][-1]
         train_loss = history["train_loss"]
-        if abs(train_loss[-1] - figures["val_loss"]) <= 1e-6 * max(1, figures["val_loss"]):
+        def near(a, b):
+            return abs(a - b) <= 1e-6 * max(1, b)
+
+        # swapped only when val_loss is not the validation loss too: diverged parameters
+        # give the same clipped loss, -log(1e-12), on both sets
+        if near(train_loss[-1], figures["val_loss"]) and not near(val_loss, figures["val_loss"]):
             return self.failed("history['train_loss'] holds the validation loss: train and "
                                "validation are swapped; train_loss is the mean of the epoch's "
                                "batch losses, val_loss the loss on X_val, Y_val")
@@ -126,6 +131,11 @@ class TrainCheck(Check):
             return self.failed(f"history['val_acc'][-1] = {val_acc:.6g}, but the final "
                                f"parameters have a validation accuracy of "
                                f"{figures['val_acc']:.6g}{cause}")
+        if train_loss[-1] > train_loss[0]:
+            return self.failed(f"the training loss went up on an easy problem: "
+                               f"{np.round(train_loss, 4).tolist()}: the parameters moved up "
+                               "the gradient; check the sign of the update (params -= lr * "
+                               "grads) and of the gradients it is given")
         if not train_loss[-1] < train_loss[0]:
             return self.failed(f"the training loss did not go down on an easy problem: "
                                f"{np.round(train_loss, 4).tolist()}")

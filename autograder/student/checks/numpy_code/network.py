@@ -173,7 +173,10 @@ class MLPGradientCheck(Check):
                     truth + term}
         return {f"the {self.penalty.upper()} penalty's gradient is missing: add "
                 "loss.weight_gradient(W) to each weight gradient": truth - term,
-                f"the {self.penalty.upper()} penalty's gradient is added twice": truth + term}
+                f"the weight gradient holds twice the {self.penalty.upper()} penalty's "
+                f"gradient {'alpha * W' if self.penalty == 'l2' else 'alpha * sign(W)'}: "
+                "either it is added twice, or the penalty's gradient function returns twice "
+                "that": truth + term}
 
 
 check_mlp_gradients = MLPGradientCheck.function(

@@ -112,6 +112,7 @@ class FlatPreprocessCheck(Check):
                 (images.transpose(0, 2, 1).reshape(n, -1) / 255 - m) / s,
             "mean and std are swapped": (images.reshape(n, -1) / 255 - s) / m,
         }
+        mistakes.update(own_statistics(images.reshape(n, -1) / 255))
         for message, wrong in mistakes.items():
             if same(x, wrong, 1e-6):
                 return self.failed(f"preprocess is wrong: {message}")
@@ -119,6 +120,19 @@ class FlatPreprocessCheck(Check):
 
 
 check_flat_preprocess = FlatPreprocessCheck.function("check_flat_preprocess", "preprocess")
+
+
+def own_statistics(x: np.ndarray) -> dict:
+    """{message: result} of standardising the scaled pixels ``x`` (N, 784) with statistics
+    of their own instead of the ``mean`` and ``std`` passed in (the training set's)."""
+    ignored = ("the mean and std passed in are ignored: every split is then standardised "
+               "with {}, so validation and test are transformed differently from the training "
+               "data; subtract the training mean and divide by the training std given as "
+               "arguments")
+    return {ignored.format("its own statistics (those of the images given)"):
+            (x - x.mean()) / x.std(),
+            ignored.format("each image's own statistics"):
+            (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)}
 
 
 # ----------------------------------------------------------------------------- A4

@@ -95,7 +95,26 @@ class SoftmaxVJPCheck(Check):
             "every logit: dz = p * (g - sum(g * p, axis=1, keepdims=True))": g * p * (1 - p),
             "the sum runs over the wrong axis (use axis=1, keepdims=True)":
                 p * (g - np.sum(g * p, axis=0, keepdims=True))})
+        if problem and cancels(np.asarray(ev["dz"], dtype=np.float64), dz):
+            return self.failed(
+                f"vjp(z, upstream) is wrong: it is zero up to rounding (largest |entry| "
+                f"{np.abs(ev['dz']).max():.1e}), a sum that cancels, as the softmax Jacobian "
+                "summed over one of its axes does (every row and column of J = diag(s) - "
+                "s s^T sums to 0): e.g. (J * upstream[:, None, :]).sum(axis=1) puts upstream "
+                "on axis 2 and sums over axis 1. Contract over the axis upstream is on: "
+                "dz[n, j] = sum_i upstream[n, i] * J[n, i, j] (or s * (upstream - "
+                "sum(upstream * s, axis=1, keepdims=True)))")
         return self.failed(problem) if problem else self.passed()
+
+
+def cancels(observed: np.ndarray, expected: np.ndarray) -> bool:
+    """True when ``observed`` is rounding noise around zero (|entries| at most 1e-9 of the
+    expected's largest) without being exactly zero: computed by a sum that cancels, not
+    left unset (an array of exact zeros is compare's "zero everywhere")."""
+    largest = float(np.max(np.abs(expected))) if expected.size else 0.0
+    if observed.shape != expected.shape or largest == 0 or not np.all(np.isfinite(observed)):
+        return False
+    return bool(np.any(observed != 0)) and float(np.max(np.abs(observed))) <= 1e-9 * largest
 
 
 check_softmax_vjp = SoftmaxVJPCheck.function("check_softmax_vjp", "vjp")
