@@ -351,6 +351,33 @@ def test_history_checkpoint_names_the_last_epoch_saved_instead_of_the_best(saved
     assert "the checkpoint is the last epoch's model" in message
 
 
+def test_history_checkpoint_names_validation_accuracies_measured_on_the_test_set(saved_tiny_mlp):
+    from autograder.student.checks.saved_files.accuracy import evaluate as kit_evaluate
+
+    path, accuracy = saved_tiny_mlp
+    model = TinyMLP()
+    model.load_state_dict(torch.load(path, weights_only=True))
+    on_test = kit_evaluate(model, "mnist", split="test")["accuracy"]
+    assert abs(on_test - accuracy) > 2e-3  # else the two causes could not be told apart
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([on_test - 0.01, on_test, on_test - 0.02]), path, TINY_LAYERS, epochs=3,
+        raise_on_fail=False))
+    assert "measured on the test images" in message
+    # near miss: a history whose best is neither split's accuracy is not blamed on the test set
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([0.05, 0.06, 0.04]), path, TINY_LAYERS, epochs=3, raise_on_fail=False))
+    assert "test images" not in message and "timing of the save cannot explain" in message
+
+
+def test_history_checkpoint_with_a_best_above_the_checkpoint_keeps_the_save_timing_hint(saved_tiny_mlp):
+    path, accuracy = saved_tiny_mlp
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([accuracy + 0.05, accuracy + 0.2, accuracy + 0.1]), path, TINY_LAYERS,
+        epochs=3, raise_on_fail=False))
+    assert "save the state_dict right after validating" in message
+    assert "timing of the save cannot explain" not in message
+
+
 def test_history_checkpoint_names_missing_lists_and_entries(saved_tiny_mlp):
     path, accuracy = saved_tiny_mlp
     history = history_with([accuracy] * 3)

@@ -67,6 +67,17 @@ def test_split_catches_validation_images_from_the_test_set(data_root):
     assert "come from the test set" in message
 
 
+def test_split_of_the_wrong_size_names_a_validation_set_that_is_the_test_set(data_root):
+    message = failure(T.check_split(data.mnist("train"), data.mnist("test"), (48_000, 12_000),
+                                    dataset="mnist", raise_on_fail=False))
+    assert "the validation set is drawn from the test set" in message
+    # near miss: a validation set of the wrong size from the training images is only the sizes
+    from torch.utils.data import Subset
+    message = failure(T.check_split(data.mnist("train"), Subset(data.mnist("val"), range(10_000)),
+                                    (48_000, 12_000), dataset="mnist", raise_on_fail=False))
+    assert "validation set 10,000" in message and "test set" not in message
+
+
 def test_split_catches_a_split_drawn_with_replacement(data_root):
     train = data.mnist("train")
     with_replacement = Subset(train, np.random.default_rng(0).integers(0, len(train), len(train)))
