@@ -152,12 +152,24 @@ def test_prepare_batch_names_typical_mistakes(mode, mistake, words):
 
 # ----------------------------------------------------------------------------- train_epoch, evaluate
 
+LOSSES = {  # wrong losses a student writes where the plain mean cross-entropy is asked
+    "label_smoothing": lambda logits, y: F.cross_entropy(logits, y, label_smoothing=0.1),
+    "label_smoothing_0.2": lambda logits, y: F.cross_entropy(logits, y, label_smoothing=0.2),
+    "softmax_then_ce": lambda logits, y: F.cross_entropy(F.softmax(logits, dim=1), y),
+    "nll_on_logits": lambda logits, y: F.nll_loss(logits, y),
+    "summed_loss": lambda logits, y: F.cross_entropy(logits, y, reduction="sum"),
+}
+
+
 def train_epoch(model, loader, optimizer, device, mistake=None):
-    model.eval() if mistake == "eval_mode" else model.train()
+    if mistake == "eval_mode":
+        model.eval()
+    elif mistake != "no_train_call":
+        model.train()
     total, correct, count, means = 0.0, 0, 0, []
     for x, y in loader:
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        loss = LOSSES.get(mistake, F.cross_entropy)(logits, y)
         if mistake == "zero_grad_after_backward":
             loss.backward()
             optimizer.zero_grad()
@@ -207,8 +219,13 @@ def test_train_epoch_and_evaluate_pass_for_correct_loops():
 
 @pytest.mark.parametrize("mistake, words", [
     ("eval_mode", "model.train()"),
+    ("no_train_call", "model.train()"),
     ("zero_grad_after_backward", "sits between loss.backward() and optimizer.step()"),
     ("no_zero_grad", "gradients pile up"),
+    ("label_smoothing", "label smoothing"),
+    ("softmax_then_ce", "a softmax is applied before F.cross_entropy"),
+    ("nll_on_logits", "F.nll_loss is applied to the raw logits"),
+    ("summed_loss", "summed over the batch"),
     ("summed", "sum of the batch losses"),
     ("mean_of_means", "mean of the batch means"),
     ("count", "number of correct predictions"),
@@ -216,6 +233,13 @@ def test_train_epoch_and_evaluate_pass_for_correct_loops():
 def test_train_epoch_names_typical_mistakes(mistake, words):
     message = failure(epochs.check_train_epoch(with_mistake(train_epoch, mistake), raise_on_fail=False))
     assert words in message
+
+
+def test_train_epoch_names_no_loss_cause_for_a_loss_it_cannot_confirm():
+    """Label smoothing of 0.2 is not a computed candidate (0.1 is): only the symptom."""
+    message = failure(epochs.check_train_epoch(with_mistake(train_epoch, "label_smoothing_0.2"),
+                                               raise_on_fail=False))
+    assert "differ from a correct loop" in message and "label smoothing" not in message
 
 
 @pytest.mark.parametrize("mistake, words", [
@@ -325,6 +349,33 @@ def test_history_checkpoint_names_the_last_epoch_saved_instead_of_the_best(saved
         history_with([accuracy - 0.01, accuracy + 0.05, accuracy]), path, TINY_LAYERS, epochs=3,
         raise_on_fail=False))
     assert "the checkpoint is the last epoch's model" in message
+
+
+def test_history_checkpoint_names_validation_accuracies_measured_on_the_test_set(saved_tiny_mlp):
+    from autograder.student.checks.saved_files.accuracy import evaluate as kit_evaluate
+
+    path, accuracy = saved_tiny_mlp
+    model = TinyMLP()
+    model.load_state_dict(torch.load(path, weights_only=True))
+    on_test = kit_evaluate(model, "mnist", split="test")["accuracy"]
+    assert abs(on_test - accuracy) > 2e-3  # else the two causes could not be told apart
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([on_test - 0.01, on_test, on_test - 0.02]), path, TINY_LAYERS, epochs=3,
+        raise_on_fail=False))
+    assert "measured on the test images" in message
+    # near miss: a history whose best is neither split's accuracy is not blamed on the test set
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([0.05, 0.06, 0.04]), path, TINY_LAYERS, epochs=3, raise_on_fail=False))
+    assert "test images" not in message and "timing of the save cannot explain" in message
+
+
+def test_history_checkpoint_with_a_best_above_the_checkpoint_keeps_the_save_timing_hint(saved_tiny_mlp):
+    path, accuracy = saved_tiny_mlp
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([accuracy + 0.05, accuracy + 0.2, accuracy + 0.1]), path, TINY_LAYERS,
+        epochs=3, raise_on_fail=False))
+    assert "save the state_dict right after validating" in message
+    assert "timing of the save cannot explain" not in message
 
 
 def test_history_checkpoint_names_missing_lists_and_entries(saved_tiny_mlp):

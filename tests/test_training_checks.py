@@ -67,6 +67,17 @@ def test_split_catches_validation_images_from_the_test_set(data_root):
     assert "come from the test set" in message
 
 
+def test_split_of_the_wrong_size_names_a_validation_set_that_is_the_test_set(data_root):
+    message = failure(T.check_split(data.mnist("train"), data.mnist("test"), (48_000, 12_000),
+                                    dataset="mnist", raise_on_fail=False))
+    assert "the validation set is drawn from the test set" in message
+    # near miss: a validation set of the wrong size from the training images is only the sizes
+    from torch.utils.data import Subset
+    message = failure(T.check_split(data.mnist("train"), Subset(data.mnist("val"), range(10_000)),
+                                    (48_000, 12_000), dataset="mnist", raise_on_fail=False))
+    assert "validation set 10,000" in message and "test set" not in message
+
+
 def test_split_catches_a_split_drawn_with_replacement(data_root):
     train = data.mnist("train")
     with_replacement = Subset(train, np.random.default_rng(0).integers(0, len(train), len(train)))
@@ -286,15 +297,25 @@ def test_scheduler_catches_a_scheduler_never_stepped():
 
 def train_one_epoch(loader, model, device, optimizer, log_interval=10, *, mistake=None):
     """The reference implementation, with switchable typical mistakes."""
-    model.eval() if mistake == "eval_mode" else model.train()
+    if mistake == "eval_mode":
+        model.eval()
+    elif mistake != "no_train_call":
+        model.train()
     losses, correct = [], 0
     for batch, (x, y) in enumerate(loader):
         x, y = x.to(device), y.to(device)
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        if mistake != "no_zero_grad":
+        if mistake == "label_smoothing":
+            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+        elif mistake == "softmax_then_ce":
+            loss = F.cross_entropy(F.softmax(logits, dim=1), y)
+        else:
+            loss = F.cross_entropy(logits, y)
+        if mistake not in ("no_zero_grad", "zero_grad_between"):
             optimizer.zero_grad()
         loss.backward()
+        if mistake == "zero_grad_between":
+            optimizer.zero_grad()
         if mistake != "no_step":
             optimizer.step()
         correct += (logits.argmax(1) == y).sum() if mistake == "tensor_count" else (logits.argmax(1) == y).sum().item()
@@ -310,8 +331,12 @@ def test_train_one_epoch_passes_for_a_correct_loop():
 
 
 @pytest.mark.parametrize("mistake, words", [
-    ("no_zero_grad", "zero_grad"),
+    ("no_zero_grad", "gradients pile up"),
     ("eval_mode", "model.train()"),
+    ("no_train_call", "model.train()"),
+    ("zero_grad_between", "sits between loss.backward() and optimizer.step()"),
+    ("label_smoothing", "label smoothing"),
+    ("softmax_then_ce", "a softmax is applied before F.cross_entropy"),
     ("tensors", "loss.item()"),
     ("every_batch", "losses logged"),
     ("no_step", "optimizer.step()"),

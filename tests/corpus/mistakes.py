@@ -289,6 +289,21 @@ def count_including_frozen(model):
     return sum(p.numel() for p in model.parameters())
 
 
+def count_state_dict(model):
+    return sum(v.numel() for v in model.state_dict().values())
+
+
+def count_with_buffers(model):
+    return (sum(p.numel() for p in model.parameters() if p.requires_grad)
+            + sum(b.numel() for b in model.buffers()))
+
+
+def lenet_conv1_without_bias():
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 6, 5, bias=False), torch.nn.ReLU(),
+                               torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                               torch.nn.Linear(6 * 12 * 12, 10))
+
+
 def mlp_without_biases():
     return torch.nn.Sequential(torch.nn.Linear(784, 64, bias=False), torch.nn.ReLU(),
                                torch.nn.Linear(64, 10, bias=False))
@@ -437,4 +452,16 @@ CORPUS = [
     Mistake("model_without_biases", "784-64-10 MLP built with bias=False",
             lambda b: checks.check_parameter_count(b, 50_890, raise_on_fail=False),
             mlp_without_biases(), "exactly the number of biases"),
+    Mistake("count_state_dict", "parameter count over model.state_dict() (buffers and frozen "
+            "parameters included)",
+            lambda b: checks.check_count_function(b, raise_on_fail=False), count_state_dict,
+            "it counted model.state_dict()"),
+    Mistake("count_with_buffers", "parameter count adds model.buffers() (BatchNorm's running "
+            "statistics)",
+            lambda b: checks.check_count_function(b, raise_on_fail=False), count_with_buffers,
+            "it counted the buffers too"),
+    Mistake("conv_without_bias", "one conv layer built with bias=False",
+            lambda b: checks.check_parameter_count(b, 6 * 25 + 6 + 864 * 10 + 10,
+                                                   raise_on_fail=False),
+            lenet_conv1_without_bias(), "biases of the layers without one (0)"),
 ]

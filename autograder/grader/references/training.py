@@ -11,11 +11,21 @@ import numpy as np
 from ...student.checks.torch_code.torch_helpers import preserved_rng, state_arrays, tiny_problem
 
 
+# Typical mistakes in a training loop, each a variant of the trusted epoch: the judges
+# compare a wrong result with them to name the cause (checks' messages, keyed by name).
+MISTAKEN_LOSSES = {
+    "label_smoothing": lambda F, logits, y: F.cross_entropy(logits, y, label_smoothing=0.1),
+    "softmax_then_ce": lambda F, logits, y: F.cross_entropy(F.softmax(logits, dim=1), y),
+    "nll_on_logits": lambda F, logits, y: F.nll_loss(logits, y),
+    "summed_loss": lambda F, logits, y: F.cross_entropy(logits, y, reduction="sum"),
+}
+
+
 def reference_train_epoch(params, log_interval, variant="correct"):
     """The trusted epoch on the tiny problem. Output: (losses, n_correct, final state).
 
-    variant "no_zero_grad" accumulates gradients (a typical mistake), used to explain a
-    mismatch.
+    variant "no_zero_grad" accumulates gradients, and each key of MISTAKEN_LOSSES trains
+    with that wrong loss (typical mistakes), used to explain a mismatch.
     """
     import torch.nn.functional as F
 
@@ -24,7 +34,7 @@ def reference_train_epoch(params, log_interval, variant="correct"):
         losses, correct = [], 0
         for batch, (x, y) in enumerate(loader):
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = MISTAKEN_LOSSES.get(variant, lambda F, z, t: F.cross_entropy(z, t))(F, logits, y)
             if variant != "no_zero_grad":
                 optimizer.zero_grad()
             loss.backward()
@@ -72,7 +82,13 @@ def reference_train_epoch_means(params) -> dict:
     sizes = _batch_sizes(params)
     return {"batch_means": means, "batch_sizes": sizes,
             "mean_loss": float((means * sizes).sum() / sizes.sum()), "n_correct": correct,
-            "accuracy": correct / sizes.sum(), "state": state, "state_no_zero_grad": accumulated}
+            "accuracy": correct / sizes.sum(), "state": state, "state_no_zero_grad": accumulated,
+            "mistaken_states": mistaken_states(params)}
+
+
+def mistaken_states(params) -> dict:
+    """{mistake: the state one epoch with that wrong loss reaches} (MISTAKEN_LOSSES)."""
+    return {name: reference_train_epoch(params, 1, name)[2] for name in MISTAKEN_LOSSES}
 
 
 def reference_evaluate(params) -> dict:

@@ -47,22 +47,15 @@ class HistoryCheckpointCheck(Check):
         return _history_evidence(history)  # the judge reads the checkpoint file itself
 
     def verdict(self, ev):
-        import torch
-
         problem, history = _history_problem(ev, self.epochs)
         if problem:
             return self.failed(problem)
         state = saved_arrays(saved_file(self.folder, self.path))
         arrays = {k: v for k, v in state.items() if numeric(v) is not None}
-        x = preprocessed(self.dataset, self.split, self.preprocess)
         try:
-            with torch.no_grad():
-                predicted = np.concatenate([
-                    network_forward(arrays, self.layers, x[i:i + 2000]).argmax(1).numpy()
-                    for i in range(0, len(x), 2000)])
+            accuracy = self._accuracy(arrays, self.split)
         except StudentError as err:
             return self.failed(str(err))
-        accuracy = float(np.mean(predicted == labels(self.dataset, self.split)))
         val_acc = history["val_acc"]
         best = int(np.argmax(val_acc))
         if abs(accuracy - val_acc[best]) <= self.tolerance:
@@ -78,9 +71,31 @@ class HistoryCheckpointCheck(Check):
         if matches.size:
             return self.failed(f"{text}: the checkpoint is epoch {matches[0] + 1}'s model; save "
                                "whenever the validation accuracy beats the best so far")
+        if self.split != "test" and abs(self._accuracy(arrays, "test") - val_acc[best]) <= self.tolerance:
+            return self.failed(f"{text}, which is the checkpoint's accuracy on the test set: the "
+                               "history's validation accuracies were measured on the test images; "
+                               f"validate on the {self.split} split and keep the test set for the "
+                               "final evaluation only")
+        if accuracy > val_acc.max() + self.tolerance:
+            return self.failed(f"{text}; it is above every epoch's recorded {self.split} accuracy, "
+                               "which the timing of the save cannot explain: the history's "
+                               f"figures were not measured on the plain {self.split} images (are "
+                               "the validation batches augmented, or made from other images?)")
         return self.failed(f"{text}, and no epoch of the history had {accuracy:.4f}: save the "
                            "state_dict right after validating the epoch, and record that "
                            "epoch's validation accuracy in history['val_acc']")
+
+
+    def _accuracy(self, arrays: dict, split: str) -> float:
+        """The saved network's accuracy on ``split``, with the kit's forward pass and data."""
+        import torch
+
+        x = preprocessed(self.dataset, split, self.preprocess)
+        with torch.no_grad():
+            predicted = np.concatenate([
+                network_forward(arrays, self.layers, x[i:i + 2000]).argmax(1).numpy()
+                for i in range(0, len(x), 2000)])
+        return float(np.mean(predicted == labels(self.dataset, split)))
 
 
 check_history_checkpoint = HistoryCheckpointCheck.function("check_history_checkpoint", "history")

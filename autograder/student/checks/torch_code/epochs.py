@@ -16,9 +16,9 @@ import numpy as np
 
 from ..core import Check, grader_reference
 from ..convert import field, numeric
-from .torch_helpers import (_call_recording_modes, _number, _require_pair, _tiny_inputs, deferred,
-                            collect_evaluation,
-                            preserved_rng, state_arrays, tiny_problem)
+from .torch_helpers import (MISTAKEN_LOSS_CAUSES, _call_recording_modes, _number, _require_pair,
+                            _tiny_inputs, collect_evaluation, deferred, preserved_rng,
+                            record_step_gradients, state_arrays, tiny_problem)
 
 __all__ = ["check_train_epoch", "check_evaluate"]
 
@@ -87,15 +87,10 @@ class TrainEpochMeanCheck(Check):
         import torch
 
         params = self.inputs()
-        steps = []  # per step: the total |gradient| the optimiser sees
-
-        def before_step(optimizer, args, kwargs):
-            steps.append(float(sum(p.grad.abs().sum() for group in optimizer.param_groups
-                                   for p in group["params"] if p.grad is not None)))
-
         with preserved_rng(self.seed):
             model, loader, optimizer = tiny_problem(params)
-            handle = optimizer.register_step_pre_hook(before_step)
+            model.eval()  # as after an evaluation: train_epoch itself must switch to training
+            steps, handle = record_step_gradients(optimizer)  # per step: total |gradient|
             try:
                 result, calls = _call_recording_modes(
                     model, lambda: train_epoch(model, loader, optimizer, torch.device("cpu")),
@@ -154,6 +149,10 @@ class TrainEpochMeanCheck(Check):
             if _same_state(ev.get("state"), figures["state_no_zero_grad"]):
                 return self.failed("the gradients pile up over the batches: call "
                                    "optimizer.zero_grad() before every loss.backward()")
+            for mistake, state in figures.get("mistaken_states", {}).items():
+                if mistake in MISTAKEN_LOSS_CAUSES and _same_state(ev.get("state"), state):
+                    return self.failed(f"after one epoch the parameters are those of a loop where "
+                                       f"{MISTAKEN_LOSS_CAUSES[mistake]}")
             return self.failed("after one epoch the parameters differ from a correct loop (per "
                                "batch: forward, mean cross-entropy on the logits, zero_grad, "
                                "backward, step)")

@@ -12,9 +12,9 @@ import math
 import numpy as np
 
 from ..core import Check, grader_reference
-from .torch_helpers import (_call_recording_modes, _close, _loss_values, _number, _require_pair,
-                            collect_evaluation,
-                            _tiny_inputs, deferred, preserved_rng, state_arrays, tiny_problem)
+from .torch_helpers import (MISTAKEN_LOSS_CAUSES, _call_recording_modes, _close, _loss_values,
+                            _number, _require_pair, _tiny_inputs, collect_evaluation, deferred,
+                            preserved_rng, record_step_gradients, state_arrays, tiny_problem)
 
 __all__ = ["check_train_one_epoch", "check_test_one_epoch"]
 
@@ -47,16 +47,22 @@ class TrainEpochCheck(Check):
         params = self.inputs()
         with preserved_rng(self.seed):
             model, loader, optimizer = tiny_problem(params)
-            result, calls = _call_recording_modes(
-                model, lambda: train_one_epoch(loader, model, torch.device("cpu"), optimizer,
-                                               log_interval=self.log_interval),
-                "train_one_epoch(loader, model, device, optimizer, log_interval)")
+            model.eval()  # as after test_one_epoch: train_one_epoch must switch to training
+            steps, handle = record_step_gradients(optimizer)  # per step: total |gradient|
+            try:
+                result, calls = _call_recording_modes(
+                    model, lambda: train_one_epoch(loader, model, torch.device("cpu"), optimizer,
+                                                   log_interval=self.log_interval),
+                    "train_one_epoch(loader, model, device, optimizer, log_interval)")
+            finally:
+                handle.remove()
         _require_pair(result, "train_one_epoch", "(losses, n_correct)")
         losses, loss_types = _loss_values(result[0], "the list of losses")
         n_correct, correct_type = _number(result[1], "n_correct")
         return {"losses": losses, "loss_types": loss_types, "n_correct": n_correct,
                 "correct_type": correct_type, "state": state_arrays(model),
-                "training": [c[0] for c in calls]}
+                "training": [c[0] for c in calls],
+                "step_gradients": np.array(steps, dtype=np.float64)}
 
     def verdict(self, ev):
         params = self.inputs()
@@ -81,6 +87,11 @@ class TrainEpochCheck(Check):
                                f"log_interval={k}; expected {expected_count} (batches 0, {k}, "
                                f"{2 * k}, ...)")
         initial = {key: np.asarray(v, np.float64) for key, v in params["weights"].items()}
+        steps = ev.get("step_gradients")
+        if isinstance(steps, np.ndarray) and steps.size and np.all(steps == 0):
+            return self.failed("every optimizer.step() saw zero gradients: optimizer.zero_grad() "
+                               "sits between loss.backward() and optimizer.step() and clears the "
+                               "gradients before the step; call zero_grad() before backward()")
         if all(_close(ev["state"][key], value, 0, 1e-7) for key, value in initial.items()):
             return self.failed("the parameters did not change: call optimizer.step() after "
                                "loss.backward() for every batch")
@@ -93,6 +104,11 @@ class TrainEpochCheck(Check):
             if all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in accumulated.items()):
                 return self.failed("the gradients pile up over the batches: call "
                                    "optimizer.zero_grad() before every loss.backward()")
+            for mistake, cause in MISTAKEN_LOSS_CAUSES.items():
+                _, _, mistaken = reference(params, k, mistake)
+                if all(_close(ev["state"][key], value, 1e-4, 1e-5) for key, value in mistaken.items()):
+                    return self.failed(f"after one epoch the parameters are those of a loop where "
+                                       f"{cause}")
             return self.failed("after one epoch the parameters differ from a correct loop "
                                "(per batch: forward, mean cross-entropy on the logits, zero_grad, "
                                "backward, step)")

@@ -58,6 +58,16 @@ def _bias_sizes(rows) -> int:
     return sum(shape[0] for _, shape, _ in rows if len(shape) >= 2)
 
 
+def _layers_without_bias(rows) -> dict[str, int]:
+    """{layer: biases it would have} for the weights ("<layer>.weight", 2-D or more) that
+    have no "<layer>.bias" row, when some other layer has one (so biases are expected)."""
+    names = {name for name, _, _ in rows}
+    missing = {name[:-len(".weight")]: shape[0] for name, shape, _ in rows
+               if name.endswith(".weight") and len(shape) >= 2
+               and name[:-len(".weight")] + ".bias" not in names}
+    return missing if any(name.endswith(".bias") for name in names) else {}
+
+
 class ParameterCountCheck(Check):
     """The trainable parameters of a model (or dict of arrays) add up to ``expected``.
 
@@ -89,8 +99,12 @@ class ParameterCountCheck(Check):
         if total == self.expected and not wrong_layers:
             return self.passed(f"{total:,} trainable parameters", table=table, total=total)
         cause = ""
+        unbiased = _layers_without_bias(rows)
         if self.expected - total > 0 and self.expected - total == _bias_sizes(rows):
             cause = " That is exactly the number of biases the layers should have: are bias=False or the biases left out?"
+        elif unbiased and self.expected - total == sum(unbiased.values()):
+            cause = (" That is exactly the number of biases of the layers without one "
+                     f"({', '.join(unbiased)}): built with bias=False?")
         if wrong_layers:
             cause += f" Layers that differ: {', '.join(wrong_layers)}."
         return self.failed(f"{total:,} trainable parameters, expected {self.expected:,} "
@@ -153,6 +167,7 @@ class CountFunctionCheck(Check):
             rows = parameter_shapes(model)
             expected = sum(int(np.prod(s)) for _, s, t in rows if t)
             everything = sum(int(np.prod(s)) for _, s, _ in rows)
+            buffers = sum(b.numel() for b in model.buffers())
             weights_only = {sum(int(np.prod(s)) for _, s, t in rows if t and len(s) >= 2),
                             sum(int(np.prod(s)) for _, s, _ in rows if len(s) >= 2)}
             if got == expected:
@@ -160,6 +175,13 @@ class CountFunctionCheck(Check):
             cause = ""
             if got == everything:
                 cause = ": it counted frozen parameters too (requires_grad=False); count only trainable ones"
+            elif got == everything + buffers:
+                cause = (": it counted model.state_dict() (or the buffers too), which also holds "
+                         "buffers such as BatchNorm's running mean and variance, and the frozen "
+                         "parameters; count p.numel() over model.parameters() with requires_grad")
+            elif got == expected + buffers:
+                cause = (": it counted the buffers too (model.buffers(), e.g. BatchNorm's running "
+                         "statistics): they are not parameters")
             elif got in weights_only:
                 cause = ": it counted only the weights; biases are parameters too"
             elif got == len([r for r in rows if r[2]]):

@@ -143,6 +143,12 @@ class SplitCheck(Check):
                 hint = ": training and validation sets are swapped"
             elif sizes[0] == sum(self.expected):
                 hint = ": the training set is the whole training data, it was not split"
+            for key, fp in (("validation", val_fp), ("training", train_fp)):
+                if self.dataset and ev["train_uint8"] and ev["val_uint8"] and len(fp) \
+                        and np.isin(fp, official_fingerprints(self.dataset)[1]).all():
+                    hint = (f": the {key} set is drawn from the test set; split the official "
+                            "training images and keep the test set for the final evaluation "
+                            "only")
             return self.failed(f"the training set has {sizes[0]:,} items and the validation set "
                                f"{sizes[1]:,}; expected {self.expected[0]:,} and "
                                f"{self.expected[1]:,}{hint}")

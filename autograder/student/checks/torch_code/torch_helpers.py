@@ -84,6 +84,32 @@ def tiny_problem(params: dict, dropout: bool = False):
     return model, loader, optimizer
 
 
+# The wrong losses the grader's reference loops can train with (references/training.py's
+# MISTAKEN_LOSSES), and what the judges say when a student's epoch ends where one of them does.
+MISTAKEN_LOSS_CAUSES = {
+    "label_smoothing": "the loss uses label smoothing (label_smoothing=0.1): the exercise asks "
+                       "for the plain mean cross-entropy F.cross_entropy(logits, y)",
+    "softmax_then_ce": "a softmax is applied before F.cross_entropy, which applies log-softmax "
+                       "itself: pass the raw logits",
+    "nll_on_logits": "F.nll_loss is applied to the raw logits, but it expects log-probabilities: "
+                     "use F.cross_entropy(logits, y)",
+    "summed_loss": "the loss is summed over the batch (reduction='sum'): use the mean "
+                   "cross-entropy, so that the step size does not grow with the batch",
+}
+
+
+def record_step_gradients(optimizer) -> tuple[list, object]:
+    """Pre-step hook: per ``optimizer.step()`` the total |gradient| it sees. Returns (the
+    list it fills, the hook's handle to remove)."""
+    steps = []
+
+    def before_step(optimizer, args, kwargs):
+        steps.append(float(sum(p.grad.abs().sum() for group in optimizer.param_groups
+                               for p in group["params"] if p.grad is not None)))
+
+    return steps, optimizer.register_step_pre_hook(before_step)
+
+
 def _tiny_inputs(rng: np.random.Generator, dropout: bool = False) -> dict:
     batch_size = int(rng.integers(4, 9))
     n = batch_size * int(rng.integers(4, 8)) + int(rng.integers(1, batch_size))  # a partial last batch
