@@ -13,6 +13,7 @@ from .. import tolerances
 from ..convert import to_array
 from ..compare import compare
 from ..core import Check, StudentError, call_student
+from .layer_mistakes import bias_mistakes, maxpool_mistakes
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
 
@@ -229,8 +230,12 @@ class LayerCheck(Check):
         problem = compare("dx", ev["dx"], dx, tolerances.LAYER,
                           batch=x.shape[0], mistakes=self._mistakes(ev, x), hint=self._hint())
         for name, expected in (grads or {}).items():
-            problem = problem or compare(f"gradient of {name}", ev["grads"][name], expected,
-                                         tolerances.LAYER, batch=x.shape[0], hint=self._hint())
+            # the bias gradient reads no input window, so the stride hint is not for it
+            bias = name == "b"
+            problem = problem or compare(
+                f"gradient of {name}", ev["grads"][name], expected, tolerances.LAYER,
+                batch=x.shape[0], hint="" if bias else self._hint(),
+                mistakes=bias_mistakes(self.reference, ev["dout"]) if bias else None)
         problem = problem or (self.judge_large(ev) if self.large else None)
         if problem:
             return self.failed(problem)
@@ -254,13 +259,14 @@ class LayerCheck(Check):
         if self.reference != "maxpool2d":
             return {}
         k = self.options.get("kernel", 2)
+        decoded = maxpool_mistakes(x, ev["dout"], k, self.options.get("stride", 2))
         spread = np.asarray(ev["dout"]).repeat(k, axis=2).repeat(k, axis=3)
         if spread.shape != x.shape:
-            return {}
+            return decoded
         return {"the gradient went to every position of each window; send it only to the "
                 "position of the max (the argmax)": spread,
                 "the gradient was averaged over each window (that is average pooling); send "
-                "it only to the position of the max": spread / (k * k)}
+                "it only to the position of the max": spread / (k * k), **decoded}
 
     def _hint(self) -> str:
         if self.reference == "conv2d" and self.options.get("stride", 1) > 1:
