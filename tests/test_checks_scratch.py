@@ -433,6 +433,19 @@ def preprocess_reversed_stats(images):
         np.array(data.CIFAR10_STD[::-1], np.float32)[:, None, None]
 
 
+def preprocess_own_statistics(images):
+    x = images.astype(np.float32).transpose(0, 3, 1, 2) / 255
+    return (x - x.mean(axis=(0, 2, 3), keepdims=True)) / x.std(axis=(0, 2, 3), keepdims=True)
+
+
+def test_preprocess_with_kit_constants_near_own_statistics_is_not_called_own_statistics():
+    """A preprocess off by another mistake is not blamed on per-split statistics."""
+    def shifted(images):
+        return A4["preprocess"](images) + np.float32(0.01)
+    message = checks.check_image_preprocess(shifted, raise_on_fail=False).message
+    assert "preprocess is wrong" in message and "statistics of the images" not in message
+
+
 def per_class_by_prediction(y_true, y_pred, num_classes=10):
     return A4["per_class_accuracy"](y_pred, y_true, num_classes)
 
@@ -479,6 +492,8 @@ A4_MISTAKES = {
     "preprocess_reshape": (q(checks.check_image_preprocess, preprocess_reshape), "reshape does not move"),
     "preprocess_reversed_stats": (q(checks.check_image_preprocess, preprocess_reversed_stats),
                                   "another channel's statistics"),
+    "preprocess_own_statistics": (q(checks.check_image_preprocess, preprocess_own_statistics),
+                                  "standardised with the statistics of the images it was given"),
     "preprocess_float64": (q(checks.check_image_preprocess, lambda im: A4["preprocess"](im).astype(float)),
                            "return float32"),
     "per_class_by_prediction": (q(checks.check_per_class_accuracy, per_class_by_prediction, 10, 300, False),
