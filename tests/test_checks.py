@@ -133,6 +133,14 @@ def test_a_conv_bias_gradient_off_by_another_factor_gets_no_cause_and_no_stride_
     assert "averaged" not in message and "stride" not in message
 
 
+def test_a_relu_layer_wrong_otherwise_is_not_blamed_on_a_missing_dout():
+    class Halved(R.ReLU):
+        def backward(self, dout):
+            return 0.5 * dout * self.mask
+    message = checks.check_layer(Halved(), "relu", (4, 5), raise_on_fail=False).message
+    assert "dx is wrong" in message and "upstream gradient dout" not in message
+
+
 def test_a_partly_nan_adam_is_not_blamed_on_the_step_counter():
     def half_nan(params, grads, lr):
         out = R.run_adam(params, grads, lr)

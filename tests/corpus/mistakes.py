@@ -153,6 +153,18 @@ class MaxPoolEverywhere(R.MaxPool):
         return dout.repeat(2, axis=2).repeat(2, axis=3)
 
 
+class ReLUForgetsDout(R.ReLU):
+    """Returns the local derivative (the mask) without multiplying it by dout."""
+
+    def backward(self, dout):
+        return self.mask * 1.0
+
+
+class FlattenNoReshape(R.Flatten):
+    def backward(self, dout):
+        return dout
+
+
 class ConvBiasAveraged(R.ConvLoop):
     """The bias gradient averaged (dout.mean) instead of summed over batch and positions."""
 
@@ -368,6 +380,12 @@ CORPUS = [
     Mistake("maxpool_grad_everywhere", "max-pool gradient sent to every window position",
             lambda b: checks.check_layer(b, "maxpool2d", (2, 3, 6, 6), raise_on_fail=False),
             MaxPoolEverywhere(), "every position of each window"),
+    Mistake("relu_layer_forgets_dout", "ReLU layer backward returns the mask without dout",
+            lambda b: checks.check_layer(b, "relu", (4, 5), raise_on_fail=False),
+            ReLUForgetsDout(), "multiply it by the upstream gradient dout"),
+    Mistake("flatten_backward_no_reshape", "Flatten backward returns dout unreshaped",
+            lambda b: checks.check_layer(b, "flatten", (2, 3, 4, 5), raise_on_fail=False),
+            FlattenNoReshape(), "reshape dout back to the input's shape"),
     Mistake("conv_bias_grad_averaged", "conv bias gradient averaged instead of summed",
             lambda b: checks.check_layer(b, "conv2d", (2, 3, 7, 7), stride=2, pad=1,
                                          raise_on_fail=False),

@@ -1,6 +1,8 @@
 """What typical wrong layer backward passes return, computed by the judge from the check's
 own inputs, so that a layer check names the cause only when the student's array equals one.
 
+* an elementwise layer's backward that returns its local derivative f'(x) without
+  multiplying it by the upstream gradient dout;
 * the bias gradient averaged instead of summed (over the batch, or the output positions);
 * max pooling that decodes the flat argmax of each window wrongly (row and column swapped,
   the window's offset forgotten) or that overwrites instead of adding where overlapping
@@ -29,6 +31,18 @@ def bias_mistakes(reference: str, dout: np.ndarray) -> dict:
         "already holds the 1/N)": dout.sum(axis=(0, 2, 3)) / len(dout),
         f"it was averaged over the output positions; {SUM_AXES}": dout.mean(axis=(2, 3)).sum(0),
     }
+
+
+def elementwise_mistakes(reference: str, x: np.ndarray) -> dict:
+    """{message: f'(x)}: the dx of a relu/sigmoid/tanh backward that forgot dout."""
+    x = np.asarray(x, dtype=np.float64)
+    slope = {"relu": lambda: (x > 0).astype(np.float64),
+             "sigmoid": lambda: (1 / (1 + np.exp(-x))) * (1 - 1 / (1 + np.exp(-x))),
+             "tanh": lambda: 1 - np.tanh(x) ** 2}.get(reference)
+    if slope is None:
+        return {}
+    return {f"it is the local derivative {reference}'(x) alone: multiply it by the upstream "
+            "gradient dout (chain rule)": slope()}
 
 
 def _route(dout, shape, rows, cols, accumulate=True):
