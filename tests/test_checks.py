@@ -421,3 +421,12 @@ def test_a_wrong_shaped_first_layer_costs_the_agreement_check_nothing():
                                        labels=("Conv2DLoop", "Conv2D"), raise_on_fail=False)
     assert result.passed
     assert "Conv2D matches the reference; Conv2DLoop does not" in result.message
+
+
+def test_a_conv_forward_with_a_wrong_bias_is_not_called_unbiased():
+    class DoubleBias(R.ConvLoop):
+        def forward(self, x):
+            return super().forward(x) + self.params["b"][None, :, None, None]
+    message = checks.check_layer(DoubleBias(3, 4, 3, 1, 1), "conv2d", (2, 3, 6, 6), pad=1,
+                                 raise_on_fail=False).message
+    assert "forward(x) is wrong" in message and "not added" not in message

@@ -165,6 +165,11 @@ class FlattenNoReshape(R.Flatten):
         return dout
 
 
+class ConvForgetsBias(R.ConvLoop):
+    def forward(self, x):
+        return super().forward(x) - self.params["b"][None, :, None, None]
+
+
 class ConvBiasAveraged(R.ConvLoop):
     """The bias gradient averaged (dout.mean) instead of summed over batch and positions."""
 
@@ -386,6 +391,9 @@ CORPUS = [
     Mistake("flatten_backward_no_reshape", "Flatten backward returns dout unreshaped",
             lambda b: checks.check_layer(b, "flatten", (2, 3, 4, 5), raise_on_fail=False),
             FlattenNoReshape(), "reshape dout back to the input's shape"),
+    Mistake("conv_forward_no_bias", "conv forward without the bias",
+            lambda b: checks.check_layer(b, "conv2d", (2, 3, 6, 6), pad=1, raise_on_fail=False),
+            ConvForgetsBias(3, 4, 3, 1, 1), "the bias b is not added"),
     Mistake("conv_bias_grad_averaged", "conv bias gradient averaged instead of summed",
             lambda b: checks.check_layer(b, "conv2d", (2, 3, 7, 7), stride=2, pad=1,
                                          raise_on_fail=False),

@@ -220,7 +220,8 @@ class LayerCheck(Check):
         out, _, _ = reference_gradients(self.reference, x, params, None, self.options)
         if np.shape(ev["out"]) != out.shape:
             return self.failed(self._shape_message("forward(x)", np.shape(ev["out"]), out.shape))
-        problem = compare("forward(x)", ev["out"], out, tolerances.VALUE)
+        problem = compare("forward(x)", ev["out"], out, tolerances.VALUE,
+                          mistakes=self._forward_mistakes(x, params))
         if problem:
             return self.failed(problem)
         _, dx, grads = reference_gradients(self.reference, x, params, np.asarray(ev["dout"]),
@@ -257,6 +258,13 @@ class LayerCheck(Check):
                 return message + (f": with stride {stride} and pad {pad} the output size is "
                                   "(H + 2*pad - HH) // stride + 1")
         return message
+
+    def _forward_mistakes(self, x, params) -> dict:
+        if "b" not in params:
+            return {}
+        unbiased = dict(params, b=np.zeros_like(params["b"]))
+        out, _, _ = reference_gradients(self.reference, x, unbiased, None, self.options)
+        return {"the bias b is not added (out = ... + b)": out}
 
     def _mistakes(self, ev, x) -> dict:
         if self.reference in ("relu", "sigmoid", "tanh"):
