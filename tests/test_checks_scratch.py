@@ -399,6 +399,31 @@ class ConvWrongWeightGrad(A4["Conv2D"]):
         return dx
 
 
+class ConvBiasMean(A4["Conv2D"]):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout.mean(axis=(0, 2, 3))
+        return dx
+
+
+class ConvWrongDx(A4["Conv2D"]):
+    def backward(self, dout):
+        return 2 * super().backward(dout)
+
+
+def test_a_network_whose_conv_gradients_are_both_wrong_blames_the_gradient_passed_back():
+    class Broken(A4["Network"]):
+        def backward(self, dscores):
+            d = dscores
+            for _, layer in reversed(self.layers):
+                d = 3 * layer.backward(d) if isinstance(layer, A4["ReLU"]) else layer.backward(d)
+            return d
+    message = checks.check_network_gradients(*network_with(Network=Broken), (3, 2, 6, 6),
+                                             raise_on_fail=False).message
+    assert "the gradient passed back to the earlier layers is not" in message
+    assert "reaching the convolution is right" not in message
+
+
 def train_step_no_update(model, optimizer, X, y):
     loss, d = A4["softmax_cross_entropy"](model.forward(X), y)
     model.backward(d)
@@ -481,6 +506,10 @@ A4_MISTAKES = {
                             "running the layers in order"),
     "network_broken_conv": (q(checks.check_network_gradients, *network_with(Conv2D=ConvWrongWeightGrad),
                               (3, 2, 6, 6)), "fix it first"),
+    "network_conv_bias_mean": (q(checks.check_network_gradients, *network_with(Conv2D=ConvBiasMean),
+                                 (3, 2, 6, 6)), "conv_W is right, so the gradient reaching the convolution"),
+    "network_conv_dx": (q(checks.check_network_gradients, *network_with(Conv2D=ConvWrongDx), (3, 2, 6, 6)),
+                        "every parameter gradient is right"),
     "train_step_no_update": (q(checks.check_train_step, train_step_no_update, A4["build_model"],
                                A4["Adam"], steps=3), "never changed"),
     "train_step_tuple": (q(checks.check_train_step, train_step_tuple, A4["build_model"], A4["Adam"],
