@@ -100,6 +100,47 @@ def test_each_mistake_has_a_distinct_message():
     assert len(set(messages)) == len(messages)
 
 
+@pytest.mark.parametrize("kernel, stride, shape", [(2, 2, (2, 3, 6, 6)), (3, 2, (2, 2, 7, 7)),
+                                                   (2, 2, (1, 2, 5, 7))])
+def test_a_max_pool_decoding_its_argmax_right_passes(kernel, stride, shape):
+    from tests.corpus.mistakes import MaxPoolDecoded
+    assert checks.check_layer(MaxPoolDecoded(kernel, stride), "maxpool2d", shape, kernel=kernel,
+                              stride=stride, seed=4).passed
+
+
+def test_a_max_pool_wrong_otherwise_is_not_blamed_on_its_argmax_decoding():
+    from tests.corpus.mistakes import MaxPoolDecoded
+
+    class Doubled(MaxPoolDecoded):
+        def backward(self, dout):
+            return 2 * super().backward(dout)
+    message = checks.check_layer(Doubled(), "maxpool2d", (2, 3, 6, 6), raise_on_fail=False).message
+    assert "2x too large" in message
+    assert not any(w in message for w in ("swapped", "offset", "assign", "every position"))
+
+
+def test_a_conv_bias_gradient_off_by_another_factor_gets_no_cause_and_no_stride_hint():
+    from tests.corpus.mistakes import ConvBiasAveraged
+
+    class Tripled(ConvBiasAveraged):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["b"] = 3 * dout.sum(axis=(0, 2, 3))
+            return dx
+    message = checks.check_layer(Tripled(3, 4, 3, 2, 1), "conv2d", (2, 3, 7, 7), stride=2, pad=1,
+                                 raise_on_fail=False).message
+    assert "gradient of b" in message and "constant factor of 3" in message
+    assert "averaged" not in message and "stride" not in message
+
+
+def test_a_relu_layer_wrong_otherwise_is_not_blamed_on_a_missing_dout():
+    class Halved(R.ReLU):
+        def backward(self, dout):
+            return 0.5 * dout * self.mask
+    message = checks.check_layer(Halved(), "relu", (4, 5), raise_on_fail=False).message
+    assert "dx is wrong" in message and "upstream gradient dout" not in message
+
+
 def test_a_partly_nan_adam_is_not_blamed_on_the_step_counter():
     def half_nan(params, grads, lr):
         out = R.run_adam(params, grads, lr)
@@ -412,3 +453,12 @@ def test_a_wrong_shaped_first_layer_costs_the_agreement_check_nothing():
                                        labels=("Conv2DLoop", "Conv2D"), raise_on_fail=False)
     assert result.passed
     assert "Conv2D matches the reference; Conv2DLoop does not" in result.message
+
+
+def test_a_conv_forward_with_a_wrong_bias_is_not_called_unbiased():
+    class DoubleBias(R.ConvLoop):
+        def forward(self, x):
+            return super().forward(x) + self.params["b"][None, :, None, None]
+    message = checks.check_layer(DoubleBias(3, 4, 3, 1, 1), "conv2d", (2, 3, 6, 6), pad=1,
+                                 raise_on_fail=False).message
+    assert "forward(x) is wrong" in message and "not added" not in message

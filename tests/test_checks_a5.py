@@ -202,6 +202,9 @@ def class_accuracies(model, X, y, batch_size=1000, mistake=None):
             result.append(0.0 if mistake == "zero_absent" else np.nan)
         elif mistake == "counts":
             result.append(float((predicted[mask] == k).sum()))
+        elif mistake == "precision":
+            chosen = predicted == k
+            result.append(float((truth[chosen] == k).mean()) if chosen.any() else np.nan)
         else:
             result.append(float((predicted[mask] == k).mean()))
     return np.array(result)
@@ -217,10 +220,17 @@ def test_class_accuracies_correct_passes():
     ("zero_absent", "return NaN"),
     ("counts", "counts of correct predictions"),
     ("drop_last", "last batch"),
+    ("precision", "the values are the precision of each class"),
 ])
 def test_class_accuracies_mistakes_fail_with_their_message(mistake, words):
     wrong = lambda model, X, y, batch_size=1000: class_accuracies(model, X, y, batch_size, mistake)
     assert words in failure(check_class_accuracies(wrong, raise_on_fail=False))
+
+
+def test_class_accuracies_other_mistakes_are_not_called_precision():
+    for mistake in ("counts", "drop_last", "train_mode"):
+        wrong = lambda model, X, y, batch_size=1000: class_accuracies(model, X, y, batch_size, mistake)
+        assert "precision" not in failure(check_class_accuracies(wrong, raise_on_fail=False))
 
 
 def test_class_accuracies_wrong_shape_fails():
@@ -289,3 +299,23 @@ def test_final_training_wrong_classes_fail():
                                                                           raise_on_fail=False))
     assert "expected a BaselineCNN" in failure(check_final_training(
         final_run(), model_class="BaselineCNN", augment_class="Augment", raise_on_fail=False))
+
+
+def test_final_training_warmup_counted_in_epochs_names_the_cause():
+    rates = [0.01] + list(np.linspace(0.1, 0.002, 499))   # warm-up over 1 "epoch" of 500 batches
+    run = final_run(history={"lr": rates, "epoch": [1, 2, 3, 4, 5]})
+    message = failure(check_final_training(run, augment_class="Augment", raise_on_fail=False))
+    assert "rises for only 1 of 500 batches" in message and "count batches, not epochs" in message
+
+
+def test_final_training_missing_warmup_is_not_called_epochs():
+    for rates in (list(np.linspace(0.1, 0.002, 100)), [0.1] * 100):
+        run = final_run(history={"lr": rates, "epoch": [1, 2, 3, 4, 5]})
+        message = failure(check_final_training(run, augment_class="Augment", raise_on_fail=False))
+        assert "do not start with a warm-up" in message and "epochs" not in message
+
+
+def test_final_training_long_warmup_passes_with_epochs_recorded():
+    rates = list(np.linspace(0.01, 0.1, 20)) + list(np.linspace(0.1, 0.002, 80))
+    ok(check_final_training(final_run(history={"lr": rates, "epoch": [1, 2, 3, 4, 5]}),
+                            augment_class="Augment", raise_on_fail=False))

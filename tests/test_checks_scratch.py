@@ -431,6 +431,31 @@ class ConvWrongWeightGrad(A4["Conv2D"]):
         return dx
 
 
+class ConvBiasMean(A4["Conv2D"]):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout.mean(axis=(0, 2, 3))
+        return dx
+
+
+class ConvWrongDx(A4["Conv2D"]):
+    def backward(self, dout):
+        return 2 * super().backward(dout)
+
+
+def test_a_network_whose_conv_gradients_are_both_wrong_blames_the_gradient_passed_back():
+    class Broken(A4["Network"]):
+        def backward(self, dscores):
+            d = dscores
+            for _, layer in reversed(self.layers):
+                d = 3 * layer.backward(d) if isinstance(layer, A4["ReLU"]) else layer.backward(d)
+            return d
+    message = checks.check_network_gradients(*network_with(Network=Broken), (3, 2, 6, 6),
+                                             raise_on_fail=False).message
+    assert "the gradient passed back to the earlier layers is not" in message
+    assert "reaching the convolution is right" not in message
+
+
 def train_step_no_update(model, optimizer, X, y):
     loss, d = A4["softmax_cross_entropy"](model.forward(X), y)
     model.backward(d)
@@ -463,6 +488,19 @@ def preprocess_reversed_stats(images):
     x = images.astype(np.float32).transpose(0, 3, 1, 2) / 255
     return (x - np.array(data.CIFAR10_MEAN[::-1], np.float32)[:, None, None]) / \
         np.array(data.CIFAR10_STD[::-1], np.float32)[:, None, None]
+
+
+def preprocess_own_statistics(images):
+    x = images.astype(np.float32).transpose(0, 3, 1, 2) / 255
+    return (x - x.mean(axis=(0, 2, 3), keepdims=True)) / x.std(axis=(0, 2, 3), keepdims=True)
+
+
+def test_preprocess_with_kit_constants_near_own_statistics_is_not_called_own_statistics():
+    """A preprocess off by another mistake is not blamed on per-split statistics."""
+    def shifted(images):
+        return A4["preprocess"](images) + np.float32(0.01)
+    message = checks.check_image_preprocess(shifted, raise_on_fail=False).message
+    assert "preprocess is wrong" in message and "statistics of the images" not in message
 
 
 def per_class_by_prediction(y_true, y_pred, num_classes=10):
@@ -500,6 +538,10 @@ A4_MISTAKES = {
                             "running the layers in order"),
     "network_broken_conv": (q(checks.check_network_gradients, *network_with(Conv2D=ConvWrongWeightGrad),
                               (3, 2, 6, 6)), "fix it first"),
+    "network_conv_bias_mean": (q(checks.check_network_gradients, *network_with(Conv2D=ConvBiasMean),
+                                 (3, 2, 6, 6)), "conv_W is right, so the gradient reaching the convolution"),
+    "network_conv_dx": (q(checks.check_network_gradients, *network_with(Conv2D=ConvWrongDx), (3, 2, 6, 6)),
+                        "every parameter gradient is right"),
     "train_step_no_update": (q(checks.check_train_step, train_step_no_update, A4["build_model"],
                                A4["Adam"], steps=3), "never changed"),
     "train_step_tuple": (q(checks.check_train_step, train_step_tuple, A4["build_model"], A4["Adam"],
@@ -511,6 +553,8 @@ A4_MISTAKES = {
     "preprocess_reshape": (q(checks.check_image_preprocess, preprocess_reshape), "reshape does not move"),
     "preprocess_reversed_stats": (q(checks.check_image_preprocess, preprocess_reversed_stats),
                                   "another channel's statistics"),
+    "preprocess_own_statistics": (q(checks.check_image_preprocess, preprocess_own_statistics),
+                                  "standardised with the statistics of the images it was given"),
     "preprocess_float64": (q(checks.check_image_preprocess, lambda im: A4["preprocess"](im).astype(float)),
                            "return float32"),
     "per_class_by_prediction": (q(checks.check_per_class_accuracy, per_class_by_prediction, 10, 300, False),

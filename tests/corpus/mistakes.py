@@ -194,6 +194,78 @@ class MaxPoolEverywhere(R.MaxPool):
         return dout.repeat(2, axis=2).repeat(2, axis=3)
 
 
+class ReLUForgetsDout(R.ReLU):
+    """Returns the local derivative (the mask) without multiplying it by dout."""
+
+    def backward(self, dout):
+        return self.mask * 1.0
+
+
+class FlattenNoReshape(R.Flatten):
+    def backward(self, dout):
+        return dout
+
+
+class ConvForgetsBias(R.ConvLoop):
+    def forward(self, x):
+        return super().forward(x) - self.params["b"][None, :, None, None]
+
+
+class ConvBiasAveraged(R.ConvLoop):
+    """The bias gradient averaged (dout.mean) instead of summed over batch and positions."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout.mean(axis=(0, 2, 3))
+        return dx
+
+
+class ConvBiasOverBatch(R.ConvLoop):
+    """The bias gradient divided by the batch size."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["b"] = dout.sum(axis=(0, 2, 3)) / len(dout)
+        return dx
+
+
+class MaxPoolDecoded:
+    """Max pooling through each window's flat argmax, decoded as ``decode`` says:
+    "right" (a // k, a % k), "swapped" (a % k, a // k), "no_offset" (the position inside
+    the window used as an image position), "overwrite" (assigns instead of adding)."""
+
+    def __init__(self, kernel=2, stride=2, decode="right"):
+        self.kernel, self.stride, self.decode = kernel, stride, decode
+        self.params, self.grads = {}, {}
+
+    def forward(self, x):
+        k, s = self.kernel, self.stride
+        n, c, h, w = x.shape
+        ho, wo = (h - k) // s + 1, (w - k) // s + 1
+        self.x_shape, self.arg = x.shape, np.zeros((n, c, ho, wo), dtype=int)
+        out = np.zeros((n, c, ho, wo))
+        for i in range(ho):
+            for j in range(wo):
+                flat = x[:, :, i * s:i * s + k, j * s:j * s + k].reshape(n, c, -1)
+                self.arg[:, :, i, j] = flat.argmax(axis=2)
+                out[:, :, i, j] = flat.max(axis=2)
+        return out
+
+    def backward(self, dout):
+        k, s = self.kernel, self.stride
+        dx = np.zeros(self.x_shape)
+        for n_, c_, i, j in np.ndindex(*dout.shape):
+            a = self.arg[n_, c_, i, j]
+            r, col = (a % k, a // k) if self.decode == "swapped" else divmod(a, k)
+            if self.decode != "no_offset":
+                r, col = r + i * s, col + j * s
+            if self.decode == "overwrite":
+                dx[n_, c_, r, col] = dout[n_, c_, i, j]
+            else:
+                dx[n_, c_, r, col] += dout[n_, c_, i, j]
+        return dx
+
+
 class ConvIm2colWrongGather(R.ConvIm2col):
     """im2col that swaps the kernel's row and column offsets."""
 
@@ -387,6 +459,32 @@ CORPUS = [
     Mistake("maxpool_grad_everywhere", "max-pool gradient sent to every window position",
             lambda b: checks.check_layer(b, "maxpool2d", (2, 3, 6, 6), raise_on_fail=False),
             MaxPoolEverywhere(), "every position of each window"),
+    Mistake("relu_layer_forgets_dout", "ReLU layer backward returns the mask without dout",
+            lambda b: checks.check_layer(b, "relu", (4, 5), raise_on_fail=False),
+            ReLUForgetsDout(), "multiply it by the upstream gradient dout"),
+    Mistake("flatten_backward_no_reshape", "Flatten backward returns dout unreshaped",
+            lambda b: checks.check_layer(b, "flatten", (2, 3, 4, 5), raise_on_fail=False),
+            FlattenNoReshape(), "reshape dout back to the input's shape"),
+    Mistake("conv_forward_no_bias", "conv forward without the bias",
+            lambda b: checks.check_layer(b, "conv2d", (2, 3, 6, 6), pad=1, raise_on_fail=False),
+            ConvForgetsBias(3, 4, 3, 1, 1), "the bias b is not added"),
+    Mistake("conv_bias_grad_averaged", "conv bias gradient averaged instead of summed",
+            lambda b: checks.check_layer(b, "conv2d", (2, 3, 7, 7), stride=2, pad=1,
+                                         raise_on_fail=False),
+            ConvBiasAveraged(3, 4, 3, 2, 1), "averaged (dout.mean) instead of summed"),
+    Mistake("conv_bias_grad_over_batch", "conv bias gradient divided by the batch size",
+            lambda b: checks.check_layer(b, "conv2d", (3, 3, 6, 6), pad=1, raise_on_fail=False),
+            ConvBiasOverBatch(3, 4, 3, 1, 1), "divided by the batch size N=3"),
+    Mistake("maxpool_argmax_swapped", "max-pool argmax decoded with row and column swapped",
+            lambda b: checks.check_layer(b, "maxpool2d", (2, 3, 6, 6), raise_on_fail=False),
+            MaxPoolDecoded(decode="swapped"), "row and column are swapped"),
+    Mistake("maxpool_argmax_no_offset", "max-pool argmax used without the window's offset",
+            lambda b: checks.check_layer(b, "maxpool2d", (2, 3, 6, 6), raise_on_fail=False),
+            MaxPoolDecoded(decode="no_offset"), "add the window's offset"),
+    Mistake("maxpool_overlap_overwrites", "max-pool gradient assigned, lost where windows overlap",
+            lambda b: checks.check_layer(b, "maxpool2d", (2, 2, 7, 7), kernel=3, stride=2,
+                                         raise_on_fail=False),
+            MaxPoolDecoded(3, 2, decode="overwrite"), "do not assign it"),
     Mistake("im2col_disagrees_with_loop", "im2col gathers the kernel transposed",
             lambda b: checks.check_layers_agree(R.ConvLoop(3, 4, 3, 1, 1), b, (2, 3, 6, 6),
                                                 raise_on_fail=False, reference="conv2d",

@@ -215,6 +215,20 @@ class NetworkGradientCheck(Check):
                            "grad": to_array(grad, f"the gradient of pair {k}", np.float64)})
         return {"scores": scores, "dx": to_array(dx, "dx", np.float64), "pairs": listed}
 
+    @staticmethod
+    def _conv_cause(key: str, wrong: dict, layers_hint: str) -> str:
+        """Where a wrong conv gradient comes from: if the conv's other gradient is right, the
+        gradient reaching the convolution is right and its own backward is at fault."""
+        if not key.startswith("conv"):
+            return ""
+        other = next((k for k in wrong if k.startswith("conv") and k != key), None)
+        if other is not None and not wrong[other]:
+            return (f"; {other} is right, so the gradient reaching the convolution is right: "
+                    f"its own gradient of {key.split('_')[-1]} is wrong" + layers_hint)
+        return ("; the fc gradients are right, so the gradient passed back to the earlier "
+                "layers is not: backward runs the layers in reverse, each layer's dx feeding "
+                "the layer before" + layers_hint)
+
     def reference(self, inp=None):
         torch = lazy_torch()
         F = torch.nn.functional
@@ -249,20 +263,19 @@ class NetworkGradientCheck(Check):
             missing = sorted(set(grads) - set(names))
             return self.failed(f"parameters() lists {len(pairs)} pairs ({names}), expected the 4 "
                                f"parameters of this network" + (f"; missing: {missing}" if missing else ""))
+        wrong = {}
         for pair in sorted(pairs, key=lambda p: not str(p["param"]).startswith("fc")):
             key = str(pair["param"])
-            problem = compare(f"the gradient of {key}", evidence_array(pair["grad"], key),
-                              grads[key], tolerances.NETWORK)
+            wrong[key] = compare(f"the gradient of {key}", evidence_array(pair["grad"], key),
+                                 grads[key], tolerances.NETWORK)
+        for key, problem in wrong.items():
             if problem:
-                cause = ""
-                if key.startswith("conv"):
-                    cause = ("; the fc gradients are right, so the gradient passed back to the "
-                             "earlier layers is not: backward runs the layers in reverse, each "
-                             "layer's dx feeding the layer before" + layers_hint)
-                return self.failed(problem + cause)
+                return self.failed(problem + self._conv_cause(key, wrong, layers_hint))
         problem = compare("dx", evidence_array(ev["dx"], "dx"), dx_ref, tolerances.NETWORK)
         if problem:
-            return self.failed(problem + ": Network.backward must return the first layer's dx")
+            return self.failed(problem + ": every parameter gradient is right, so the wrong part "
+                               "is the conv layer's own dx or what Network.backward returns (the "
+                               "first layer's dx)" + layers_hint)
         problem = self.judge_large(ev) if self.large else None
         return self.failed(problem) if problem else self.passed()
 

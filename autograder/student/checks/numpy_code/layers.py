@@ -13,6 +13,7 @@ from .. import tolerances
 from ..convert import to_array
 from ..compare import compare
 from ..core import Check, StudentError, call_student
+from .layer_mistakes import bias_mistakes, elementwise_mistakes, maxpool_mistakes
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
 
@@ -219,7 +220,8 @@ class LayerCheck(Check):
         out, _, _ = reference_gradients(self.reference, x, params, None, self.options)
         if np.shape(ev["out"]) != out.shape:
             return self.failed(self._shape_message("forward(x)", np.shape(ev["out"]), out.shape))
-        problem = compare("forward(x)", ev["out"], out, tolerances.VALUE)
+        problem = compare("forward(x)", ev["out"], out, tolerances.VALUE,
+                          mistakes=self._forward_mistakes(x, params))
         if problem:
             return self.failed(problem)
         _, dx, grads = reference_gradients(self.reference, x, params, np.asarray(ev["dout"]),
@@ -229,8 +231,12 @@ class LayerCheck(Check):
         problem = compare("dx", ev["dx"], dx, tolerances.LAYER,
                           batch=x.shape[0], mistakes=self._mistakes(ev, x), hint=self._hint())
         for name, expected in (grads or {}).items():
-            problem = problem or compare(f"gradient of {name}", ev["grads"][name], expected,
-                                         tolerances.LAYER, batch=x.shape[0], hint=self._hint())
+            # the bias gradient reads no input window, so the stride hint is not for it
+            bias = name == "b"
+            problem = problem or compare(
+                f"gradient of {name}", ev["grads"][name], expected, tolerances.LAYER,
+                batch=x.shape[0], hint="" if bias else self._hint(),
+                mistakes=bias_mistakes(self.reference, ev["dout"]) if bias else None)
         problem = problem or (self.judge_large(ev) if self.large else None)
         if problem:
             return self.failed(problem)
@@ -239,6 +245,9 @@ class LayerCheck(Check):
     def _shape_message(self, what, got, expected) -> str:
         message = f"{what} has shape {tuple(got)}, expected {tuple(expected)}"
         pad = self.options.get("pad", 0)
+        if self.reference == "flatten" and what == "dx" and tuple(got) == (
+                expected[0], int(np.prod(expected[1:]))):
+            return message + ": reshape dout back to the input's shape (saved in forward)"
         if self.reference == "conv2d":
             stride = self.options.get("stride", 1)
             if what == "dx" and len(got) == 4 and tuple(got[2:]) == (self.x_shape[2] + 2 * pad,
@@ -250,17 +259,27 @@ class LayerCheck(Check):
                                   "(H + 2*pad - HH) // stride + 1")
         return message
 
+    def _forward_mistakes(self, x, params) -> dict:
+        if "b" not in params:
+            return {}
+        unbiased = dict(params, b=np.zeros_like(params["b"]))
+        out, _, _ = reference_gradients(self.reference, x, unbiased, None, self.options)
+        return {"the bias b is not added (out = ... + b)": out}
+
     def _mistakes(self, ev, x) -> dict:
+        if self.reference in ("relu", "sigmoid", "tanh"):
+            return elementwise_mistakes(self.reference, x)
         if self.reference != "maxpool2d":
             return {}
         k = self.options.get("kernel", 2)
+        decoded = maxpool_mistakes(x, ev["dout"], k, self.options.get("stride", 2))
         spread = np.asarray(ev["dout"]).repeat(k, axis=2).repeat(k, axis=3)
         if spread.shape != x.shape:
-            return {}
+            return decoded
         return {"the gradient went to every position of each window; send it only to the "
                 "position of the max (the argmax)": spread,
                 "the gradient was averaged over each window (that is average pooling); send "
-                "it only to the position of the max": spread / (k * k)}
+                "it only to the position of the max": spread / (k * k), **decoded}
 
     def _hint(self) -> str:
         if self.reference == "conv2d" and self.options.get("stride", 1) > 1:

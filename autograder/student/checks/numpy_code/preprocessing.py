@@ -137,6 +137,23 @@ def own_statistics(x: np.ndarray) -> dict:
 
 # ----------------------------------------------------------------------------- A4
 
+def _own_statistics(first: np.ndarray) -> dict:
+    """What standardising with the given images' own statistics gives (first: x / 255,
+    (N, C, H, W)): every split then gets other numbers than the training split's."""
+    own = ("standardised with the statistics of the images it was given, so each split gets "
+           "its own: use the training split's constants (data.CIFAR10_MEAN, data.CIFAR10_STD)")
+    axes = (0, 2, 3)
+    found = {}
+    for ddof in (0, 1):
+        std = first.std(axis=axes, ddof=ddof)[:, None, None]
+        if np.all(std > 0):
+            found[f"{own} (per channel, ddof={ddof})"] = (
+                (first - first.mean(axis=axes)[:, None, None]) / std)
+    if first.std() > 0:
+        found[f"{own} (one mean and std over all channels)"] = (first - first.mean()) / first.std()
+    return found
+
+
 class ImagePreprocessCheck(Check):
     """``preprocess(images)``: uint8 (N, 32, 32, C) -> float32 (N, C, 32, 32),
     (x / 255 - mean[c]) / std[c] with the kit's per-channel statistics of ``dataset``."""
@@ -189,6 +206,7 @@ class ImagePreprocessCheck(Check):
                 "every channel is normalised with the same numbers: use the per-channel mean[c] "
                 "and std[c]": (first - mean.mean()) / std.mean(),
                 "scaled to [0, 1] but not normalised: subtract mean[c], divide by std[c]": first,
+                **_own_statistics(first),
             }
             for message, wrong in mistakes.items():
                 if same(x, wrong, 1e-5):

@@ -23,6 +23,13 @@ def _per_class(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.where(sizes > 0, hits / np.maximum(sizes, 1), np.nan)
 
 
+def _precision(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-class precision (correct / predicted as k; NaN when never predicted): (10,)."""
+    hits = np.bincount(predicted, weights=(predicted == truth).astype(float), minlength=N_CLASSES)
+    sizes = np.bincount(predicted, minlength=N_CLASSES)
+    return np.where(sizes > 0, hits / np.maximum(sizes, 1), np.nan)
+
+
 class ClassAccuraciesCheck(Check):
     """``class_accuracies(model, X, y, batch_size)`` on a fixed model with dropout and data
     with an absent class: eval mode, every batch, fractions per class, NaN when absent."""
@@ -104,6 +111,11 @@ class ClassAccuraciesCheck(Check):
         if np.allclose(got[present], (want * counts)[present], atol=1e-6):
             return self.failed("the values are counts of correct predictions: divide by the "
                                "number of images of each class")
+        if np.allclose(got[present], _precision(given["predicted"], given["y"])[present],
+                       atol=1e-6, equal_nan=True):
+            return self.failed("the values are the precision of each class (correct predictions "
+                               "of k / images predicted as k): divide by the number of images "
+                               "whose label is k instead")
         size = given["batch_size"]
         kept = self.n - self.n % size
         if self.n % size and np.allclose(got, _per_class(given["predicted"][:kept], given["y"][:kept]),

@@ -146,6 +146,20 @@ def _number_or_none(value):
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _counted_in_epochs(rates: np.ndarray, n_epochs) -> str:
+    """A hint when the recorded rates rise for at most as many batches as there were epochs
+    (a warm-up length given in epochs to a scheduler that fit steps every batch), else ""."""
+    if rates.size < 2 or not np.isfinite(rates).all() or not isinstance(n_epochs, int):
+        return ""
+    falls = np.flatnonzero(np.diff(rates) < 0)
+    rise = int(falls[0]) if falls.size else rates.size - 1
+    if not 1 <= rise <= n_epochs or rates.size < 10 * n_epochs or not rates[0] < rates[rise]:
+        return ""
+    return (f": the rate rises for only {rise} of {rates.size} batches, no more than the "
+            f"{n_epochs} epochs; fit calls scheduler.step() after every batch, so the warm-up's "
+            "total_iters (and the milestones) count batches, not epochs")
+
+
 class FinalTrainingCheck(Check):
     """``student`` = (better_model, train_augment, final_optimizer, final_scheduler,
     final_history): the classes by name, the augmentation's settings, fit's record of the
@@ -180,6 +194,7 @@ class FinalTrainingCheck(Check):
             "fit_augment": history.get("augment") is augment,
             "fit_scheduler": history.get("scheduler") is scheduler,
             "n_val": len(history.get("val_acc", []) or []),
+            "n_epochs": len(history.get("epoch", []) or []),
             "first_type": type(first).__name__,
             "start_factor": _number_or_none(getattr(first, "start_factor", None)),
             "end_factor": _number_or_none(getattr(first, "end_factor", None)),
@@ -225,7 +240,8 @@ class FinalTrainingCheck(Check):
         if rates.size < 2 or not np.isfinite(rates).all() or not rates[0] < rates.max() \
                 or np.any(np.diff(rates[:warm]) < 0):
             return self.failed("the learning rates that fit recorded do not start with a warm-up "
-                               "(rising from a lower value over the first batches)")
+                               "(rising from a lower value over the first batches)"
+                               + _counted_in_epochs(rates, ev.get("n_epochs")))
         return self.passed(f"{self.model_class} trained with {self.augment_class}(padding="
                            f"{self.padding}, p_flip={self.p_flip}), a LinearLR warm-up and "
                            "validation")
