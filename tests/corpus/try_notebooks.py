@@ -34,8 +34,11 @@ def main(argv=None) -> int:
     parser.add_argument("assignment")
     parser.add_argument("students", nargs="*", help="corpus students (default: all of the file)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pending", action="store_true",
+                        help="the entries of tests/corpus/pending (not yet graded)")
     args = parser.parse_args(argv)
-    mutations = notebooks.load(args.assignment)
+    mutations = notebooks.load(args.assignment,
+                               notebooks.PENDING if args.pending else notebooks.FOLDER)
     if args.students:
         unknown = set(args.students) - {m.student for m in mutations}
         if unknown:
