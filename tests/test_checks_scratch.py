@@ -490,7 +490,7 @@ def preprocess_reversed_stats(images):
         np.array(data.CIFAR10_STD[::-1], np.float32)[:, None, None]
 
 
-def preprocess_own_statistics(images):
+def image_preprocess_own_statistics(images):
     x = images.astype(np.float32).transpose(0, 3, 1, 2) / 255
     return (x - x.mean(axis=(0, 2, 3), keepdims=True)) / x.std(axis=(0, 2, 3), keepdims=True)
 
@@ -553,7 +553,8 @@ A4_MISTAKES = {
     "preprocess_reshape": (q(checks.check_image_preprocess, preprocess_reshape), "reshape does not move"),
     "preprocess_reversed_stats": (q(checks.check_image_preprocess, preprocess_reversed_stats),
                                   "another channel's statistics"),
-    "preprocess_own_statistics": (q(checks.check_image_preprocess, preprocess_own_statistics),
+    "image_preprocess_own_statistics": (q(checks.check_image_preprocess,
+                                          image_preprocess_own_statistics),
                                   "standardised with the statistics of the images it was given"),
     "preprocess_float64": (q(checks.check_image_preprocess, lambda im: A4["preprocess"](im).astype(float)),
                            "return float32"),
