@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import commands
+from .serve import commands as serve_commands
 from .course import KIT_ROOT
 
 
@@ -103,7 +104,7 @@ def cmd_tokens(args) -> int:
     Tokens are stored hashed in serve/service.db; the ones issued are written once, in
     exports/tokens.csv (student,token) for a mail merge, and the instructor's is printed.
     """
-    return commands.issue_tokens(_course(args), args.student, args.revoke, args.instructor)
+    return serve_commands.issue_tokens(_course(args), args.student, args.revoke, args.instructor)
 
 
 def cmd_serve(args) -> int:
@@ -117,7 +118,7 @@ def cmd_serve(args) -> int:
                  "submissions_per_hour": args.per_hour,
                  "feedback_before_deadline": args.feedback_before_deadline,
                  "counts": args.counts}
-    return commands.serve(_course(args), args.host, args.port, args.workers, args.scheduler,
+    return serve_commands.serve(_course(args), args.host, args.port, args.workers, args.scheduler,
                           overrides)
 
 

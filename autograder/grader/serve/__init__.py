@@ -20,4 +20,5 @@ visibility   the results a student may see before the deadline (no oracle for hi
 grading      the loop that takes queued submissions and grades them through grade.grade
 live         the instructor's live dashboard: queue, grading now, failures, scores
 app          the FastAPI application: login, upload page, API, feedback, live dashboard
+commands     what `autograder tokens` and `autograder serve` do (cli.py parses them)
 """
