@@ -20,20 +20,30 @@ from .replay import TestCell, cell_source, source_test_cells
 from .settings import AssignmentSettings, read_settings
 
 
+def hidden_line_numbers(source: str) -> set[int]:
+    """1-based numbers of a test cell's lines between BEGIN and END HIDDEN TESTS."""
+    hidden, inside = set(), False
+    for number, line in enumerate(source.splitlines(), 1):
+        if "BEGIN HIDDEN TESTS" in line:
+            inside = True
+        elif "END HIDDEN TESTS" in line:
+            inside = False
+        elif inside:
+            hidden.add(number)
+    return hidden
+
+
 def source_hidden_lines(sources: dict[str, dict], shortest: int = 12) -> list[str]:
     """The lines of the hidden tests of ``sources`` (for redacting leaks),
     whitespace-collapsed."""
     lines = []
     for notebook in sources.values():
         for cell in notebook["cells"]:
-            hidden = False
-            for line in cell_source(cell).splitlines():
-                if "BEGIN HIDDEN TESTS" in line:
-                    hidden = True
-                elif "END HIDDEN TESTS" in line:
-                    hidden = False
-                elif hidden and len(" ".join(line.split())) >= shortest:
-                    lines.append(" ".join(line.split()))
+            source = cell_source(cell).splitlines()
+            for number in sorted(hidden_line_numbers(cell_source(cell))):
+                line = " ".join(source[number - 1].split())
+                if len(line) >= shortest:
+                    lines.append(line)
     return lines
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from .course import KIT_ROOT, NEVER_RELEASED, Course, nbgrader_meta
 from .references import COURSE_REFERENCES, course_references, kit_references
 from .replay import ReplayError, cell_source
-from .assignment import read_assignment
+from .assignment import hidden_line_numbers, read_assignment
 
 STUDENTS = ("reference", "untouched")
 FIX_REFERENCE = ("correct the name in the check, or register it in source/"
@@ -76,14 +76,7 @@ def needed_references(check) -> list[str]:
 def _calls(source: str) -> tuple[list[tuple[ast.Call, bool, str]], dict[str, list[int]]]:
     """(check call, hidden?, its text) for each top-level ``checks.check_*`` call of a test cell, and
     {name: lines where the cell's top level assigns it}."""
-    hidden_lines, hidden = set(), False
-    for number, line in enumerate(source.splitlines(), start=1):
-        if "BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "END HIDDEN TESTS" in line:
-            hidden = False
-        elif hidden:
-            hidden_lines.add(number)
+    hidden_lines = hidden_line_numbers(source)
     text = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
                      for line in source.splitlines())
     found, assigned = [], {}

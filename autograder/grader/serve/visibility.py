@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from ..assignment import Assignment
+from ..assignment import Assignment, hidden_line_numbers
 from ..course import nbgrader_meta
 from ..judge.redact import redact
 from ..record.grading_record import GradingRecord
@@ -52,19 +52,6 @@ class ShownResults:
     complete: bool            # every check's result shown ("all")
 
 
-def _hidden_lines(source: str) -> set[int]:
-    """1-based numbers of the lines between BEGIN and END HIDDEN TESTS."""
-    hidden, inside = set(), False
-    for number, line in enumerate(source.splitlines(), 1):
-        if "BEGIN HIDDEN TESTS" in line:
-            inside = True
-        elif "END HIDDEN TESTS" in line:
-            inside = False
-        elif inside:
-            hidden.add(number)
-    return hidden
-
-
 def _check_call_lines(source: str) -> list[int]:
     """Lines of the top-level ``checks.check_*(...)`` calls (replay.py's rule), in order."""
     lines = ["" if line.lstrip().startswith(("%", "!")) else line
@@ -92,7 +79,7 @@ def visible_flags(task: Assignment) -> dict[str, list[bool]]:
             meta = nbgrader_meta(cell)
             if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
                 source = cell_source(cell)
-                hidden = _hidden_lines(source)
+                hidden = hidden_line_numbers(source)
                 flags[meta["grade_id"]] = [line not in hidden
                                            for line in _check_call_lines(source)]
     return flags
