@@ -20,13 +20,16 @@ $(BIN)/autograder: pyproject.toml
 
 setup: $(BIN)/autograder sandbox-tools
 
-# Grading runs every kernel in a bubblewrap sandbox, and the browser tests open the
-# feedback pages and dashboards in headless Chromium: install what is missing where we
-# may (root, apt), else say what to ask for.
+# Grading runs every kernel in a bubblewrap sandbox, the browser tests open the
+# feedback pages and dashboards in headless Chromium, and the multi-process service test
+# starts a PostgreSQL server: install what is missing where we may (root, apt), else say
+# what to ask for.
 sandbox-tools:
 	@missing=""; \
 	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null || missing="$$missing chromium fonts-dejavu-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+	  || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -34,7 +37,8 @@ sandbox-tools:
 	  else \
 	    echo "missing:$$missing: ask an administrator for 'apt-get install$$missing'" \
 	         "(or your distribution's packages); '.venv/bin/autograder doctor' checks the" \
-	         "sandbox, and tests/test_browser.py needs chromium"; \
+	         "sandbox, tests/test_browser.py needs chromium and tests/test_serve_postgres.py" \
+	         "the PostgreSQL server (initdb, pg_ctl, postgres)"; \
 	  fi; \
 	fi
 

@@ -6,15 +6,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+# name (with its extras: psycopg[binary]) == version
+PIN = r"([A-Za-z0-9_.\-]+(?:\[[A-Za-z0-9_,\-]+\])?)==(\S+)"
+
+
 def pins_from_pyproject() -> dict:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return dict(re.match(r"([A-Za-z0-9_.\-]+)==(\S+)", d).groups() for d in project["dependencies"])
+    return dict(re.match(PIN, d).groups() for d in project["dependencies"])
 
 
 def pins_from_environment_yml() -> dict:
     pins = {}
     for line in (REPO / "environment.yml").read_text().splitlines():
-        match = re.match(r"\s*-\s+([A-Za-z0-9_.\-]+)==(\S+)\s*$", line)
+        match = re.match(r"\s*-\s+" + PIN + r"\s*$", line)
         if match:
             pins[match.group(1)] = match.group(2)
     return pins

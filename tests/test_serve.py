@@ -47,15 +47,16 @@ def free_port() -> int:
 class Service:
     """``autograder serve`` on a course, in a process group of its own."""
 
-    def __init__(self, course: Course, log):
-        self.course, self.log, self.process = course, log, None
+    def __init__(self, course: Course, log, workers: int = 2):
+        self.course, self.log, self.process, self.workers = course, log, None, workers
 
     def start(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.grader.cli", "--course", str(self.course.root),
-             "serve", "--port", str(self.port), "--workers", "2", "--per-hour", str(PER_HOUR)],
+             "serve", "--port", str(self.port), "--workers", str(self.workers),
+             "--per-hour", str(PER_HOUR)],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -102,6 +103,15 @@ def service(course, keys, tmp_path_factory):
 
 def auth(key):
     return {"Authorization": f"Bearer {key}"}
+
+
+def log_in(browser, url: str, key: str):
+    """A fresh browser context on ``url``'s login page, logged in with ``key``: its page."""
+    page = browser.new_context().new_page()
+    page.goto(f"{url}/login")
+    page.fill("#token", key)
+    page.click("button[type=submit]")
+    return page
 
 
 def post(service, key, data: bytes, name="f1_tiny.ipynb", assignment=fx.ASSIGNMENT, **extra):
@@ -238,10 +248,7 @@ def test_a_student_logs_in_uploads_and_sees_feedback_that_another_cannot_open(
         text = page.inner_text("body")
         assert "Status: graded" in text and "Score: 1.5 / 1.5" in text  # visible checks only
         assert fx.HIDDEN_LINE not in page.content()
-        other = browser.new_context().new_page()
-        other.goto(f"{service.url}/login")
-        other.fill("#token", keys["browser-b"])
-        other.click("button[type=submit]")
+        other = log_in(browser, service.url, keys["browser-b"])
         assert other.goto(page.url).status == 404
         browser.close()
     out, _ = terminal.communicate(timeout=900)

@@ -114,12 +114,8 @@ def cmd_serve(args) -> int:
     the API; every submission is stored, queued and graded by the same pipeline as
     `autograder grade` (sandbox, judge, gradebook). Run it in the course directory.
     """
-    overrides = {"deadline": args.deadline, "late": args.late,
-                 "submissions_per_hour": args.per_hour,
-                 "feedback_before_deadline": args.feedback_before_deadline,
-                 "counts": args.counts}
     return serve_commands.serve(_course(args), args.host, args.port, args.workers, args.scheduler,
-                          overrides)
+                                serve_commands.policy_options(args))
 
 
 def cmd_calibrate(args) -> int:
@@ -250,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--deadline", metavar="ISO8601",
                    help="override every assignment's deadline (with its time zone)")
     p.add_argument("--late", choices=("refuse", "accept"), help="late submissions")
-    p.add_argument("--per-hour", type=int, metavar="N",
+    p.add_argument("--per-hour", type=int, metavar="N", dest="submissions_per_hour",
                    help="submissions per student and assignment per hour")
     p.add_argument("--feedback-before-deadline", choices=("visible", "all"),
                    help="results students see before the deadline")

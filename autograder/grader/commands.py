@@ -203,14 +203,14 @@ def sample_class(course: Course, out: Path, assignments: list[str]) -> list:
 
 def known_students(course: Course, students: list[str] | None) -> list[str] | None:
     """``students`` (None: all), refused with a ValueError naming any the gradebook lacks."""
-    from .record.gradebook import students as gradebook_students
+    from .record import gradebook
 
     if not students:
         return None
-    known = gradebook_students(course) if course.gradebook.exists() else []
+    known = gradebook.students(course) if gradebook.exists(course) else []
     unknown = [s for s in students if s not in known]
     if unknown:
-        raise ValueError(f"no graded submission of student(s) {unknown} in {course.gradebook}: "
+        raise ValueError(f"no graded submission of student(s) {unknown} in the gradebook: "
                          "check the name (as in submitted/<student>/) and grade them first")
     return students
 

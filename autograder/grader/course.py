@@ -6,6 +6,7 @@ The repository itself is a course directory (see nbgrader_config.py).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -81,6 +82,10 @@ class Course:
             if not os.access(self.gradebook, os.R_OK | os.W_OK):
                 return (f"{self.gradebook} is not readable and writable by {_user(me)}: "
                         "chmod u+rw it")
+        try:
+            self.db_url
+        except CourseError as err:
+            return str(err)
         return None
 
     def check(self) -> "Course":
@@ -117,6 +122,15 @@ class Course:
     @property
     def gradebook(self) -> Path:
         return self.root / "gradebook.db"
+
+    @functools.cached_property
+    def db_url(self) -> str:
+        """Where the gradebook is: the SQLite file ``gradebook.db``, unless the course's
+        nbgrader_config.py sets ``c.CourseDirectory.db_url`` to a PostgreSQL URL. That line
+        is the one fact: nbgrader, every command of the kit and ``autograder serve`` (whose
+        queue and tokens then live in the same database, so that several service processes
+        can share them) all read it from there."""
+        return configured_db_url(self.root) or f"sqlite:///{self.gradebook}"
 
     def assignments(self) -> list[str]:
         """Assignment ids: folders of source/ that hold a notebook, sorted."""
@@ -157,6 +171,7 @@ class Course:
         """``directory_config`` and a grading run's settings: the kernel, and the cell
         timeout (``cell=`` seconds) where given."""
         c = self.directory_config(release_directory)
+        c.CourseDirectory.db_url = self.db_url
         if "cell" in timeouts:
             c.Execute.timeout = int(timeouts["cell"])
         c.Execute.kernel_name = kernel
@@ -173,6 +188,30 @@ class Course:
         api = NbGraderAPI(coursedir=coursedir, config=config)
         api.log.setLevel(logging.WARNING)
         return api
+
+
+def configured_db_url(root: Path) -> str | None:
+    """The PostgreSQL URL the course's nbgrader_config.py names as the gradebook's
+    ``db_url``; None where it names none or the default SQLite file. The file is the
+    instructor's (nbgrader runs it too); no student writes there."""
+    path = root / "nbgrader_config.py"
+    if not path.is_file():
+        return None
+    from traitlets.config.loader import PyFileConfigLoader
+
+    try:
+        config = PyFileConfigLoader(path.name, path=str(root)).load_config()
+    except Exception as err:
+        raise CourseError(f"{path} could not be read ({type(err).__name__}: {err}): fix it "
+                          "(nbgrader reads it too)") from None
+    url = config.CourseDirectory.get("db_url") if "CourseDirectory" in config else None
+    if not url or url == f"sqlite:///{root / 'gradebook.db'}":
+        return None
+    if not str(url).startswith(("postgresql://", "postgresql+psycopg://")):
+        raise CourseError(f"{path} sets c.CourseDirectory.db_url = {str(url)[:60]!r}: the "
+                          "kit keeps its gradebook in gradebook.db or in PostgreSQL; name a "
+                          "postgresql://user@host/database URL or remove the line")
+    return str(url)
 
 
 def read_notebook(path: Path) -> dict:

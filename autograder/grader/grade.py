@@ -46,19 +46,20 @@ class GradeError(RuntimeError):
 
 
 def worker_results(course: Course, worker: WarmWorker, number: int, take, workroot: Path,
-                   settings: GradingSettings):
+                   settings: GradingSettings, first_slot: int = 0):
     """(result, job folder) of the jobs warm worker ``number`` takes from ``take()``, one
     after the other. While ``take(ahead=True)`` finds jobs left for the other workers, the
     worker holds its next two jobs' specs and launches the next kernel as the current job
     starts; at the end of the batch it takes a job only when free, so that no job waits
     behind a long one while another worker idles. Consecutive jobs use the worker's two
-    sandbox slots in turn (two kernels alive at once: two uids)."""
+    sandbox slots in turn (two kernels alive at once: two uids), counted from
+    ``first_slot`` (a grading process's own range on the machine)."""
     ahead, turns = deque(), itertools.count()
 
     gpu = settings.worker_gpu(number)  # the worker's GPU, given to its jobs on the GPU
 
     def prepared(job) -> JobSpec:
-        slot = 2 * number + next(turns) % 2
+        slot = first_slot + 2 * number + next(turns) % 2
         return prepare_local(course, *job[1:], workroot, job[0], slot, settings, gpu=gpu)
 
     while True:
@@ -78,7 +79,7 @@ def worker_results(course: Course, worker: WarmWorker, number: int, take, workro
 
 
 def local_results(course: Course, pending, workers: int, workroot: Path,
-                  settings: GradingSettings):
+                  settings: GradingSettings, first_slot: int = 0):
     """(result, job folder) of every pending job, graded by ``workers`` warm workers."""
     write_student_kit(KIT_ROOT, workroot / "kit")
     todo = queue.Queue()
@@ -97,7 +98,8 @@ def local_results(course: Course, pending, workers: int, workroot: Path,
     def work(number: int) -> None:
         worker = WarmWorker()
         try:
-            for item in worker_results(course, worker, number, take, workroot, settings):
+            for item in worker_results(course, worker, number, take, workroot, settings,
+                                       first_slot):
                 finished.put(item)
         finally:
             worker.stop()
@@ -203,7 +205,8 @@ def grading_gpus(request, scheduler: str | None, workers: int | None,
 def grade(course: Course, assignments=None, students=None, workers: int | None = None,
           progress: bool = True, limit: int | None = None, sandbox: bool = True,
           limits=None, scheduler: str | None = None, stale: bool = False,
-          gpus="none", workers_per_gpu: int = 1, gpu_root="/") -> list[JobResult]:
+          gpus="none", workers_per_gpu: int = 1, gpu_root="/",
+          first_slot: int = 0) -> list[JobResult]:
     """Autograde every matching submission; returns one JobResult per submission.
 
     stale: only the matching submissions last graded against an older version of their
@@ -217,7 +220,9 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
     limit: seconds for grading one notebook, instead of the limits' ``notebook_seconds``;
     gpus: "none", "auto" or GPU numbers ("0,1"): each local worker gets one GPU, shared by
     ``workers_per_gpu`` workers, and its jobs' kernels get that GPU only (grading_gpus;
-    ``gpu_root``: where the GPUs are looked for, "/" but in tests).
+    ``gpu_root``: where the GPUs are looked for, "/" but in tests);
+    first_slot: the first sandbox slot of the local workers (as root, a slot is a uid:
+    grading processes running at once on one machine each need their own range).
     """
     from .sandbox import sandbox_problem
 
@@ -261,7 +266,8 @@ def grade(course: Course, assignments=None, students=None, workers: int | None =
 
             finished = cluster_results(course, pending, scheduler, Path(workroot), settings)
         else:
-            finished = local_results(course, pending, workers, Path(workroot), settings)
+            finished = local_results(course, pending, workers, Path(workroot), settings,
+                                     first_slot)
         results = []
         for result, jobdir in finished:
             # only this thread writes the gradebook

@@ -27,12 +27,18 @@ def db_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def exists(course: Course) -> bool:
+    """Whether the course has a gradebook yet (a PostgreSQL one is taken to exist: opening
+    it creates nbgrader's tables where they are missing)."""
+    return course.db_url != db_url(course.gradebook) or course.gradebook.exists()
+
+
 class Recorder:
     """The course gradebook, open for a whole batch: one engine, so SQLAlchemy compiles each
     statement once instead of once per job (that was most of a job's time here)."""
 
     def __init__(self, course: Course):
-        self.main = Gradebook(db_url(course.gradebook), COURSE_ID)
+        self.main = Gradebook(course.db_url, COURSE_ID)
 
     def __enter__(self) -> "Recorder":
         return self
@@ -140,7 +146,7 @@ class Item:
 
 def submission_items(course: Course, assignment: str, student: str) -> list[Item]:
     """Every graded cell of a submission, in notebook order, with its current score."""
-    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
+    with Gradebook(course.db_url, COURSE_ID) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -156,14 +162,14 @@ def submission_items(course: Course, assignment: str, student: str) -> list[Item
 
 
 def students(course: Course) -> list[str]:
-    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
+    with Gradebook(course.db_url, COURSE_ID) as gb:
         return sorted(s.id for s in gb.students)
 
 
 def has_assignment(course: Course, assignment: str) -> bool:
-    if not course.gradebook.exists():
+    if not exists(course):
         return False
-    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
+    with Gradebook(course.db_url, COURSE_ID) as gb:
         try:
             gb.find_assignment(assignment)
             return True
@@ -173,7 +179,7 @@ def has_assignment(course: Course, assignment: str) -> bool:
 
 def manual_comments(course: Course, assignment: str, student: str) -> dict[tuple[str, str], str]:
     """{(notebook, cell name): the manual grader's comment} of a submission, where given."""
-    with Gradebook(db_url(course.gradebook), COURSE_ID) as gb:
+    with Gradebook(course.db_url, COURSE_ID) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:

@@ -37,6 +37,6 @@ class Journal:
         self.path.unlink(missing_ok=True)
 
     def _write(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # service processes share the course
         tmp.write_text(json.dumps({"jobs": self.jobs, "done": self.done}))
         os.replace(tmp, self.path)

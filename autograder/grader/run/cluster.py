@@ -21,14 +21,13 @@ the other jobs (from-scratch assignments) go to any worker and run on its CPU.
 """
 from __future__ import annotations
 
-import fcntl
-import os
 import tempfile
 import threading
 from pathlib import Path
 
 from ..course import KIT_ROOT
 from ..sandbox import gpus, safetree
+from ..sandbox.slots import hold_first_free
 from .harvest import FILE_LIMIT_BYTES, _copy_regular, harvest
 from .jobs import EVIDENCE, place, write_student_kit
 from .records import GradingSettings, JobSpec, Outcome
@@ -60,16 +59,8 @@ def machine_slot() -> int:
     kept for the life of the process)."""
     global _slot_lock
     if _slot_lock is None:
-        for slot in SLOTS:
-            handle = open(os.path.join(tempfile.gettempdir(), f"autograder-slot-{slot}.lock"), "w")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
-                continue
-            _slot_lock = (slot, handle)
-            break
-        else:
+        _slot_lock = hold_first_free(SLOTS, "autograder-slot")
+        if _slot_lock is None:
             raise RuntimeError(f"all {len(SLOTS)} sandbox slots of this machine are in use")
     return _slot_lock[0]
 

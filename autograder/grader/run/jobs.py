@@ -47,14 +47,42 @@ def find_jobs(course: Course, assignments=None, students=None) -> list[tuple[str
 
 
 def job_copy(course: Course, destination: Path) -> None:
-    """A consistent copy of the gradebook without the source of solution cells."""
-    with sqlite3.connect(course.gradebook) as src, sqlite3.connect(destination) as dst:
-        src.backup(dst)
+    """A consistent copy of the gradebook, as a SQLite file, without the source of
+    solution cells."""
+    if course.db_url == f"sqlite:///{course.gradebook}":
+        with sqlite3.connect(course.gradebook) as src, sqlite3.connect(destination) as dst:
+            src.backup(dst)
+    else:
+        copy_from_database(course.db_url, destination)
     with sqlite3.connect(destination) as db:
         db.execute("UPDATE source_cell SET source = '' WHERE name IN "
                    "(SELECT base_cell.name FROM base_cell JOIN solution_cells "
                    "ON base_cell.id = solution_cells.id)")
         db.commit()
+
+
+def copy_from_database(url: str, destination: Path) -> None:
+    """nbgrader's tables of the gradebook at ``url`` (PostgreSQL) copied into a new SQLite
+    file, read in one REPEATABLE READ transaction (a snapshot, as SQLite's backup is): the
+    job's nbgrader works on a private file as it does with a SQLite gradebook."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, insert, select, text
+
+    source, target = create_engine(url), create_engine(f"sqlite:///{destination}")
+    try:
+        Base.metadata.create_all(target)
+        with source.connect().execution_options(isolation_level="REPEATABLE READ") as read, \
+                target.begin() as write:
+            for table in Base.metadata.sorted_tables:  # parents before children
+                rows = [dict(row._mapping) for row in read.execute(select(table))]
+                if rows:
+                    write.execute(insert(table), rows)
+            version = read.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            write.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            write.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": version})
+    finally:
+        source.dispose()
+        target.dispose()
 
 
 def prepare_job(course: Course, student: str, assignment: str, jobdir: Path) -> None:

@@ -9,7 +9,8 @@ of the assignment, and hands them to the pipeline, which runs them in the sandbo
 
 Modules, one job each:
 
-database     the service's SQLite file in the course (``serve/service.db``): schema, connections
+database     the service's tables: ``serve/service.db`` (SQLite), or beside the gradebook in
+             PostgreSQL for several processes; schema, connections, owner keys
 records      the typed records that cross from the queue to the web routes (Submission)
 tokens       per-student and instructor tokens, stored hashed; issue, revoke, tokens.csv
 submissions  the durable queue: a row per accepted submission, its states, exactly-once claims

@@ -2,6 +2,8 @@
 arguments): issue and revoke tokens, and run the service on uvicorn."""
 from __future__ import annotations
 
+import sys
+
 from ..course import Course
 
 
@@ -34,19 +36,34 @@ def issue_tokens(course: Course, students: list[str] | None, revoke: list[str] |
     return 0
 
 
+def policy_options(args) -> dict:
+    """{policy key: the command line's value or None}: the flags of `serve` named as the
+    policy's fields (serve/policy.py Policy), one per field."""
+    import dataclasses
+
+    from .policy import Policy
+
+    return {field.name: getattr(args, field.name) for field in dataclasses.fields(Policy)}
+
+
 def serve(course: Course, host: str, port: int, workers: int | None, scheduler: str | None,
           overrides: dict) -> int:
     """Run the feedback service (serve/app.py) on uvicorn until interrupted."""
     import uvicorn
 
+    from . import database
     from .app import create_app
     from .grading import Grader
     from .policy import overrides_from
 
+    if (problem := database.problem(course)):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     overrides = overrides_from(overrides)
     grader = Grader(course, workers=workers, scheduler=scheduler, overrides=overrides)
     app = create_app(course, grader, overrides)
     print(f"serving {course.root} at http://{host}:{port}/ (the login page: /login; the "
-          "instructor's dashboard: /dashboard)", flush=True)
+          "instructor's dashboard: /dashboard); queue and tokens in "
+          f"{database.where(course)}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0

@@ -26,9 +26,28 @@ from ..course import Course
 from ..record import gradebook, grading_record
 from ..record.journal import Journal
 from ..report import feedback
+from ..sandbox.slots import hold_first_free
 from ..release.leakcheck import LeakError
 from . import database, policy, submissions, uploads, visibility
 from .records import Submission
+
+
+# Sandbox slots of service processes, 64 each: apart from a local `grade`'s 0, 1, ...,
+# cluster workers' 32-95 and the judge's 1000-1063.
+SLOT_RANGES = range(128, 960, 64)
+_slots = None  # (first slot, the lock file held for the life of the process)
+
+
+def machine_slots() -> int:
+    """The first of 64 sandbox slots no other service process on this machine holds: as
+    root a slot is the kernel's uid, and several services may grade at once."""
+    global _slots
+    if _slots is None:
+        _slots = hold_first_free(SLOT_RANGES, "autograder-serve-slots")
+        if _slots is None:
+            raise RuntimeError(f"{len(SLOT_RANGES)} service processes hold every range of "
+                               "sandbox slots on this machine: start fewer")
+    return _slots[0]
 
 
 def snapshot_folder(course: Course, submission_id: str) -> Path:
@@ -65,7 +84,11 @@ class Grader:
                 self.stop.wait(5)
 
     def grade_next(self) -> int:
-        """Claim and grade one batch; how many submissions it held."""
+        """Claim and grade one batch; how many submissions it held. Where several
+        processes share the queue (PostgreSQL), what a killed one was grading is taken
+        back first."""
+        if database.shared(self.course):
+            submissions.requeue_interrupted(self.course)
         rows = submissions.claim(self.course, self.batch)
         if rows:
             self.now = rows
@@ -85,8 +108,10 @@ class Grader:
         # grade's journal knows (student, assignment) pairs, not which upload they held: a
         # batch cut short by a kill is graded again whole (the queue is the service's record)
         Journal(self.course, []).finish()
-        grade.grade(self.course, [assignment], students, workers=self.workers,
-                    progress=False, scheduler=self.scheduler, sandbox=self.sandbox)
+        workers = min(self.workers, 32) if self.workers else None  # within its 64 slots
+        grade.grade(self.course, [assignment], students, workers=workers,
+                    progress=False, scheduler=self.scheduler, sandbox=self.sandbox,
+                    first_slot=machine_slots())
         try:
             feedback.feedback(self.course, [assignment], students)
         except LeakError as err:  # the leaking page is deleted; the scores stand
@@ -107,11 +132,18 @@ class Grader:
             return
         task = read_assignment(self.course, assignment)
         for row in rows:
-            self.finish(row, task, rules)
-        self.keep_counting(assignment, rows, rules)
+            self.score(row, task, rules)
+        # before the rows leave 'grading': until then no process takes these students'
+        # next submissions, whose folders and gradebook rows a grading again would share
+        try:
+            self.keep_counting(assignment, rows, rules)
+        except Exception:  # the scores stand; the gradebook may hold another submission
+            traceback.print_exc(file=sys.stderr)
+        for row in rows:
+            submissions.finish(self.course, row)
 
-    def finish(self, row: Submission, task, rules: policy.Policy) -> None:
-        """Keep the submission's record and page, and store its scores in its row."""
+    def score(self, row: Submission, task, rules: policy.Policy) -> None:
+        """Keep the submission's record and page, and set its scores on ``row``."""
         course, student = self.course, row.student
         record = grading_record.load(course, student, task.name)
         out = snapshot_folder(course, row.id)
@@ -131,14 +163,13 @@ class Grader:
             row.score = round(sum(i.score or 0 for i in auto), 3)
             row.max_score = round(sum(i.max_score for i in auto), 3)
             row.shown_score, row.shown_max, row.problem = shown.score, shown.max_score, shown.problem
-        submissions.finish(course, row)
 
     def keep_counting(self, assignment: str, rows: list[Submission], rules) -> None:
         """Make the gradebook hold each student's submission that counts (policy.counting)."""
         again = []
-        for row in rows:
+        for row in rows:  # ``row``: just graded, its scores not yet stored
             mine = [s for s in submissions.of_student(self.course, row.student)
-                    if s.assignment == assignment]
+                    if s.assignment == assignment and s.id != row.id] + [row]
             counting = policy.counting(rules, mine)
             submissions.set_counting(self.course, row.student, assignment,
                                      counting.id if counting else None)

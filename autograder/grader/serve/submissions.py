@@ -2,10 +2,12 @@
 
 A row is written (after its upload is on disk: uploads.store) before the client hears
 202, so an accepted submission survives a crash. States: queued -> grading -> graded or
-failed. The grading loop claims rows in one transaction (``claim``); a service that starts
-again puts rows it left in 'grading' back in the queue (``requeue_interrupted``), and a
-row leaves 'grading' once, in the transaction that stores its scores (``finish``): each
-accepted submission ends graded (or failed) exactly once.
+failed. The grading loop claims rows in one transaction (``claim``), marked with its
+process's owner key; rows left in 'grading' by a process that is gone go back in the queue
+(``requeue_interrupted``: on start, and on PostgreSQL before every claim, so that another
+process takes over a killed one's work), never a live process's; and a row leaves
+'grading' once, in the transaction that stores its scores, and only by its owner
+(``finish``): each accepted submission ends graded (or failed) exactly once.
 """
 from __future__ import annotations
 
@@ -71,19 +73,29 @@ def recent(course: Course, student: str, assignment: str, since: float) -> list[
 
 
 def requeue_interrupted(course: Course) -> int:
-    """Put back in the queue what a stopped service was grading; how many rows."""
+    """Put back in the queue what stopped services were grading (database.alive: not a
+    live process's rows); how many rows."""
     with database.connect(course) as db:
-        return db.execute("UPDATE submissions SET state = 'queued' "
-                          "WHERE state = 'grading'").rowcount
+        owners = [key for (key,) in db.execute(
+            "SELECT DISTINCT owner FROM submissions WHERE state = 'grading'")]
+        return sum(db.execute("UPDATE submissions SET state = 'queued', owner = '' "
+                              "WHERE state = 'grading' AND owner = ?", (key,)).rowcount
+                   for key in owners if not database.alive(course, db, key))
 
 
 def claim(course: Course, most: int) -> list[Submission]:
-    """Mark the oldest queued submissions 'grading' and return them: all of one assignment
-    (the oldest waiting one's), at most one per student (a student's submissions are graded
-    in the order they came, each in a batch of its own), at most ``most``."""
+    """Mark the oldest queued submissions 'grading' by this process and return them: all of
+    one assignment (the oldest waiting one's), at most one per student, and none of a
+    student another process is grading now (a student's submissions are graded in the
+    order they came, each in a batch of its own: their folders under submitted/ and their
+    gradebook rows are written by one process at a time), at most ``most``."""
+    me = database.owner(course)
     with database.connect(course) as db:
+        busy = {student for (student,) in db.execute(
+            "SELECT DISTINCT student FROM submissions WHERE state = 'grading'")}
         rows = [Submission.from_row(row) for row in db.execute(
             f"SELECT {COLUMNS} FROM submissions WHERE state = 'queued' ORDER BY created")]
+        rows = [row for row in rows if row.student not in busy]
         if not rows:
             return []
         batch, students = [], set()
@@ -95,30 +107,31 @@ def claim(course: Course, most: int) -> list[Submission]:
                 students.add(row.student)  # keeps a student's later ones behind this one
             if len(batch) == most:
                 break
-        db.executemany("UPDATE submissions SET state = 'grading' WHERE id = ?",
-                       [(row.id,) for row in batch])
+        db.executemany("UPDATE submissions SET state = 'grading', owner = ? WHERE id = ?",
+                       [(me, row.id) for row in batch])
     return [get(course, row.id) for row in batch]
 
 
 def finish(course: Course, submission: Submission) -> None:
     """Store a graded (or failed) submission's scores and state, in one transaction;
-    the row must still be 'grading' (it leaves that state once)."""
+    the row must still be 'grading' by this process (it leaves that state once)."""
     with database.connect(course) as db:
         changed = db.execute(
             "UPDATE submissions SET state = ?, score = ?, max_score = ?, shown_score = ?, "
-            "shown_max = ?, problem = ?, graded = ? WHERE id = ? AND state = 'grading'",
+            "shown_max = ?, problem = ?, graded = ? WHERE id = ? AND state = 'grading' "
+            "AND owner = ?",
             (submission.state, submission.score, submission.max_score, submission.shown_score,
              submission.shown_max, submission.problem, submission.graded,
-             submission.id)).rowcount
+             submission.id, database.owner(course))).rowcount
     if changed != 1:
-        raise RuntimeError(f"submission {submission.id} was not being graded")
+        raise RuntimeError(f"submission {submission.id} was not being graded by this process")
 
 
 def set_counting(course: Course, student: str, assignment: str, submission_id: str | None):
     """Mark which of a student's submissions the gradebook holds."""
     with database.connect(course) as db:
-        db.execute("UPDATE submissions SET counts = (id = ?) WHERE student = ? "
-                   "AND assignment = ?", (submission_id, student, assignment))
+        db.execute("UPDATE submissions SET counts = CASE WHEN id = ? THEN 1 ELSE 0 END "
+                   "WHERE student = ? AND assignment = ?", (submission_id, student, assignment))
 
 
 def counts_by_state(course: Course) -> dict[str, int]:
