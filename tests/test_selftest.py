@@ -13,7 +13,8 @@ from autograder.grader.grade import grade
 from autograder.grader.judge.verdict import Verdict
 from autograder.grader.record import gradebook
 from autograder.grader.sample import fill, reference_answers
-from autograder.grader.selftest import static_problems, verdict_problems
+from autograder.grader.selftest import verdict_problems
+from autograder.grader.selftest_static import static_problems
 from tests.conftest import REPO
 
 ID = "logreg"
