@@ -8,7 +8,6 @@ gain nothing.
 """
 from __future__ import annotations
 
-from tests import course_fixture as fx
 
 FULL = {"relu_test": 2, "double_test": 1, "centroid_test": 2, "train_test": 2}
 WRONG_DOUBLE = "def double(x):\n    return x * 0 + 4\n"   # right only for the visible double(2)

@@ -145,8 +145,8 @@ TEACHER_CELL = (
     "### END HIDDEN TESTS\n")
 
 
-def graded_notes(tmp_path, outputs):
-    """The notes visible_stops adds to the failed cell TEACHER_CELL, its executed copy
+def graded_notes(tmp_path, outputs, teacher=TEACHER_CELL):
+    """The notes visible_stops adds to the failed cell ``teacher``, its executed copy
     showing ``outputs``."""
     import nbformat
 
@@ -162,9 +162,9 @@ def graded_notes(tmp_path, outputs):
         return c
 
     (tmp_path / "source" / "a2").mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell(TEACHER_CELL)]),
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell(teacher)]),
                    tmp_path / "source" / "a2" / "a2.ipynb")
-    executed = cell(TEACHER_CELL)
+    executed = cell(teacher)
     executed.outputs = outputs
     (tmp_path / "graded").mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[executed]), tmp_path / "graded" / "a2.ipynb")
@@ -248,3 +248,42 @@ def test_a_cell_stopped_by_another_error_quotes_the_assert_before_it_and_the_err
 def test_a_cell_with_a_future_import_runs_as_python_runs_it():
     source = "from __future__ import annotations\ncheck_a('x')\n"
     assert ast.dump(asserts.defer_asserts(ast.parse(source))) == ast.dump(ast.parse(source))
+
+
+HELPER_CELL = (
+    "def check_row(row):\n"
+    "    assert isinstance(row, int), f'{row!r} must be an int'\n"
+    "    assert row > 0, 'counts are positive'\n"
+    "check_row(3)\n"
+    "check_row('x')\n"
+    "check_a('after')\n"
+    "### BEGIN HIDDEN TESTS\n"
+    "def hidden_check(v):\n"
+    "    assert v == 0.98765, 'the hidden 0.98765'\n"
+    "hidden_check(1)\n"
+    "### END HIDDEN TESTS\n")
+
+
+def test_a_failing_assert_in_the_cells_own_function_does_not_stop_the_checks(tmp_path,
+                                                                            monkeypatch):
+    """check_row('x') fails inside the cell's function: the check after it still runs;
+    the judge quotes the visible assert that failed, under the call's line, and never the
+    hidden function's."""
+    monkeypatch.setenv("AUTOGRADER_EVIDENCE", str(tmp_path / "evidence.jsonl"))
+    namespace = run_cell(PREAMBLE)
+    with pytest.raises(AssertionError) as raised:
+        run_cell(HELPER_CELL, namespace)
+    assert namespace["ran"] == ["after"]
+    assert str(raised.value).startswith("'x' must be an int\n  (line 5 of this cell)")
+    notes = graded_notes(tmp_path, error_output(str(raised.value)), HELPER_CELL)
+    assert notes == ["the visible test at line 2 (called at line 5) failed: "
+                     "\"'x' must be an int\""]
+    assert "0.98765" not in " ".join(notes)
+
+
+def test_a_function_the_cell_does_not_define_still_stops_it_as_python_does(monkeypatch):
+    monkeypatch.delenv("AUTOGRADER_EVIDENCE", raising=False)
+    namespace = run_cell(PREAMBLE + "def elsewhere():\n    assert False, 'from another cell'\n")
+    with pytest.raises(AssertionError, match="from another cell"):
+        run_cell("elsewhere()\ncheck_a('never')", namespace)
+    assert namespace["ran"] == []

@@ -5,7 +5,6 @@ pages are then loaded from the file system with the network blocked and checked
 through the DOM Chromium built and a screenshot. Chromium is required: without it these
 tests fail and say how to install it (never skip).
 """
-import io
 import json
 import os
 import shutil

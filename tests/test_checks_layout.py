@@ -49,7 +49,9 @@ def test_the_numpy_family_imports_where_torch_cannot_be_imported():
                      "from autograder.student import checks\n"
                      "from autograder.student.checks import numpy_code\n"
                      "print(len(numpy_code.__all__), callable(checks.check_layer))\n")
-    assert out.split() == ["31", "True"]
+    from autograder.student.checks import numpy_code
+
+    assert out.split() == [str(len(numpy_code.__all__)), "True"]  # every check of the family
 
 
 def test_no_check_module_imports_torch_at_module_level():

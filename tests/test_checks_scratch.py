@@ -20,7 +20,7 @@ from tests.conftest import REPO
 A1_CELLS = ["activations", "softmax", "penalties", "loss_base", "losses", "init", "network",
             "optimisers", "utils", "train", "preprocess", "confusion"]
 A4_CELLS = ["simple_layers", "conv_base", "conv_loop", "im2col", "conv_fast", "maxpool",
-            "softmax_ce", "adam", "network", "preprocess", "train_step", "per_class"]
+            "softmax_ce", "adam", "run_adam", "network", "preprocess", "train_step", "per_class"]
 
 
 def solutions(assignment: str, grade_ids: list) -> dict:
@@ -37,6 +37,24 @@ def solutions(assignment: str, grade_ids: list) -> dict:
 
 A1 = solutions("a1_numpy_mlp", A1_CELLS)
 A4 = solutions("a4_numpy_cnn", A4_CELLS)
+
+
+def edited(cell: str, find: str, replace: str) -> dict:
+    """A4's namespace with one edit in the teacher's cell ``cell`` (``find``, which occurs
+    exactly once, replaced), as a whole-notebook corpus entry makes its mistake; the cells
+    after it run again, so that they use the edited definitions (run_adam the edited Adam)."""
+    cells = json.loads((REPO / "source" / "a4_numpy_cnn" / "a4_numpy_cnn.ipynb").read_text())["cells"]
+    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in cells]
+    namespace, after = dict(A4), False
+    for grade_id, source in zip(ids, ("".join(c["source"]) for c in cells)):
+        if grade_id == cell:
+            assert source.count(find) == 1, f"{find!r} is not once in cell {cell}"
+            source, after = source.replace(find, replace), True
+        if after and grade_id in A4_CELLS:
+            exec(source, namespace)  # noqa: S102 (the teacher's code, edited)
+    return namespace
+
+
 A4_LAYERS = (A4["Network"], A4["Conv2D"], A4["ReLU"], A4["MaxPool2D"], A4["Flatten"], A4["Linear"])
 
 
@@ -216,6 +234,41 @@ def pairs_one_way(M, k=2):
     return [p for p, _ in sorted(scores.items(), key=lambda t: -t[1])[:k]]
 
 
+def pairs_upper_only(M, k=2):
+    """Counts only M[i, j], i < j: the confusions of j as i are lost."""
+    C = len(M)
+    pairs = [(int(M[i, j]), (i, j)) for i in range(C) for j in range(i + 1, C)]
+    return [p for _, p in sorted(pairs, key=lambda t: -t[0])[:k]]
+
+
+def forward_variant(on_output=False, hidden_bias=True, output_bias=True, bias_scale=1.0):
+    """A1's forward with the hidden activation on the output scores too, or a bias left
+    out (or, a near miss, scaled)."""
+    def forward(params, X, activation="relu"):
+        f, L = A1["ACTIVATIONS"][activation], A1["n_layers"](params)
+        cache, H = {"H0": X}, X
+        for l in range(1, L):
+            A = H @ params[f"W{l}"] + (bias_scale * params[f"b{l}"] if hidden_bias else 0)
+            H = f(A)
+            cache[f"A{l}"], cache[f"H{l}"] = A, H
+        Z = H @ params[f"W{L}"] + (params[f"b{L}"] if output_bias else 0)
+        cache["P"] = A1["SOFTMAX"](f(Z) if on_output else Z)
+        return cache["P"], cache
+    return forward
+
+
+def relu_on_output(params, X, activation="relu"):
+    """ReLU on the output scores whatever the hidden activation: not the hidden one."""
+    P, cache = A1["forward"](params, X, activation)
+    L = A1["n_layers"](params)
+    Z = cache[f"H{L - 1}"] @ params[f"W{L}"] + params[f"b{L}"]
+    return A1["SOFTMAX"](np.maximum(Z, 0)), cache
+
+
+def save_positional(path, params):
+    np.savez(path, *params.values())
+
+
 def pairs_diagonal(M, k=2):
     C = len(M)
     pairs = [(M[i, j] + M[j, i], (i, j)) for i in range(C) for j in range(i, C)]
@@ -263,6 +316,8 @@ A1_MISTAKES = {
         -np.sqrt(6 / a), np.sqrt(6 / a), (a, b))), [5, 4, 3]), "sqrt(6/fan_in)"),
     "glorot_normal": (q(checks.check_init_params, init_with(glorot=lambda a, b, r: r.normal(
         0, np.sqrt(2 / (a + b)), (a, b))), [5, 4, 3]), "Glorot *normal*"),
+    "glorot_normal_r": (q(checks.check_init_params, init_with(glorot=lambda a, b, r: r.normal(
+        0, np.sqrt(6 / (a + b)), (a, b))), [5, 4, 3]), "drawn from a normal distribution N(0, r)"),
     "gaussian_variance": (q(checks.check_init_params, init_with(gaussian=lambda a, b, r: r.normal(
         0, 0.01, (a, b))), [5, 4, 3]), "the variance"),
     "uniform_0_1": (q(checks.check_init_params, init_with(uniform=lambda a, b, r: r.random((a, b))),
@@ -276,9 +331,23 @@ A1_MISTAKES = {
     "forward_no_softmax": (q(checks.check_mlp_forward, forward_no_softmax, [6, 5, 4]), "apply softmax"),
     "forward_relu_only": (q(checks.check_mlp_forward, lambda p, X, a="relu": A1["forward"](p, X, "relu"),
                             [3, 8, 8, 2], "tanh"), "pass activation='tanh'"),
+    "forward_activation_on_output": (q(checks.check_mlp_forward, forward_variant(on_output=True),
+                                       [3, 8, 8, 2], "tanh"),
+                                     "the hidden activation (tanh) is applied to the output scores"),
+    "forward_no_hidden_bias": (q(checks.check_mlp_forward, forward_variant(hidden_bias=False), [6, 5, 4]),
+                               "the hidden layers' biases are missing"),
+    "forward_no_bias": (q(checks.check_mlp_forward,
+                          forward_variant(hidden_bias=False, output_bias=False), [6, 5, 4]),
+                        "no layer adds its bias"),
+    "forward_no_output_bias": (q(checks.check_mlp_forward, forward_variant(output_bias=False), [6, 5, 4]),
+                               "the last layer's bias is missing"),
     "forward_cache_swapped": (q(checks.check_mlp_forward, forward_swapped_cache, [6, 5, 4]),
                               "cache['A1'] holds H1"),
     "forward_cache_short": (q(checks.check_mlp_forward, forward_short_cache, [6, 5, 4]), "cache is missing"),
+    # every output score is below zero in predict's check: a ReLU or tanh on the scores
+    # then flattens every row, whatever the nonce
+    "predict_activation_on_output": (q(checks.check_predict, lambda p, X, a="relu": forward_variant(
+        on_output=True)(p, X, a)[0].argmax(1), [5, 7, 2], "tanh", 30), "predicted labels differ"),
     "predict_probabilities": (q(checks.check_predict, lambda p, X, a="relu": A1["forward"](p, X, a)[0],
                                 [4, 5, 3]), "return the class labels"),
     "predict_axis0": (q(checks.check_predict, lambda p, X, a="relu": A1["forward"](p, X, a)[0].argmax(0),
@@ -311,6 +380,8 @@ A1_MISTAKES = {
                         "one pickled object"),
     "save_elsewhere": (q(checks.check_weights_round_trip, save_elsewhere, load_elsewhere),
                        "did not write the file it was given"),
+    "save_positional": (q(checks.check_weights_round_trip, save_positional, A1["load_weights"]),
+                        "the names np.savez gives arrays passed positionally"),
     "save_float32": (q(checks.check_weights_round_trip, save_float32, A1["load_weights"]),
                      "came back different"),
     "train_swapped": (lambda: quiet(checks.check_train, train_swapped, A1["Adam"](lr=1e-2)), "swapped"),
@@ -341,6 +412,8 @@ A1_MISTAKES = {
                                                                                t.max() + 1)),
                                    "use num_classes"),
     "pairs_one_way": (q(checks.check_most_confused_pairs, pairs_one_way, 6, 2, seed=3), "one direction"),
+    "pairs_upper_only": (q(checks.check_most_confused_pairs, pairs_upper_only, 5, 2, seed=2602),
+                         "only one direction was counted, M[i, j] (i < j)"),
     "pairs_ascending": (q(checks.check_most_confused_pairs,
                           lambda M, k=2: A1["most_confused_pairs"](M, len(M) * (len(M) - 1) // 2)[::-1][:k]),
                         "most confused pairs come first"),
@@ -348,6 +421,41 @@ A1_MISTAKES = {
     "pairs_unordered": (q(checks.check_most_confused_pairs,
                           lambda M, k=2: [(j, i) for i, j in A1["most_confused_pairs"](M, k)]), "i < j"),
 }
+
+
+NEAR_MISSES = {   # wrong, but not the named mistake: the cause must not be named
+    "uniform with std r (range sqrt(3) r)": (
+        q(checks.check_init_params, init_with(glorot=lambda a, b, r: r.uniform(
+            -np.sqrt(18 / (a + b)), np.sqrt(18 / (a + b)), (a, b))), [5, 4, 3]), "normal"),
+    "normal with std 2r": (q(checks.check_init_params, init_with(glorot=lambda a, b, r: r.normal(
+        0, 2 * np.sqrt(6 / (a + b)), (a, b))), [5, 4, 3]), "normal"),
+    "hidden biases doubled": (q(checks.check_mlp_forward, forward_variant(bias_scale=2.0), [6, 5, 4]),
+                              "bias"),
+    "relu on the output of a tanh network": (q(checks.check_mlp_forward, relu_on_output, [3, 8, 8, 2],
+                                               "tanh"), "output scores"),
+    "keys renamed by load_weights": (q(checks.check_weights_round_trip, A1["save_weights"],
+                                       lambda path: {k.upper(): v for k, v in
+                                                     A1["load_weights"](path).items()}),
+                                     "positionally"),
+    "pairs ascending": (q(checks.check_most_confused_pairs, lambda M, k=2: A1["most_confused_pairs"](
+        M, len(M) * (len(M) - 1) // 2)[::-1][:k], 5, 2, seed=2602), "one direction"),
+}
+
+
+@pytest.mark.parametrize("near_miss", sorted(NEAR_MISSES))
+def test_a_near_miss_is_caught_without_the_named_cause_of_a_neighbouring_mistake(near_miss):
+    run, words = NEAR_MISSES[near_miss]
+    result = run()
+    assert not result.passed and words not in result.message, result.message
+
+
+def test_the_identity_on_the_output_scores_changes_nothing_and_passes():
+    assert quiet(checks.check_mlp_forward, forward_variant(on_output=True), [6, 5, 4], "linear").passed
+
+
+def test_a_linear_gradient_of_twos_is_not_said_to_be_zero():
+    result = quiet(checks.check_elementwise, lambda x: x, lambda x: 2 * np.ones_like(x), "linear")
+    assert not result.passed and "zero" not in result.message and "slope 1" not in result.message
 
 
 # ---------------------------------------------------------------- A4 mistakes
@@ -515,7 +623,144 @@ def network_with(Network=A4["Network"], Conv2D=A4["Conv2D"]):
     return (Network, Conv2D) + A4_LAYERS[2:]
 
 
+# the whole-notebook corpus's A4 mistakes (tests/corpus/notebooks/a4_numpy_cnn.json), made
+# by the same edit of the teacher's cell
+ConvLoopAssignsDW = edited("conv_loop", "dW[f] += g * x_pad", "dW[f] = g * x_pad")["Conv2DLoop"]
+ConvLoopUnstridedDx = edited(
+    "conv_loop", "dx_pad[n, :, i * s:i * s + HH, j * s:j * s + WW] += g * weight[f]",
+    "dx_pad[n, :, i:i + HH, j:j + WW] += g * weight[f]")["Conv2DLoop"]
+ConvReshapedStraight = edited("conv_fast", "return out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)",
+                              "return out.reshape(N, F, H_out, W_out)")["Conv2D"]
+ADAM_REBINDS = edited("adam", "param -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+                      "param = param - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)")["run_adam"]
+SCE_PLUS_ONE = edited("softmax_ce", "dscores[np.arange(N), y] -= 1.0",
+                      "dscores[np.arange(N), y] += 1.0")["softmax_cross_entropy"]
+NetworkForwardOrder = edited("network", "for _, layer in reversed(self.layers):",
+                             "for _, layer in self.layers:")["Network"]
+
+
+def conv_check(layer, stride, **kw):
+    """test_conv_loop's check of a layer with stride 1 (pad 1) or 2 (pad 0), with a small
+    large input (loops are slow, and these mistakes show on the small one)."""
+    x_shape, pad = ((2, 3, 5, 5), 1) if stride == 1 else ((2, 2, 7, 7), 0)
+    return quiet(checks.check_layer, layer, "conv2d", x_shape, stride=stride, pad=pad,
+                 large=(2, x_shape[1], 8, 8), **kw)
+
+
+def test_a_conv_weight_gradient_assigned_is_named_at_every_stride_and_not_blamed_on_it(
+        grader_references):
+    for stride, c_in in ((1, 3), (2, 2)):
+        message = conv_check(ConvLoopAssignsDW(c_in, 3, 3, stride=stride, pad=2 - stride),
+                             stride).message
+        assert "only the last window's is left" in message, message
+        assert "stride" not in message
+
+
+def test_a_conv_gradient_wrong_otherwise_gets_no_assignment_or_stride_cause(grader_references):
+    class Doubled(A4["Conv2DLoop"]):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["W"] = 2 * self.grads["W"]
+            return 2 * dx if self.stride > 1 else dx
+    message = conv_check(Doubled(3, 3, 3, stride=1, pad=1), 1).message
+    assert "gradient of W" in message and "2x too large" in message
+    assert "assigned" not in message and "window at (i, j)" not in message
+    message = conv_check(Doubled(2, 3, 3, stride=2, pad=0), 2).message
+    assert "dx is wrong" in message and "window at (i, j)" not in message
+
+
+def test_the_teacher_convolutions_pass_at_strides_one_to_three():
+    for Layer in (A4["Conv2DLoop"], A4["Conv2D"]):
+        for stride, x_shape, pad in ((1, (2, 3, 5, 5), 1), (2, (1, 3, 6, 5), 1), (3, (2, 3, 8, 7), 0)):
+            result = quiet(checks.check_layer, Layer(3, 2, 3 if stride < 3 else 2, stride=stride, pad=pad),
+                           "conv2d", x_shape, stride=stride, pad=pad, large=(2, 3, 16, 16))
+            assert result.passed, (Layer.__name__, stride, result.message)
+
+
+def test_a_conv_forward_wrong_otherwise_is_not_said_to_skip_the_transpose():
+    class Swapped(A4["Conv2D"]):
+        def forward(self, x):
+            return super().forward(x).transpose(0, 1, 3, 2)
+    message = conv_check(Swapped(3, 4, 3, stride=1, pad=1), 1).message
+    assert "forward(x) is wrong" in message and "reshaped straight" not in message
+
+
+def test_adam_moving_some_parameters_is_not_said_to_rebind_them():
+    def run_adam_freezes_b(params, grads_per_step, lr):
+        result = A4["run_adam"](params, grads_per_step, lr)
+        return dict(result, b=np.array(params["b"], dtype=float))
+    message = quiet(checks.check_adam, run_adam_freezes_b).message
+    assert "parameter b after" in message and "in place" not in message
+    assert quiet(checks.check_adam, A4["run_adam"], lr=0.03, steps=6, seed=4801).passed
+
+
+def test_a_softmax_cross_entropy_gradient_wrong_otherwise_gets_no_sign_cause():
+    def plus_one_unaveraged(scores, y):
+        loss, d = SCE_PLUS_ONE(scores, y)
+        return loss, d * len(y)
+    for fn in (plus_one_unaveraged, lambda s, y: (A4["softmax_cross_entropy"](s, y)[0],
+                                                   -A4["softmax_cross_entropy"](s, y)[1])):
+        message = quiet(checks.check_softmax_cross_entropy, fn).message
+        assert "dscores is wrong" in message and "+1 instead of -1" not in message
+
+
+def test_a_network_backward_in_reverse_that_crashes_is_not_said_to_run_forward():
+    class FlattenRaises(A4["Flatten"]):
+        def backward(self, dout):
+            raise ValueError("cannot reshape")
+    layers = (A4["Network"], A4["Conv2D"], A4["ReLU"], A4["MaxPool2D"], FlattenRaises, A4["Linear"])
+    message = quiet(checks.check_network_gradients, *layers, (3, 2, 6, 6)).message
+    assert "cannot reshape" in message and "forward order" not in message
+
+
+@pytest.mark.parametrize("forged", [None, "conv", [], [["conv"]], [["conv", None]], [{"a": 1, "b": 2}],
+                                    [["conv", [3, "x"]]], [["fc", [3, 4]]], [["conv", [3, 5]]]])
+def test_a_malformed_or_other_backward_record_names_no_order(forged):
+    from autograder.student.checks.numpy_code.backward_order import forward_order_cause
+    assert forward_order_cause(forged, "conv", (3, 4)) == ""
+    assert "forward order" in forward_order_cause([["conv", [3, 4]], ["relu", None]], "conv", (3, 4))
+
+
+# named only where the grader's references are installed (the judge), as at grading
+GRADER_MISTAKES = {
+    "conv_loop_dw_assigned": (lambda: conv_check(ConvLoopAssignsDW(3, 4, 3, stride=1, pad=1), 1),
+                              "each window's contribution was assigned (dW[f] = ...)"),
+    "conv_loop_dx_unstrided": (lambda: conv_check(ConvLoopUnstridedDx(2, 3, 3, stride=2, pad=0), 2),
+                               "each output's gradient went back to the window at (i, j): with "
+                               "stride 2"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(GRADER_MISTAKES))
+def test_a_mistake_named_with_the_graders_references_is_only_a_symptom_without(
+        mistake, grader_references):
+    run, words = GRADER_MISTAKES[mistake]
+    result = run()
+    assert not result.passed and words in result.message, result.message
+    from autograder.student.checks.core import forget_references
+
+    forget_references()   # a student's Jupyter: the same mistake fails, its cause unnamed
+    result = run()
+    assert not result.passed and words not in result.message, result.message
+
+
 A4_MISTAKES = {
+    "conv_fast_reshape_no_transpose": (lambda: conv_check(ConvReshapedStraight(3, 4, 3, stride=1, pad=1), 1),
+                                       "the (F, N*H'*W') product was reshaped straight to (N, F, H', W')"),
+    "agree_reshape_no_transpose": (q(checks.check_layers_agree, A4["Conv2DLoop"](3, 4, 3, stride=1, pad=1),
+                                     ConvReshapedStraight(3, 4, 3, stride=1, pad=1), (2, 3, 6, 6),
+                                     reference="conv2d", stride=1, pad=1, labels=("Conv2DLoop", "Conv2D")),
+                                   "Conv2D disagrees with the reference (Conv2DLoop is right): forward(x) "
+                                   "is wrong: the (F, N*H'*W') product was reshaped straight"),
+    "adam_rebinds_param": (q(checks.check_adam, ADAM_REBINDS, lr=1e-3, steps=3),
+                           "param = param - ... only rebinds the name to a new array; update the "
+                           "array in place (param -= ...)"),
+    "sce_grad_plus_one": (q(checks.check_softmax_cross_entropy, SCE_PLUS_ONE),
+                          "the true class gets +1 instead of -1"),
+    "network_backward_forward_order": (q(checks.check_network_gradients,
+                                         *network_with(NetworkForwardOrder), (3, 2, 6, 6)),
+                                       "Network.backward runs the layers in forward order: it "
+                                       "handed dscores (3, 4) to the first layer's backward (conv)"),
     "im2col_transposed": (q(checks.check_im2col, lambda *a: A4["im2col"](*a).T, (2, 3, 5, 5), 3, 1, 1),
                           "rows and columns are swapped"),
     "im2col_columns_ijn": (q(checks.check_im2col, im2col_layout((0, 1, 2), (4, 5, 3)), (2, 3, 5, 5), 3, 1,

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from autograder.student.checks import core
-from autograder.student.checks.saved_files import checkpoints
+from autograder.student.checks.saved_files import checkpoint_causes, checkpoints
 from autograder.student.checks.torch_code import batches, epochs, metrics, models, transforms
 from autograder.student.checks import evidence as evidence_file
 
@@ -332,8 +332,14 @@ def saved_tiny_mlp(tmp_path, data_root):
     return str(path), kit_evaluate(model, "mnist", split="val")["accuracy"]
 
 
-def history_with(val_acc):
-    return {"train_loss": [1.0] * 3, "train_acc": [0.5] * 3, "val_loss": [1.0] * 3, "val_acc": val_acc}
+def history_with(val_acc, val_loss=(1.0, 1.0, 1.0)):
+    return {"train_loss": [1.0] * 3, "train_acc": [0.5] * 3, "val_loss": list(val_loss), "val_acc": val_acc}
+
+
+def kit_scores(path, split="val"):
+    """The judge's (accuracy, loss) of the saved tiny MLP on the plain images of ``split``."""
+    arrays = {k: v.double().numpy() for k, v in torch.load(path, weights_only=True).items()}
+    return checkpoint_causes.network_scores(arrays, TINY_LAYERS, "mnist", split, "flat")
 
 
 def test_history_checkpoint_passes_when_the_checkpoint_is_the_best_epoch(saved_tiny_mlp):
@@ -345,10 +351,31 @@ def test_history_checkpoint_passes_when_the_checkpoint_is_the_best_epoch(saved_t
 
 def test_history_checkpoint_names_the_last_epoch_saved_instead_of_the_best(saved_tiny_mlp):
     path, accuracy = saved_tiny_mlp
+    _, loss = kit_scores(path)
     message = failure(checkpoints.check_history_checkpoint(
-        history_with([accuracy - 0.01, accuracy + 0.05, accuracy]), path, TINY_LAYERS, epochs=3,
-        raise_on_fail=False))
+        history_with([accuracy - 0.01, accuracy + 0.05, accuracy], [0.9, 0.5, loss]), path,
+        TINY_LAYERS, epochs=3, raise_on_fail=False))
     assert "the checkpoint is the last epoch's model" in message
+
+
+def test_history_checkpoint_measured_on_other_validation_data_is_not_blamed_on_the_save(saved_tiny_mlp):
+    # the last epoch's accuracy is the checkpoint's by chance, its loss is not: the history
+    # was measured on differently prepared validation data (e.g. mean and std swapped)
+    path, accuracy = saved_tiny_mlp
+    _, loss = kit_scores(path)
+    for losses in ([0.9, 0.5, loss * 1.5], [0.9, loss, 0.7]):
+        message = failure(checkpoints.check_history_checkpoint(
+            history_with([accuracy - 0.01, accuracy + 0.05, accuracy], losses), path,
+            TINY_LAYERS, epochs=3, raise_on_fail=False))
+        assert "last epoch's model" not in message and "epoch 2's model" not in message
+        assert "do not match the judge's on the plain val images" in message
+        assert "standardised with the training mean and std" in message
+    # no epoch's accuracy at all: both causes are given, the data first
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([accuracy + 0.02, accuracy + 0.05, accuracy + 0.03], [0.9, 0.5, loss]),
+        path, TINY_LAYERS, epochs=3, raise_on_fail=False))
+    assert "last epoch's model" not in message
+    assert "measured on other data" in message and "standardised with the training" in message
 
 
 def test_history_checkpoint_names_validation_accuracies_measured_on_the_test_set(saved_tiny_mlp):
@@ -359,10 +386,16 @@ def test_history_checkpoint_names_validation_accuracies_measured_on_the_test_set
     model.load_state_dict(torch.load(path, weights_only=True))
     on_test = kit_evaluate(model, "mnist", split="test")["accuracy"]
     assert abs(on_test - accuracy) > 2e-3  # else the two causes could not be told apart
+    _, test_loss = kit_scores(path, "test")
     message = failure(checkpoints.check_history_checkpoint(
-        history_with([on_test - 0.01, on_test, on_test - 0.02]), path, TINY_LAYERS, epochs=3,
-        raise_on_fail=False))
+        history_with([on_test - 0.01, on_test, on_test - 0.02], [0.9, test_loss, 0.8]), path,
+        TINY_LAYERS, epochs=3, raise_on_fail=False))
     assert "measured on the test images" in message
+    # near miss: the test accuracy with another loss is not blamed on the test set
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([on_test - 0.01, on_test, on_test - 0.02], [0.9, test_loss * 2, 0.8]), path,
+        TINY_LAYERS, epochs=3, raise_on_fail=False))
+    assert "test images" not in message
     # near miss: a history whose best is neither split's accuracy is not blamed on the test set
     message = failure(checkpoints.check_history_checkpoint(
         history_with([0.05, 0.06, 0.04]), path, TINY_LAYERS, epochs=3, raise_on_fail=False))
@@ -376,6 +409,25 @@ def test_history_checkpoint_with_a_best_above_the_checkpoint_keeps_the_save_timi
         epochs=3, raise_on_fail=False))
     assert "save the state_dict right after validating" in message
     assert "timing of the save cannot explain" not in message
+
+
+def test_history_checkpoint_names_a_saved_network_trained_without_its_relu(saved_tiny_mlp):
+    # the history is that of the saved arrays run as a linear network (a forward without ReLU)
+    path, _ = saved_tiny_mlp
+    arrays = {k: v.double().numpy() for k, v in torch.load(path, weights_only=True).items()}
+    linear = [spec for spec in TINY_LAYERS if spec["type"] != "relu"]
+    accuracy, loss = checkpoint_causes.network_scores(arrays, linear, "mnist", "val", "flat")
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([accuracy - 0.02, accuracy, accuracy - 0.01], [0.9, loss, 0.8]), path,
+        TINY_LAYERS, epochs=3, raise_on_fail=False))
+    assert "run without every ReLU, the saved network has epoch 2's" in message
+    assert "has no nonlinearity between its layers (its forward skips the ReLU)" in message
+    assert "last epoch" not in message
+    # near miss: the same accuracy with another loss is not blamed on the model
+    message = failure(checkpoints.check_history_checkpoint(
+        history_with([accuracy - 0.02, accuracy, accuracy - 0.01], [0.9, loss * 1.5, 0.8]), path,
+        TINY_LAYERS, epochs=3, raise_on_fail=False))
+    assert "ReLU" not in message
 
 
 def test_history_checkpoint_names_missing_lists_and_entries(saved_tiny_mlp):
@@ -409,6 +461,8 @@ def precision_recall_f1(y_true, y_pred, n_classes=10, mistake=None):
               else ratio(2 * precision * recall, precision + recall))
     if mistake == "swapped":
         precision, recall = recall, precision
+    if mistake == "nan_f1_elsewhere":  # a NaN where P + R > 0: not the unguarded formula
+        f1 = np.where(np.arange(n_classes) == np.argmax(f1), np.nan, f1)
     if mistake == "arithmetic_mean":
         f1 = (precision + recall) / 2
     if mistake == "macro":
@@ -424,7 +478,9 @@ def test_precision_recall_f1_passes_for_a_correct_implementation():
 
 @pytest.mark.parametrize("mistake, words", [
     ("nan_precision", "never predicted"),
-    ("nan_f1", "F1 is then defined as 0"),
+    ("nan_f1", "exactly where precision + recall = 0 (2PR / (P + R) is 0/0 there), and right "
+               "for every other class: define F1 = 0 where P + R = 0"),
+    ("nan_f1_elsewhere", "F1 = 2PR / (P + R), and 0 where P + R = 0"),
     ("swapped", "precision and recall are swapped"),
     ("arithmetic_mean", "harmonic mean"),
     ("macro", "one value per class"),
@@ -433,6 +489,8 @@ def test_precision_recall_f1_names_typical_mistakes(mistake, words):
     message = failure(metrics.check_precision_recall_f1(with_mistake(precision_recall_f1, mistake),
                                                         raise_on_fail=False))
     assert words in message
+    if mistake != "nan_f1":  # the cause of the unguarded formula only for its own output
+        assert "define F1 = 0 where P + R = 0" not in message
 
 
 # ----------------------------------------------------------------------------- forward passes

@@ -155,6 +155,78 @@ def test_a_cell_stopped_by_an_exception_names_its_type(tmp_path):
     assert "stopped with NameError" in message and "precision" not in message
 
 
+# A1's sigmoid test runs the answer under np.errstate(over="raise"): a naive sigmoid stops
+# the cell with FloatingPointError. The traceback's frames are as IPython 9 writes them.
+SIGMOID_ANSWER = ("class Sigmoid:\n    def __call__(self, x):\n        return x\n\n"
+                  "def helper(x):\n    return x\n")
+SIGMOID_TEST = ('sigmoid = Sigmoid()\nwith np.errstate(over="raise"):\n'
+                '    big = sigmoid(np.array([-1000.0, 1000.0]))\n'
+                'checks.check_elementwise(sigmoid, sigmoid.gradient, "sigmoid")\n')
+
+
+def frame(header, line="return 1.0 / (1.0 + np.exp(-x))  # my_secret_note"):
+    """One traceback entry: the frame's header, in IPython's colours, and the student's line."""
+    return (f"\x1b[36m{header.split(',')[0]}\x1b[39m\x1b[32m,{header.split(',', 1)[1]}\x1b[39m\n"
+            f"\x1b[32m----> \x1b[39m\x1b[32m4\x1b[39m     {line}\n")
+
+
+def stopped_by(tmp_path, ename, evalue, frames):
+    """The message of A1-like sigmoid tests whose cell raised ``ename: evalue`` with the
+    traceback ``frames`` (headers), in a course whose answer defines Sigmoid.__call__."""
+    source = tmp_path / "source" / "a1"
+    source.mkdir(parents=True)
+    answer = cell(SIGMOID_ANSWER, "activations", solution=True)
+    test = cell(SIGMOID_TEST, "test_sigmoid", grade=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[answer, test]), source / "a1.ipynb")
+    executed = cell(SIGMOID_TEST, "test_sigmoid", grade=True)
+    executed.outputs = [nbformat.v4.new_output(
+        "error", ename=ename, evalue=evalue,
+        traceback=["\x1b[31m-----\x1b[39m", f"\x1b[31m{ename}\x1b[39m  Traceback",
+                   frame("Cell In[7], line 3")] + [frame(f) for f in frames]
+        + [f"\x1b[31m{ename}\x1b[39m: {evalue}"])]
+    graded = tmp_path / "graded"
+    graded.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[answer, executed]), graded / "a1.ipynb")
+    verdict = {"test_sigmoid": Verdict("a1", False, 0.0, 1.0, "x: the test cell did not reach it")}
+    visible_stops(read_assignment(Course(tmp_path), "a1"), graded, verdict)
+    return verdict["test_sigmoid"].message
+
+
+def test_an_exp_overflow_in_the_sigmoid_names_the_unstable_form_and_the_stable_one(tmp_path):
+    message = stopped_by(tmp_path, "FloatingPointError", "overflow encountered in exp",
+                         ["Cell In[3], line 4, in Sigmoid.__call__(self, x)"])
+    assert ("the cell stopped with FloatingPointError before reaching the grader's checks: "
+            "np.exp overflowed inside your Sigmoid.__call__" in message)
+    assert "1 / (1 + exp(-x)) overflows for large negative x" in message
+    assert "exp(-|x|)" in message
+    assert "my_secret_note" not in message   # the student's line is never repeated
+
+
+def test_an_overflow_deeper_in_a_helper_of_the_students_names_the_teachers_function(tmp_path):
+    message = stopped_by(tmp_path, "FloatingPointError", "overflow encountered in exp",
+                         ["Cell In[3], line 4, in Sigmoid.__call__(self, x)",
+                          "File ~/my_helpers.py:9, in my_stable(x)"])
+    assert "inside your Sigmoid.__call__" in message and "my_stable" not in message
+
+
+@pytest.mark.parametrize("ename, evalue, frames", [
+    # another error in the same function: not an overflow
+    ("FloatingPointError", "invalid value encountered in divide",
+     ["Cell In[3], line 4, in Sigmoid.__call__(self, x)"]),
+    ("ZeroDivisionError", "overflow encountered in exp",
+     ["Cell In[3], line 4, in Sigmoid.__call__(self, x)"]),
+    # an overflow outside every function the teacher's answers define
+    ("FloatingPointError", "overflow encountered in exp", ["Cell In[3], line 4, in my_sigmoid(x)"]),
+    ("FloatingPointError", "overflow encountered in exp", ["Cell In[3], line 4, in Other.__call__(x)"]),
+    ("FloatingPointError", "overflow encountered in exp", []),
+])
+def test_other_stops_get_no_overflow_explanation(tmp_path, ename, evalue, frames):
+    message = stopped_by(tmp_path, ename, evalue, frames)
+    assert f"stopped with {ename} before reaching the grader's checks: run it in your notebook" \
+        in message
+    assert "overflow" not in message.split("checks:")[-1] and "my_" not in message
+
+
 # A course whose checks each name the function they exercise: forward reaches relu,
 # backward reaches relu_grad, train reaches both.
 PATH_ANSWERS = {

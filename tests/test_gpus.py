@@ -138,8 +138,8 @@ def test_a_batch_of_from_scratch_assignments_ignores_the_gpus(tmp_path, machine,
     put(tmp_path / "in" / "ann", notebook(course))
     collect.collect(course, tmp_path / "in")
     seen = []
-    monkeypatch.setattr(grade, "local_results", lambda course, pending, workers, root, settings:
-                        seen.append((workers, settings)) or iter(()))
+    monkeypatch.setattr(grade, "local_results", lambda course, pending, workers, root, settings,
+                        first_slot=0: seen.append((workers, settings)) or iter(()))
     grade.grade(course, progress=False, gpus="auto", gpu_root=machine, workers_per_gpu=2)
     workers, settings = seen.pop()
     assert (workers, [g.index for g in settings.gpus]) == (4, [0, 1])

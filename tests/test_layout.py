@@ -16,7 +16,8 @@ STAGES = ["release", "collect", "run", "judge", "record", "report"]
 RANKS = {
     "autograder.student": 0,
     "autograder.grader.sandbox": 1,
-    "autograder.grader.sandbox.gpus": 1,  # which GPUs a kernel can be given, and how
+    "autograder.grader.sandbox.gpus": 1,
+    "autograder.grader.sandbox.slots": 1,  # sandbox slots held apart by a machine's processes  # which GPUs a kernel can be given, and how
     "autograder.grader.course": 1,
     "autograder.grader.replay": 2,
     "autograder.grader.assignment": 3,
@@ -31,6 +32,7 @@ RANKS = {
     "autograder.grader.doctor": 100,
     "autograder.grader.new": 100,
     "autograder.grader.selftest": 100,
+    "autograder.grader.selftest_static": 100,
     "autograder.grader.catalog": 100,
     # The feedback service drives the stages (through grade) for each submission.
     "autograder.grader.serve": 102,

@@ -13,7 +13,7 @@ from tests import course_fixture as fx
 from tests.conftest import REPO
 
 KIT_KINDS = {"adam", "train_one_epoch", "test_one_epoch", "train_epoch", "evaluate_epoch",
-             "checkpoint_scores", "saved_arrays", "mlp_gradients",
+             "checkpoint_scores", "saved_arrays", "mlp_gradients", "conv2d_backward",
              "archive_loader", "archive_per_class", "archive_evaluation"}
 
 

@@ -13,7 +13,7 @@ from torchvision.transforms import v2
 
 from autograder.student import data
 from autograder.student.checks import evidence as evidence_file
-from autograder.student.checks.torch_code import one_epoch, splits, tables
+from autograder.student.checks.torch_code import model_faults, one_epoch, params, splits, tables
 from autograder.student.checks.torch_code import training as T
 
 # These tests judge as the grader does: with its references, which name the mistakes
@@ -356,6 +356,76 @@ def test_train_one_epoch_reports_a_crash_instead_of_raising_inside_the_check():
     assert "RuntimeError: boom" in message
 
 
+class ListMLP(nn.Module):
+    """A2's MLP, with a mistake: "flatten_all" (x.flatten()), "no_relu", "plain_list"."""
+
+    def __init__(self, hidden=(64, 32), mistake=None):
+        super().__init__()
+        sizes, self.mistake = [784, *hidden, 10], mistake
+        layers = [nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.layers = layers if mistake == "plain_list" else nn.ModuleList(layers)
+        self.sizes = sizes  # a plain list that holds no module: not a mistake
+
+    def forward(self, x):
+        x = x.flatten() if self.mistake == "flatten_all" else x.flatten(1)
+        for layer in self.layers[:-1]:
+            x = layer(x) if self.mistake == "no_relu" else F.relu(layer(x))
+        return self.layers[-1](x)
+
+
+def test_logits_shape_names_a_batch_flattened_into_one_vector():
+    for shape in ((7, 1, 28, 28), (3, 784)):
+        message = failure(T.check_logits_shape(ListMLP(mistake="flatten_all"), shape,
+                                               raise_on_fail=False))
+        assert "model(x) raised RuntimeError" in message
+        assert "flattens the whole batch into one vector" in message and "x.flatten(1)" in message
+    # near miss: a first layer with the wrong in_features raises in the same product
+    model = nn.Sequential(nn.Flatten(), nn.Linear(700, 10))
+    message = failure(T.check_logits_shape(model, (7, 1, 28, 28), raise_on_fail=False))
+    assert "expects 700 input features per example and gets 784" in message
+    assert "whole batch" not in message
+
+
+def test_model_nonlinear_passes_for_relu_networks_and_names_a_linear_model():
+    for model in (ListMLP(), ListMLP((40,)), mlp(), nn.Sequential(nn.Conv2d(1, 4, 5), nn.Tanh(),
+                                                                  nn.Flatten(), nn.Linear(2304, 10))):
+        result = model_faults.check_model_nonlinear(model, (7, 1, 28, 28))
+        assert result.passed, result.message
+    message = failure(model_faults.check_model_nonlinear(ListMLP(mistake="no_relu"), (7, 1, 28, 28),
+                                                         raise_on_fail=False))
+    assert "no nonlinearity between the layers (the forward skips the ReLU): the model is linear" in message
+    message = failure(model_faults.check_model_nonlinear(ListMLP(mistake="flatten_all"), (5, 784),
+                                                         raise_on_fail=False))
+    assert "flattens the whole batch into one vector" in message
+
+
+def test_parameter_count_names_layers_kept_in_a_plain_list():
+    message = failure(params.check_parameter_count(ListMLP(mistake="plain_list"), 52_650,
+                                                   raise_on_fail=False))
+    assert "0 trainable parameters" in message
+    assert "self.layers is a plain Python list of 3 modules" in message and "nn.ModuleList" in message
+    # near misses: every parameter frozen; one layer missing from a correct ModuleList
+    frozen = ListMLP()
+    frozen.requires_grad_(False)
+    assert "plain Python list" not in failure(params.check_parameter_count(
+        frozen, 52_650, raise_on_fail=False))
+    assert "plain Python list" not in failure(params.check_parameter_count(
+        ListMLP((64,)), 52_650, raise_on_fail=False))
+    assert params.check_parameter_count(ListMLP(), 52_650).passed
+    # a convenience list of modules that are registered too is not the cause of a wrong count
+    model = ListMLP((64,))
+    model.shortcut = [model.layers[0]]
+    assert "plain Python list" not in failure(params.check_parameter_count(
+        model, 50_890 + 64 * 784 + 64, raise_on_fail=False))
+
+
+def test_a_forged_list_of_plain_containers_names_at_most_four():
+    rows = [[f"layer{i}" * 20, "list", 1, 0] for i in range(500)] + [["fc", "list", 1, 650]]
+    message = model_faults.unregistered_message(rows, 52_000, 52_650)
+    assert message.count("is a plain Python list") == 4 and "and 497 more" in message
+    assert len(message) < 700
+
+
 # ----------------------------------------------------------------------------- test_one_epoch
 
 def evaluate_one_epoch(loader, model, device, *, mistake=None):
@@ -373,6 +443,10 @@ def evaluate_one_epoch(loader, model, device, *, mistake=None):
         return sum(means) / len(means), correct
     if mistake == "tensor_loss":
         return torch.tensor(total / count), correct
+    if mistake == "accuracy":
+        return total / count, correct / count
+    if mistake == "float_count":
+        return total / count, float(correct)
     return total / count, correct
 
 
@@ -386,6 +460,8 @@ def test_test_one_epoch_passes_for_a_correct_evaluation():
     ("train_mode", "model.eval()"),
     ("batch_means", "mean of the batch means"),
     ("tensor_loss", "Python float"),
+    ("accuracy", "returns the accuracy where the number of correct predictions is asked"),
+    ("float_count", "n_correct is a float, expected a Python int"),
 ])
 def test_test_one_epoch_catches_typical_mistakes(mistake, words):
     student = functools.partial(evaluate_one_epoch, mistake=mistake)
@@ -424,6 +500,24 @@ def test_parameter_table_catches_a_wrong_count_and_a_missing_layer():
     assert "conv1: count 250, expected 260" in message and "layer fc is missing" in message
 
 
+LENET = {"conv1": ((6, 1, 5, 5), (6,)), "conv2": ((16, 6, 5, 5), (16,)), "fc1": ((120, 256), (120,)),
+         "fc2": ((84, 120), (84,)), "fc3": ((10, 84), (10,))}
+
+
+def test_parameter_table_names_lenet_inputs_counted_for_32x32_images():
+    rows = {layer: {"weight": w, "bias": b, "count": int(np.prod(w) + np.prod(b))}
+            for layer, (w, b) in LENET.items()}
+    assert T.check_parameter_table(rows, LENET).passed
+    rows["fc1"] = {"weight": (120, 400), "bias": (120,), "count": 48_120}
+    message = failure(T.check_parameter_table(rows, LENET, raise_on_fail=False))
+    assert "fc1 was given 16*5*5 = 400 inputs" in message and "16*4*4 = 256" in message
+    assert "LeNet on 32x32 images" in message and "count" not in message  # the count follows
+    # near miss: a number that is not 16 square maps gets no sizes
+    rows["fc1"] = {"weight": (120, 300), "bias": (120,), "count": 36_120}
+    message = failure(T.check_parameter_table(rows, LENET, raise_on_fail=False))
+    assert "feature maps" not in message and "(120, 300), expected (120, 256)" in message
+
+
 def test_parameter_table_catches_unfilled_cells():
     message = failure(T.check_parameter_table(
         table(fc={"weight": None, "bias": None, "count": None}), REFERENCE, raise_on_fail=False))
@@ -446,6 +540,8 @@ def test_every_training_check_judges_the_same_from_json_evidence():
         (one_epoch.TrainEpochCheck(log_interval=2), train_one_epoch),
         (one_epoch.TestEpochCheck(), evaluate_one_epoch),
         (tables.ParameterTableCheck(REFERENCE), table()),
+        (model_faults.NonlinearCheck((3, 1, 28, 28)), model),
+        (params.ParameterCountCheck(12_730), model),
     ]
     for check, student in cases:
         evidence = check.collect(student)

@@ -21,7 +21,10 @@ it filed and plain asserts count for nothing (DESIGN.md). A student who removes 
 transformer only gets the old behaviour back, for their own notebook.
 
 Also deferred: the asserts of a top-level ``for`` loop (``for key in keys: assert ...``;
-one failure per line is kept, with how many times it failed), and ``_ = check_x(...)``.
+one failure per line is kept, with how many times it failed), ``_ = check_x(...)``, and a
+top-level call of a function the cell itself defines (``check_table(PARAM_TABLE["a"])``,
+whose asserts fail under the call's line). Asserts of a ``while`` loop still stop the
+cell: deferring one could turn its guard into an endless loop.
 When another error stops the cell, the failures recorded before it are added to that
 error as a note, so the teacher's message that explains it is not lost.
 
@@ -134,6 +137,20 @@ def _deferrable(node: ast.stmt) -> bool:
             and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "_")
 
 
+def _cell_functions(tree: ast.Module) -> set[str]:
+    """The names of the functions the cell itself defines at its top level."""
+    return {node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _calls_cell_function(node: ast.stmt, functions: set[str]) -> bool:
+    """``helper(...)`` as a statement, ``helper`` a function of this cell: the teacher's
+    way to run the same asserts on several objects; a failing one must not stop the
+    checks after it either."""
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id in functions)
+
+
 def _helper(name: str, *args: ast.expr) -> ast.Expr:
     """``__import__(MODULE).<...>.name(*args)`` as a statement: no name of the cell's
     namespace involved, so a cell cannot shadow it by accident."""
@@ -194,10 +211,12 @@ def defer_asserts(tree: ast.Module) -> ast.Module:
             isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in tree.body):
         return tree   # not a test cell; or one whose first lines must stay outside a try
     body: list[ast.stmt] = []
+    functions = _cell_functions(tree)
     for node in tree.body:
         if isinstance(node, ast.For):
             _defer_in_loop(node)
-        body.append(_deferred(node) if _deferrable(node) else node)
+        deferred = _deferrable(node) or _calls_cell_function(node, functions)
+        body.append(_deferred(node) if deferred else node)
     body.append(ast.copy_location(_helper("finish"), tree.body[-1]))
     note = _helper("stopped", ast.Name("_autograder_stop", ast.Load()))
     handler = ast.ExceptHandler(ast.Name("Exception", ast.Load()), "_autograder_stop",

@@ -276,6 +276,14 @@ class ConvIm2colWrongGather(R.ConvIm2col):
         return cols.reshape(n, c, hh, ww).transpose(0, 1, 3, 2).reshape(n, -1)
 
 
+class ConvIm2colReshapedStraight(R.ConvIm2col):
+    """Reshapes the (N*H'*W', F) product straight to (N, F, H', W'), without the transpose."""
+
+    def forward(self, x):
+        out = super().forward(x)  # (N, F, H', W'), from (N*H'*W', F) reshaped and transposed
+        return out.transpose(0, 2, 3, 1).reshape(out.shape)
+
+
 def mlp_grads_no_bias(params, X, Y):
     grads = R.mlp_grads(params, X, Y)
     return {k: v for k, v in grads.items() if not k.startswith("b")}
@@ -397,6 +405,12 @@ CORPUS = [
     Mistake("tanh_grad_no_square", "tanh derivative 1 - tanh(x) without the square",
             lambda b: checks.check_elementwise(R.tanh, b, "tanh", raise_on_fail=False),
             tanh_grad_no_square, "the square is missing"),
+    Mistake("linear_grad_zeros", "the identity activation's gradient returned as zeros",
+            lambda b: checks.check_elementwise(lambda x: x, b, "linear", raise_on_fail=False),
+            np.zeros_like, "the linear (identity) activation f(x) = x has slope 1"),
+    Mistake("linear_grad_is_x", "the identity activation's gradient returned as x itself",
+            lambda b: checks.check_elementwise(lambda x: x, b, "linear", raise_on_fail=False),
+            lambda x: np.array(x, dtype=float), "you returned x itself"),
     Mistake("sigmoid_unstable", "sigmoid overflows for large negative x",
             lambda b: checks.check_elementwise(b, R.sigmoid_grad, "sigmoid", raise_on_fail=False),
             sigmoid_naive, "numerically unstable"),
@@ -491,6 +505,11 @@ CORPUS = [
                                                 stride=1, pad=1, labels=("loop", "im2col")),
             ConvIm2colWrongGather(3, 4, 3, 1, 1),
             "im2col disagrees with the reference (loop is right): forward(x) is wrong"),
+    Mistake("im2col_reshape_no_transpose", "conv forward reshapes the (N*H'*W', F) product "
+            "straight to (N, F, H', W')",
+            lambda b: checks.check_layer(b, "conv2d", (2, 3, 6, 6), pad=1, raise_on_fail=False),
+            ConvIm2colReshapedStraight(3, 4, 3, 1, 1),
+            "the (N*H'*W', F) product was reshaped straight to (N, F, H', W')"),
     Mistake("mlp_missing_bias_grads", "network backward returns no bias gradients",
             lambda b: checks.check_mlp_gradients(b, [6, 5, 3], raise_on_fail=False),
             mlp_grads_no_bias, "no gradient returned for ['b1', 'b2']"),

@@ -4,6 +4,8 @@ be parsed is ignored and only changes a message, never a score).
 * A visible assert that failed in a failed test cell is quoted with its message and the
   values the kernel recorded (see :func:`assert_notes`); a hidden one never is.
 * A ``NameError`` in a test cell names the solution cell that should have defined it.
+* An overflow in exp that stopped a test cell (``np.errstate(over="raise")``) inside one of
+  the teacher's functions names that function and its stable form (overflow.py).
 * A file the notebook should have saved and did not is explained by the cell that saves
   it: that cell stopped with an error, or never ran.
 """
@@ -18,6 +20,7 @@ from ..assignment import Assignment
 from ..course import nbgrader_meta
 from ..replay import cell_source
 from .diagnose import MAX_SOURCE, _cells, _is_test, definitions
+from .overflow import overflow_note, teacher_functions
 from .redact import ANSI, hidden_literals, shown_value
 from .verdict import Verdict
 
@@ -83,7 +86,7 @@ def visible_stops(assignment: Assignment, folder: Path,
     process talking and could say anything."""
     for name, source_nb in assignment.sources.items():
         executed = {nbgrader_meta(c).get("grade_id"): c for c in _cells(folder / name)}
-        defining = defining_cells(source_nb)
+        defining, functions = defining_cells(source_nb), teacher_functions(source_nb)
         for cell in source_nb["cells"]:
             grade_id = nbgrader_meta(cell).get("grade_id")
             verdict = verdicts.get(grade_id)
@@ -108,8 +111,10 @@ def visible_stops(assignment: Assignment, folder: Path,
                 verdict.add_note("the cell stopped at a visible test before reaching the "
                                   f"grader's checks: {matched[0]!r}")
             elif ename:
+                why = overflow_note(executed.get(grade_id), functions) or \
+                    "run it in your notebook to see where"
                 verdict.add_note(f"the cell stopped with {ename} before reaching the grader's "
-                                  "checks: run it in your notebook to see where")
+                                  f"checks: {why}")
 
 
 def defining_cells(source_nb: dict) -> dict[str, str]:
@@ -139,9 +144,9 @@ def _error(cell: dict | None) -> tuple[str, str]:
     return "", ""
 
 
-def visible_asserts(source: str) -> dict[int, ast.Assert]:
-    """{line: assert} for the asserts of a teacher's test cell that lie wholly outside its
-    hidden region (lines numbered as the kernel numbers them: magics blanked, not removed)."""
+def _parsed(source: str) -> tuple[ast.Module | None, set[int]]:
+    """A teacher's test cell parsed (lines numbered as the kernel numbers them: magics
+    blanked, not removed), and the line numbers of its hidden region."""
     hidden, lines, inside = set(), source[:MAX_SOURCE].splitlines(), False
     for number, line in enumerate(lines, start=1):
         if "BEGIN HIDDEN TESTS" in line or "END HIDDEN TESTS" in line:
@@ -150,11 +155,40 @@ def visible_asserts(source: str) -> dict[int, ast.Assert]:
         elif inside:
             hidden.add(number)
     try:
-        tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in lines))
+        return ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l
+                                   for l in lines)), hidden
     except (SyntaxError, ValueError, RecursionError):
+        return None, hidden
+
+
+def _visible(node: ast.AST, hidden: set[int]) -> bool:
+    return not hidden & set(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+
+
+def visible_asserts(source: str) -> dict[int, ast.Assert]:
+    """{line: assert} for the asserts of a teacher's test cell that lie wholly outside its
+    hidden region."""
+    tree, hidden = _parsed(source)
+    return {node.lineno: node for node in ast.walk(tree or ast.Module([], []))
+            if isinstance(node, ast.Assert) and _visible(node, hidden)}
+
+
+def visible_helper_asserts(source: str) -> dict[int, list[ast.Assert]]:
+    """{line of a visible top-level call of a function the cell defines: that function's
+    visible asserts} (student/asserts.py records their failures under the call's line)."""
+    tree, hidden = _parsed(source)
+    if tree is None:
         return {}
-    return {node.lineno: node for node in ast.walk(tree) if isinstance(node, ast.Assert)
-            and not hidden & set(range(node.lineno, (node.end_lineno or node.lineno) + 1))}
+    functions = {node.name: node for node in tree.body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    found = {}
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                and call.func.id in functions and _visible(node, hidden)):
+            found[node.lineno] = [a for a in ast.walk(functions[call.func.id])
+                                  if isinstance(a, ast.Assert) and _visible(a, hidden)]
+    return found
 
 
 def recorded_asserts(cell: dict | None) -> dict[int, dict]:
@@ -183,6 +217,23 @@ def recorded_asserts(cell: dict | None) -> dict[int, dict]:
     return records
 
 
+def _fstring_match(msg: ast.JoinedStr, recorded: str) -> tuple[list, re.Match | None]:
+    """The f-string's parts (None for a field) and the recorded message matched against
+    exactly its shape (None when it does not have it)."""
+    parts = [p.value if isinstance(p, ast.Constant) else None for p in msg.values]
+    pattern = "".join("(.*?)" if p is None else re.escape(str(p)) for p in parts)
+    return parts, re.fullmatch(pattern, recorded[:4000], re.S) if parts else None
+
+
+def _says(node: ast.Assert, recorded: str) -> bool:
+    """Whether ``recorded`` is the message ``node`` gives (its string, or its f-string's
+    shape): which of a helper function's asserts failed."""
+    msg = node.msg
+    if isinstance(msg, ast.Constant):
+        return msg.value == recorded
+    return isinstance(msg, ast.JoinedStr) and _fstring_match(msg, recorded)[1] is not None
+
+
 def rendered_message(node: ast.Assert, recorded: str, hidden: list[str],
                      literals: list[str]) -> str:
     """The teacher's message of ``node`` as the kernel rendered it: a plain string as the
@@ -194,9 +245,7 @@ def rendered_message(node: ast.Assert, recorded: str, hidden: list[str],
         return msg.value
     if not isinstance(msg, ast.JoinedStr):
         return ""
-    parts = [p.value if isinstance(p, ast.Constant) else None for p in msg.values]
-    pattern = "".join("(.*?)" if p is None else re.escape(str(p)) for p in parts)
-    found = re.fullmatch(pattern, recorded[:4000], re.S) if parts else None
+    parts, found = _fstring_match(msg, recorded)
     if found is None:
         prefix = parts[0] if parts and parts[0] is not None else ""
         return f"{prefix}..." if prefix else ""
@@ -214,12 +263,20 @@ def assert_notes(source: str, executed: dict | None, hidden: list[str]) -> list[
     if not recorded:
         return []
     visible, literals, notes = visible_asserts(source), hidden_literals(hidden), []
-    for line in sorted(set(recorded) & set(visible))[:MAX_NOTED]:
-        node, record = visible[line], recorded[line]
+    helpers = visible_helper_asserts(source)
+    for line in sorted(set(recorded) & (set(visible) | set(helpers)))[:MAX_NOTED]:
+        record, where = recorded[line], f"line {line}"
+        if line not in visible:   # a call of the cell's function: the one assert it means
+            said = [a for a in helpers[line] if _says(a, record.get("message", ""))]
+            if len(said) != 1:
+                continue
+            node, where = said[0], f"line {said[0].lineno} (called at line {line})"
+        else:
+            node = visible[line]
         message = rendered_message(node, record.get("message", ""), hidden, literals)
-        note = f"the visible test at line {line} failed" + (f": {message!r}" if message else "")
-        if isinstance(node.test, ast.Compare) and len(node.test.ops) == 1 \
-                and "left" in record and "right" in record:
+        note = f"the visible test at {where} failed" + (f": {message!r}" if message else "")
+        if line in visible and isinstance(node.test, ast.Compare) \
+                and len(node.test.ops) == 1 and "left" in record and "right" in record:
             note += (f" (left: {shown_value(record['left'], hidden, literals)}, "
                      f"right: {shown_value(record['right'], hidden, literals)})")
         notes.append(note)

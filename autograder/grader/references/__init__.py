@@ -22,13 +22,15 @@ def kit_references() -> dict:
     saved model read only through the sandboxed inspector, never ``torch.jit.load`` in the
     judge's own process)."""
     from ..judge import archive
+    from .layers import conv_backward_mistakes
     from .network import mlp_mistakes
     from .optimisers import adam_mistakes
     from .saved import saved_arrays
     from .training import (checkpoint_scores, reference_evaluate, reference_test_epoch,
                            reference_train_epoch, reference_train_epoch_means)
 
-    return {"adam": adam_mistakes, "mlp_gradients": mlp_mistakes, "train_one_epoch": reference_train_epoch,
+    return {"adam": adam_mistakes, "mlp_gradients": mlp_mistakes,
+            "conv2d_backward": conv_backward_mistakes, "train_one_epoch": reference_train_epoch,
             "test_one_epoch": reference_test_epoch, "train_epoch": reference_train_epoch_means,
             "evaluate_epoch": reference_evaluate, "checkpoint_scores": checkpoint_scores,
             "saved_arrays": saved_arrays, **archive.REFERENCES}

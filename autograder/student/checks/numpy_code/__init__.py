@@ -1,5 +1,5 @@
 """Checks on code students write in NumPy (A1, A4, and the NumPy functions of every
-assignment): functions and their gradients, layers, whole networks, Adam, training steps,
+assignment): functions and their gradients, layers, whole networks, SGD and Adam, training steps,
 preprocessing and evaluation helpers.
 
 Nothing on this import path imports torch: the from-scratch assignments' grading kernels
@@ -17,6 +17,7 @@ from .losses import check_loss, check_penalty
 from .mlp import check_init_params, check_mlp_forward, check_predict
 from .mlp_training import check_train
 from .network import check_adam, check_mlp_gradients
+from .optimisers import check_sgd
 from .preprocessing import check_flat_preprocess, check_image_preprocess, check_pixel_statistics
 from .softmax import check_softmax, check_softmax_cross_entropy, check_softmax_vjp
 from .utilities import (check_accuracy_function, check_minibatches, check_one_hot,
@@ -26,7 +27,7 @@ from .values import check_values
 __all__ = [
     "check_elementwise", "check_softmax", "check_softmax_vjp", "check_loss", "check_penalty",
     "check_softmax_cross_entropy", "check_layer", "check_layers_agree",
-    "check_mlp_gradients", "check_adam", "check_values", "check_numerical_gradient",
+    "check_mlp_gradients", "check_adam", "check_sgd", "check_values", "check_numerical_gradient",
     "check_relative_error", "check_init_params", "check_mlp_forward", "check_predict",
     "check_one_hot", "check_accuracy_function", "check_minibatches", "check_weights_round_trip",
     "check_train", "check_pixel_statistics", "check_flat_preprocess", "check_image_preprocess",

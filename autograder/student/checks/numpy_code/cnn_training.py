@@ -16,6 +16,7 @@ from ..compare import compare
 from ..core import Check, StudentError, call_student
 from ..convert import evidence_array, number, to_array
 from ..judging import lazy_torch, same
+from .backward_order import forward_order_cause, record_backward_calls
 from .layers import default_large
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
@@ -199,11 +200,12 @@ class NetworkGradientCheck(Check):
         net, by_name = self.build(student, self.x_shape, inp["params"])
         scores = to_array(call_student(net.forward, inp["x"].copy(), what="Network.forward(x)"),
                        "the scores", np.float64)
+        calls = record_backward_calls(by_name)  # names the order if backward crashes
         try:  # a wrong forward pass is the first thing to report, even if backward crashes
             dx = call_student(net.backward, inp["G"].copy(), what="Network.backward(dscores)")
             pairs = call_student(net.parameters, what="Network.parameters()")
         except StudentError as err:
-            return {"scores": scores, "backward_error": str(err)}
+            return {"scores": scores, "backward_error": str(err), "backward_calls": calls}
         listed = []
         for k, pair in enumerate(pairs if isinstance(pairs, (list, tuple)) else []):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
@@ -250,7 +252,8 @@ class NetworkGradientCheck(Check):
             return self.failed("Network.forward's scores differ from running the layers in order "
                                f"(conv, relu, pool, flatten, fc){layers_hint}")
         if "backward_error" in ev:
-            return self.failed(str(ev["backward_error"])[:2000])
+            cause = forward_order_cause(ev.get("backward_calls"), "conv", self.inputs()["G"].shape)
+            return self.failed((f"{cause}. " if cause else "") + str(ev["backward_error"])[:2000])
         pairs = ev["pairs"]
         if any(bool(p["swapped"]) for p in pairs):
             return self.failed("parameters() lists (grad, param): return (param, grad) pairs")

@@ -77,6 +77,18 @@ def _top_pairs(scores: dict, k: int) -> list:
     return [list(p) for p, _ in sorted(scores.items(), key=lambda item: -item[1])[:k]]
 
 
+def _a_top_k(pairs: list, scores: dict, k: int) -> bool:
+    """Whether ``pairs`` are k distinct keys of ``scores`` (i < j), in decreasing order of
+    score, none scoring less than a pair left out: a top k under ``scores``, whichever way
+    its ties were broken."""
+    chosen = [tuple(p) for p in pairs]
+    if len(chosen) != k or len(set(chosen)) != k or not all(p in scores for p in chosen):
+        return False
+    values = [scores[p] for p in chosen]
+    rest = [v for p, v in scores.items() if p not in chosen]
+    return values == sorted(values, reverse=True) and (not rest or min(values) >= max(rest))
+
+
 class ConfusedPairsCheck(Check):
     """``most_confused_pairs(M, k)`` -> the k pairs (i, j), i < j, with the largest
     M[i, j] + M[j, i], most confused first."""
@@ -141,6 +153,12 @@ class ConfusedPairsCheck(Check):
         for message, wrong in mistakes.items():
             if [sorted(p) for p in pairs] == wrong:
                 return self.failed(f"got {pairs}, expected {want}: {message}")
+        for i, j, what in ((0, 1, "M[i, j] (i < j)"), (1, 0, "M[j, i] (i < j)")):
+            one_side = {(a, b): int(M[(a, b)[i], (a, b)[j]]) for a, b in both}
+            if _a_top_k(pairs, one_side, k):
+                return self.failed(f"got {pairs}, expected {want}: only one direction was "
+                                   f"counted, {what}: a pair {{i, j}} is confused "
+                                   "M[i, j] + M[j, i] times; add both cells")
         return self.failed(f"got {pairs}, expected {want} (counts {[both[tuple(p)] for p in want]})")
 
 

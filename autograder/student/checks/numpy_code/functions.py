@@ -66,6 +66,12 @@ def _elementwise_mistakes(reference: str, x: np.ndarray) -> dict:
                 (x >= 0).astype(float),
                 "it is 1 for x < 0 as well; ReLU's slope is 0 where x < 0": np.ones_like(x),
                 "you returned ReLU(x) itself, not its derivative": np.maximum(0, x)}
+    if reference == "linear":
+        return {"it is zero everywhere: the linear (identity) activation f(x) = x has slope 1, "
+                "so its gradient is 1 everywhere (np.ones_like(x)), not the derivative of a "
+                "constant": np.zeros_like(x),
+                "you returned x itself, not the derivative of f(x) = x, which is 1 "
+                "everywhere (np.ones_like(x))": x}
     return {}
 
 

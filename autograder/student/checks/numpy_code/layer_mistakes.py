@@ -8,10 +8,16 @@ own inputs, so that a layer check names the cause only when the student's array 
   the window's offset forgotten) or that overwrites instead of adding where overlapping
   windows share a maximum. (Decoding with the stride instead of the kernel size sends some
   gradients outside the image, so that code raises an IndexError before any check.)
+* a convolution whose forward reshapes its matrix product straight to (N, F, H', W')
+  without the transpose; its wrong backward passes (dW assigned, not added; the stride
+  ignored) walk the padded input's windows, close to the answer, so they are grader side
+  (autograder/grader/references/layers.py) and named only at grading.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..core import grader_reference
 
 SUM_AXES = "sum dout over the batch and every output position (axes 0, 2, 3)"
 
@@ -91,3 +97,44 @@ def maxpool_mistakes(x: np.ndarray, dout: np.ndarray, kernel: int, stride: int) 
         if dx is not None:
             found[message] = dx
     return found
+
+
+def backward_mistakes(reference: str, x, params: dict, dout, options: dict) -> dict:
+    """{"dx": {message: dx}, <parameter name>: {message: gradient}} of the typical wrong
+    backward passes of a ``reference`` layer (bias gradients: :func:`bias_mistakes`)."""
+    if reference in ("relu", "sigmoid", "tanh"):
+        return {"dx": elementwise_mistakes(reference, x)}
+    if reference == "conv2d":  # near-answers of the loop convolution: grader side only
+        diagnose = grader_reference("conv2d_backward")
+        return diagnose(x, params["W"], dout, options.get("stride", 1),
+                        options.get("pad", 0)) if diagnose else {}
+    if reference != "maxpool2d":
+        return {}
+    k = options.get("kernel", 2)
+    decoded = maxpool_mistakes(x, dout, k, options.get("stride", 2))
+    spread = np.asarray(dout).repeat(k, axis=2).repeat(k, axis=3)
+    if spread.shape != np.shape(x):
+        return {"dx": decoded}
+    return {"dx": {
+        "the gradient went to every position of each window; send it only to the position "
+        "of the max (the argmax)": spread,
+        "the gradient was averaged over each window (that is average pooling); send it only "
+        "to the position of the max": spread / (k * k), **decoded}}
+
+
+def conv_forward_mistakes(out: np.ndarray) -> dict:
+    """{message: forward output} of an im2col convolution that reshapes its matrix product
+    straight to (N, F, H', W'), from the right output ``out`` (N, F, H', W')."""
+    out = np.asarray(out, dtype=np.float64)
+    if out.ndim != 4:
+        return {}
+    transpose = ("then transpose it to (N, F, H', W') (.transpose(1, 0, 2, 3)): a reshape "
+                 "never moves entries between axes")
+    return {
+        "the (F, N*H'*W') product was reshaped straight to (N, F, H', W'), which mixes "
+        "filters and images: its rows are the filters, so reshape it to (F, N, H', W') and "
+        + transpose: out.transpose(1, 0, 2, 3).reshape(out.shape),
+        "the (N*H'*W', F) product was reshaped straight to (N, F, H', W'), which mixes "
+        "positions and filters: reshape it to (N, H', W', F) and then transpose it to "
+        "(N, F, H', W') (.transpose(0, 3, 1, 2))": out.transpose(0, 2, 3, 1).reshape(out.shape),
+    }

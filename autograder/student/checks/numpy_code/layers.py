@@ -13,7 +13,7 @@ from .. import tolerances
 from ..convert import to_array
 from ..compare import compare
 from ..core import Check, StudentError, call_student
-from .layer_mistakes import bias_mistakes, elementwise_mistakes, maxpool_mistakes
+from .layer_mistakes import backward_mistakes, bias_mistakes, conv_forward_mistakes
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
 
@@ -221,22 +221,23 @@ class LayerCheck(Check):
         if np.shape(ev["out"]) != out.shape:
             return self.failed(self._shape_message("forward(x)", np.shape(ev["out"]), out.shape))
         problem = compare("forward(x)", ev["out"], out, tolerances.VALUE,
-                          mistakes=self._forward_mistakes(x, params))
+                          mistakes=self._forward_mistakes(x, params, out))
         if problem:
             return self.failed(problem)
         _, dx, grads = reference_gradients(self.reference, x, params, np.asarray(ev["dout"]),
                                            self.options)
         if np.shape(ev["dx"]) != dx.shape:
             return self.failed(self._shape_message("dx", np.shape(ev["dx"]), dx.shape))
-        problem = compare("dx", ev["dx"], dx, tolerances.LAYER,
-                          batch=x.shape[0], mistakes=self._mistakes(ev, x), hint=self._hint())
+        known = backward_mistakes(self.reference, x, params, ev["dout"], self.options)
+        problem = compare("dx", ev["dx"], dx, tolerances.LAYER, batch=x.shape[0],
+                          mistakes=known.get("dx"), hint=self._hint())
         for name, expected in (grads or {}).items():
             # the bias gradient reads no input window, so the stride hint is not for it
             bias = name == "b"
             problem = problem or compare(
                 f"gradient of {name}", ev["grads"][name], expected, tolerances.LAYER,
                 batch=x.shape[0], hint="" if bias else self._hint(),
-                mistakes=bias_mistakes(self.reference, ev["dout"]) if bias else None)
+                mistakes=bias_mistakes(self.reference, ev["dout"]) if bias else known.get(name))
         problem = problem or (self.judge_large(ev) if self.large else None)
         if problem:
             return self.failed(problem)
@@ -259,27 +260,15 @@ class LayerCheck(Check):
                                   "(H + 2*pad - HH) // stride + 1")
         return message
 
-    def _forward_mistakes(self, x, params) -> dict:
+    def _forward_mistakes(self, x, params, right) -> dict:
         if "b" not in params:
             return {}
         unbiased = dict(params, b=np.zeros_like(params["b"]))
         out, _, _ = reference_gradients(self.reference, x, unbiased, None, self.options)
-        return {"the bias b is not added (out = ... + b)": out}
-
-    def _mistakes(self, ev, x) -> dict:
-        if self.reference in ("relu", "sigmoid", "tanh"):
-            return elementwise_mistakes(self.reference, x)
-        if self.reference != "maxpool2d":
-            return {}
-        k = self.options.get("kernel", 2)
-        decoded = maxpool_mistakes(x, ev["dout"], k, self.options.get("stride", 2))
-        spread = np.asarray(ev["dout"]).repeat(k, axis=2).repeat(k, axis=3)
-        if spread.shape != x.shape:
-            return decoded
-        return {"the gradient went to every position of each window; send it only to the "
-                "position of the max (the argmax)": spread,
-                "the gradient was averaged over each window (that is average pooling); send "
-                "it only to the position of the max": spread / (k * k), **decoded}
+        found = {"the bias b is not added (out = ... + b)": out}
+        if self.reference == "conv2d":
+            found.update(conv_forward_mistakes(right))
+        return found
 
     def _hint(self) -> str:
         if self.reference == "conv2d" and self.options.get("stride", 1) > 1:

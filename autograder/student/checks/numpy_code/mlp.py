@@ -1,7 +1,7 @@
 """Checks on A1's MLP building blocks: ``init_params``, ``forward`` and ``predict``.
 
-The judges use torch (imported lazily) as the oracle of the forward pass and plain
-statistics for the initialisers, so no answer to an exercise lives here.
+The judges use torch (imported lazily, mlp_passes.py) as the oracle of the forward pass and
+plain statistics for the initialisers, so no answer to an exercise lives here.
 """
 from __future__ import annotations
 
@@ -9,28 +9,11 @@ import numpy as np
 
 from ..core import Check, StudentError, call_student
 from ..convert import evidence_array, to_array
-from ..judging import lazy_torch, same
+from ..judging import same
+from .mlp_passes import forward_mistakes, torch_mlp
 
 METHODS = ("uniform", "gaussian", "glorot")
 BIG = (400, 300)  # the layer whose statistics are judged: 120,000 weights
-
-
-def torch_mlp(params: dict, X: np.ndarray, activation: str) -> dict:
-    """The oracle forward pass in float64. Input: params {"W1": (D, H1), "b1": (H1,), ...},
-    X (N, D). Output: {"A1", "H1", ..., "Z", "P"} as NumPy arrays (P = softmax(Z))."""
-    torch = lazy_torch()
-    f = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-         "linear": lambda t: t}[activation]
-    depth = sum(1 for key in params if key.startswith("W"))
-    h, out = torch.tensor(X, dtype=torch.float64), {}
-    for layer in range(1, depth + 1):
-        a = h @ torch.tensor(params[f"W{layer}"]) + torch.tensor(params[f"b{layer}"])
-        if layer == depth:
-            out["Z"], out["P"] = a.numpy(), torch.softmax(a, dim=1).numpy()
-        else:
-            h = f(a)
-            out[f"A{layer}"], out[f"H{layer}"] = a.numpy(), h.numpy()
-    return out
 
 
 def random_mlp(rng, sizes, batch):
@@ -51,8 +34,15 @@ def _stats(w: np.ndarray) -> dict:
 
 def _glorot_cause(top: float, fan_in: int, fan_out: int, std: float) -> str:
     """Name the usual wrong Glorot range from the largest |w| (None if none fits)."""
-    if top > np.sqrt(6 / (fan_in + fan_out)) and abs(std - np.sqrt(2 / (fan_in + fan_out))) < 0.003:
+    r = np.sqrt(6 / (fan_in + fan_out))
+    if top > r and abs(std - np.sqrt(2 / (fan_in + fan_out))) < 0.003:
         return "that is Glorot *normal* (std sqrt(2/(fan_in+fan_out))); draw U(-r, r) instead"
+    # N(0, r): std r, and a normal tail (|w| beyond 3 std); U(-r, r) has std r/sqrt(3), and a
+    # uniform with std r (range sqrt(3) r) stops at 1.73 std
+    if top > 3 * std and abs(std - r) < 0.02 * r:
+        return (f"the weights have std {std:.4g}, about r, and go beyond [-r, r]: they were "
+                "drawn from a normal distribution N(0, r) (rng.normal(0, r, ...)) instead of "
+                "U(-r, r); draw rng.uniform(-r, r, size), whose std is r/sqrt(3)")
     for value, text in ((np.sqrt(6 / fan_in), "sqrt(6/fan_in): use fan_in + fan_out"),
                         (np.sqrt(6 / fan_out), "sqrt(6/fan_out): use fan_in + fan_out"),
                         (np.sqrt(2 / (fan_in + fan_out)), "sqrt(2/(fan_in+fan_out)), the Glorot "
@@ -216,15 +206,8 @@ class ForwardCheck(Check):
         if P.shape != ref["P"].shape:
             return self.failed(f"P has shape {P.shape}, expected (N, C) = {ref['P'].shape}")
         if not same(P, ref["P"], 1e-7):
-            mistakes = {"P is the scores Z: apply softmax to the last layer": ref["Z"]}
-            if L > 1:
-                wrong = torch_mlp(inp["params"], inp["X"], "relu")["P"]
-                if self.activation != "relu":
-                    mistakes[f"it equals a ReLU network's: pass activation={self.activation!r} "
-                             "on to every hidden layer"] = wrong
-                mistakes["it equals a network without hidden activations: apply f to every "
-                         "hidden layer's A"] = torch_mlp(inp["params"], inp["X"], "linear")["P"]
-            for message, wrong in mistakes.items():
+            for message, wrong in forward_mistakes(inp["params"], inp["X"],
+                                                   self.activation).items():
                 if same(P, wrong, 1e-7):
                     return self.failed(f"the probabilities P are wrong: {message}")
             rows = "" if np.allclose(P.sum(axis=1), 1) else " (its rows do not sum to 1)"
@@ -260,10 +243,22 @@ class PredictCheck(ForwardCheck):
     kind = "mlp_predict"
     collects = "the predicted labels on seeded parameters and batch"
     compares_with = "the arg-max of the same MLP computed in torch"
+    SHIFT = 100.0   # below every output score of these small networks, far above underflow
 
     def __init__(self, sizes, activation="relu", batch=20, seed=0, name=None, points=1.0):
         super().__init__(sizes, activation, batch, seed,
                          name or f"predict {'-'.join(map(str, sizes))} {activation}", points)
+
+    def inputs(self):
+        """The forward check's inputs, every output score lowered by SHIFT (100): softmax
+        and its arg-max do not change when one number is added to every class's score,
+        but a forward that applies a ReLU to the scores then clips every row to zeros
+        (arg-max 0), so this check sees that on every row, not only where random scores
+        all fell below zero."""
+        inp = super().inputs()
+        last = f"b{len(self.sizes) - 1}"
+        inp["params"][last] = inp["params"][last] - self.SHIFT
+        return inp
 
     def collect(self, predict):
         inp = self.inputs()

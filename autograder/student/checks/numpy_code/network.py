@@ -10,6 +10,7 @@ from ..core import Check, StudentError, call_student, grader_reference
 from .sketch import (failure_record, large_run_problem, sample_indices, sketch,
                      student_sketch)
 from .functions import ACTIVATIONS
+from .optimisers import optimiser_inputs
 
 
 def mlp_loss(params: dict, X, Y, activation: str, penalty=None, alpha=0.0):
@@ -196,11 +197,7 @@ class AdamCheck(Check):
         self.lr, self.steps = float(lr), int(steps)
 
     def inputs(self):
-        rng = self.rng()
-        params = {"W": rng.normal(0, 1, (4, 3)), "b": rng.normal(0, 1, 3)}
-        grads = [{k: rng.normal(0, 1, v.shape) for k, v in params.items()}
-                 for _ in range(self.steps)]
-        return {"params": params, "grads": grads}
+        return optimiser_inputs(self.rng(), self.steps)
 
     def collect(self, run_adam):
         inp = self.inputs()
@@ -228,6 +225,9 @@ class AdamCheck(Check):
         diagnose = grader_reference(self.kind)  # wrong Adams are near-answers: grader side only
         if diagnose:
             known.update(diagnose(inp["params"], inp["grads"], self.lr))
+        unchanged = self.unchanged(ev["params"], inp)
+        if unchanged:
+            return self.failed(unchanged)
         for key, tensor in tensors.items():
             problem = compare(f"parameter {key} after {self.steps} Adam steps", ev["params"][key],
                               tensor.detach().numpy(), tolerances.OPTIMIZER,
@@ -236,6 +236,18 @@ class AdamCheck(Check):
             if problem:
                 return self.failed(problem)
         return self.passed()
+
+    def unchanged(self, params: dict, inp: dict) -> str:
+        """The cause when every parameter comes back exactly as it went in although some
+        gradient is non-zero: the steps never wrote into the arrays; "" otherwise."""
+        moved = [not np.array_equal(np.asarray(params[k], dtype=np.float64), v)
+                 for k, v in inp["params"].items()]
+        if any(moved) or not any(np.any(g[k] != 0) for g in inp["grads"] for k in g):
+            return ""
+        return (f"every parameter is exactly as it was before the {self.steps} Adam step(s), "
+                "although the gradients are non-zero: the update never reached the arrays. "
+                "param = param - ... only rebinds the name to a new array; update the array "
+                "in place (param -= ...)")
 
     @staticmethod
     def nan_cause(params: dict) -> str:

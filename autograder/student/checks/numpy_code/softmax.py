@@ -170,7 +170,10 @@ class SoftmaxCrossEntropyCheck(Check):
                                          "the true class's -1 is missing: dscores = (p - y) / N":
                                              p / n,
                                          "it is p - y without averaging over the batch (/ N)":
-                                             p - onehot})
+                                             p - onehot,
+                                         "the true class gets +1 instead of -1: dscores = (p - "
+                                         "y) / N, so subtract 1 at each row's true class "
+                                         "(dscores[np.arange(N), y] -= 1)": (p + onehot) / n})
         if problem:
             return self.failed(problem)
         hint = "unstable for large scores: subtract each row's max (log-sum-exp)"

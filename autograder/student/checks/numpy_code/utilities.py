@@ -276,6 +276,13 @@ class WeightsRoundTripCheck(Check):
                                "array is saved under its key")
         loaded = {k: evidence_array(v, k) for k, v in ev["loaded"].items()}
         if set(loaded) != set(params):
+            positional = {f"arr_{i}" for i in range(len(params))}  # arrays passed positionally
+            if isinstance(stored, list) and set(map(str, stored)) == positional:
+                return self.failed(
+                    f"load_weights gave back the keys {sorted(loaded)}, expected "
+                    f"{sorted(params)}: the file holds arr_0 ... arr_{len(params) - 1}, the "
+                    "names np.savez gives arrays passed positionally; save them by name, as "
+                    "keyword arguments, so that every array keeps its key")
             return self.failed(f"load_weights gave back the keys {sorted(loaded)}, expected "
                                f"{sorted(params)}")
         for key, value in params.items():

@@ -17,8 +17,9 @@ import tempfile
 
 import numpy as np
 
-from .accuracy import labels, preprocessed
-from .saved_network import network_forward, saved_arrays, saved_file
+from .checkpoint_causes import (epoch_matches, missing_relu_message, network_scores, same_loss,
+                                unmatched_message)
+from .saved_network import saved_arrays, saved_file
 from ..core import Check, StudentError, call_student, grader_reference
 from ..convert import numeric
 from .history import _history_evidence, _history_problem, _load_state
@@ -53,49 +54,47 @@ class HistoryCheckpointCheck(Check):
         state = saved_arrays(saved_file(self.folder, self.path))
         arrays = {k: v for k, v in state.items() if numeric(v) is not None}
         try:
-            accuracy = self._accuracy(arrays, self.split)
+            accuracy, loss = self._scores(arrays, self.split)
         except StudentError as err:
             return self.failed(str(err))
-        val_acc = history["val_acc"]
+        val_acc, tol = history["val_acc"], self.tolerance
         best = int(np.argmax(val_acc))
-        if abs(accuracy - val_acc[best]) <= self.tolerance:
+        if abs(accuracy - val_acc[best]) <= tol:
             return self.passed(f"the checkpoint has the best epoch's {self.split} accuracy "
                                f"{accuracy:.4f} (epoch {best + 1} of {self.epochs})")
         text = (f"the checkpoint has {self.split} accuracy {accuracy:.4f}, the best epoch "
                 f"({best + 1}) had {val_acc[best]:.4f}")
-        if abs(accuracy - val_acc[-1]) <= self.tolerance:
-            return self.failed(f"{text}: the checkpoint is the last epoch's model; save "
-                               "model.state_dict() only when the validation accuracy beats the "
-                               "best so far")
-        matches = np.flatnonzero(np.abs(val_acc - accuracy) <= self.tolerance)
-        if matches.size:
-            return self.failed(f"{text}: the checkpoint is epoch {matches[0] + 1}'s model; save "
-                               "whenever the validation accuracy beats the best so far")
-        if self.split != "test" and abs(self._accuracy(arrays, "test") - val_acc[best]) <= self.tolerance:
-            return self.failed(f"{text}, which is the checkpoint's accuracy on the test set: the "
-                               "history's validation accuracies were measured on the test images; "
-                               f"validate on the {self.split} split and keep the test set for the "
-                               "final evaluation only")
-        if accuracy > val_acc.max() + self.tolerance:
+        # a save timing is named only when an epoch's accuracy and loss are the checkpoint's
+        matches = epoch_matches(history, accuracy, loss, tol)
+        if self.epochs - 1 in matches:
+            return self.failed(f"{text}: the checkpoint is the last epoch's model (its accuracy "
+                               "and loss are the last epoch's); save model.state_dict() only "
+                               "when the validation accuracy beats the best so far")
+        if matches:
+            return self.failed(f"{text}: the checkpoint is epoch {matches[0] + 1}'s model (its "
+                               "accuracy and loss are that epoch's); save whenever the "
+                               "validation accuracy beats the best so far")
+        skipped = missing_relu_message(arrays, self.layers, history, self.dataset, self.split,
+                                       self.preprocess, tol)
+        if skipped:
+            return self.failed(f"{text}; {skipped}")
+        if self.split != "test":
+            test_acc, test_loss = self._scores(arrays, "test")
+            if abs(test_acc - val_acc[best]) <= tol and same_loss(history["val_loss"][best], test_loss):
+                return self.failed(f"{text}, which is the checkpoint's accuracy on the test set: "
+                                   "the history's validation accuracies were measured on the test "
+                                   f"images; validate on the {self.split} split and keep the test "
+                                   "set for the final evaluation only")
+        if accuracy > val_acc.max() + tol:
             return self.failed(f"{text}; it is above every epoch's recorded {self.split} accuracy, "
                                "which the timing of the save cannot explain: the history's "
                                f"figures were not measured on the plain {self.split} images (are "
                                "the validation batches augmented, or made from other images?)")
-        return self.failed(f"{text}, and no epoch of the history had {accuracy:.4f}: save the "
-                           "state_dict right after validating the epoch, and record that "
-                           "epoch's validation accuracy in history['val_acc']")
+        return self.failed(unmatched_message(text, history, accuracy, loss, self.split, tol))
 
-
-    def _accuracy(self, arrays: dict, split: str) -> float:
-        """The saved network's accuracy on ``split``, with the kit's forward pass and data."""
-        import torch
-
-        x = preprocessed(self.dataset, split, self.preprocess)
-        with torch.no_grad():
-            predicted = np.concatenate([
-                network_forward(arrays, self.layers, x[i:i + 2000]).argmax(1).numpy()
-                for i in range(0, len(x), 2000)])
-        return float(np.mean(predicted == labels(self.dataset, split)))
+    def _scores(self, arrays: dict, split: str) -> tuple[float, float]:
+        """The saved network's (accuracy, loss) on ``split``, with the kit's forward and data."""
+        return network_scores(arrays, self.layers, self.dataset, split, self.preprocess)
 
 
 check_history_checkpoint = HistoryCheckpointCheck.function("check_history_checkpoint", "history")

@@ -11,6 +11,7 @@ from .epochs import check_evaluate, check_train_epoch
 from .loaders import check_loader_shuffles
 from .makeup import check_parameter_sizes
 from .metrics import check_precision_recall_f1
+from .model_faults import check_model_nonlinear
 from .models import check_evaluation_repeatable, check_model_forward
 from .one_epoch import check_test_one_epoch, check_train_one_epoch
 from .params import check_count_function, check_parameter_count
@@ -29,5 +30,5 @@ __all__ = [
     "check_scheduler", "check_train_one_epoch", "check_test_one_epoch", "check_parameter_table",
     "check_random_crop", "check_random_rotation", "check_prepare_batch",
     "check_train_epoch", "check_evaluate", "check_precision_recall_f1", "check_model_forward",
-    "check_evaluation_repeatable", "check_loader_shuffles",
+    "check_evaluation_repeatable", "check_loader_shuffles", "check_model_nonlinear",
 ]

@@ -24,6 +24,22 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
 
 
+def _nan_f1_message(got: np.ndarray, f1: np.ndarray, p_plus_r: np.ndarray) -> str:
+    """The message for an F1 with NaN/inf entries. The cause (an unguarded 2PR / (P + R)) is
+    named only when the NaNs sit exactly on the classes with P + R = 0 and every other class
+    is right: that is the output of the unguarded formula on these labels."""
+    bad = np.flatnonzero(~np.isfinite(got))
+    zero = np.flatnonzero(p_plus_r == 0)
+    finite = np.isfinite(got)
+    if np.array_equal(bad, zero) and np.allclose(got[finite], f1[finite], atol=1e-8):
+        classes = ", ".join(str(c) for c in bad)
+        return (f"F1 is NaN for class{'es' if bad.size > 1 else ''} {classes}, exactly where "
+                "precision + recall = 0 (2PR / (P + R) is 0/0 there), and right for every other "
+                "class: define F1 = 0 where P + R = 0 (divide only where the denominator is > 0)")
+    return (f"F1 of class {bad[0]} is {got[bad[0]]}, expected {f1[bad[0]]:.4f} (its precision "
+            f"+ recall is {p_plus_r[bad[0]]:.4f}); F1 = 2PR / (P + R), and 0 where P + R = 0")
+
+
 class PrecisionRecallF1Check(Check):
     """``precision_recall_f1(y_true, y_pred, n_classes)`` on int64 labels (n_samples,) returns
     three float arrays (n_classes,); a class never predicted and a class that never occurs
@@ -101,8 +117,7 @@ class PrecisionRecallF1Check(Check):
                                    f"{predicted[c]:.0f}, actual {actual[c]:.0f})")
         bad = np.flatnonzero(~np.isfinite(got["f1"]))
         if bad.size:
-            return self.failed(f"F1 of class {bad[0]} is {got['f1'][bad[0]]}: its precision and "
-                               "recall are both 0, and F1 is then defined as 0 (avoid 0/0)")
+            return self.failed(_nan_f1_message(got["f1"], f1, precision + recall))
         if not np.allclose(got["f1"], f1, atol=1e-8):
             hint = ""
             if np.allclose(got["f1"], (precision + recall) / 2, atol=1e-8):

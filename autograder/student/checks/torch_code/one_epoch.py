@@ -166,10 +166,9 @@ class TestEpochCheck(Check):
                                "train")
         if "Tensor" in ev["loss_type"]:
             return self.failed("the mean loss is a tensor: return a Python float (.item())")
-        if ev["n_correct_type"] not in ("int", "int64", "int32"):
-            return self.failed(f"n_correct is a {ev['n_correct_type']}, expected a Python int "
-                               "(use .item() on the count)")
         reference = grader_reference(self.kind)  # an evaluation loop is the exercise itself
+        if ev["n_correct_type"] not in ("int", "int64", "int32"):
+            return self.failed(self._count_type_message(ev, params, reference))
         if reference is None:
             return deferred(self, "eval mode, parameters untouched, a float and an int")
         expected = reference(params)
@@ -197,6 +196,21 @@ class TestEpochCheck(Check):
             return self.failed(f"n_correct is {ev['n_correct']:g}, expected {correct}{hint}")
         note = "" if not np.asarray(ev["grad"], dtype=bool).any() else " (tip: evaluate under torch.no_grad() to save memory and time)"
         return self.passed(f"mean loss and correct count as expected{note}")
+
+    @staticmethod
+    def _count_type_message(ev, params, reference) -> str:
+        """A count that is not an int: when its value is the reference's accuracy on this
+        problem (n_correct / n), the student returned the accuracy; otherwise only the type."""
+        n = len(params["y"])
+        if reference is not None:
+            correct = reference(params)["n_correct"]
+            value = ev["n_correct"]
+            if value != correct and math.isclose(value, correct / n, rel_tol=1e-6):
+                return (f"test_one_epoch returns the accuracy where the number of correct "
+                        f"predictions is asked: its second value is {value:.6g} = {correct}/{n}; "
+                        f"return n_correct, the count {correct} (an int)")
+        return (f"n_correct is a {ev['n_correct_type']}, expected a Python int (use .item() on "
+                "the count)")
 
 
 check_test_one_epoch = TestEpochCheck.function("check_test_one_epoch", "test_one_epoch")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Check, StudentError, call_student
+from .model_faults import unregistered_modules, unregistered_message
 
 
 def parameter_shapes(obj) -> list[tuple[str, tuple, bool]]:
@@ -83,7 +84,7 @@ class ParameterCountCheck(Check):
         self.expected, self.layers = int(expected), layers
 
     def collect(self, obj):
-        return {"rows": parameter_rows(obj)}
+        return {"rows": parameter_rows(obj), "unregistered": unregistered_modules(obj)}
 
     def verdict(self, ev):
         rows = trainable(ev["rows"])
@@ -105,6 +106,9 @@ class ParameterCountCheck(Check):
         elif unbiased and self.expected - total == sum(unbiased.values()):
             cause = (" That is exactly the number of biases of the layers without one "
                      f"({', '.join(unbiased)}): built with bias=False?")
+        plain = ev.get("unregistered")
+        cause = cause or unregistered_message(plain if isinstance(plain, list) else [], total,
+                                              self.expected)
         if wrong_layers:
             cause += f" Layers that differ: {', '.join(wrong_layers)}."
         return self.failed(f"{total:,} trainable parameters, expected {self.expected:,} "

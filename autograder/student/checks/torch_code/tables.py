@@ -75,9 +75,13 @@ class ParameterTableCheck(Check):
                     hint = ""
                     if len(want) == 2 and tuple(got) == want[::-1]:
                         hint = " (transposed: nn.Linear stores (out_features, in_features))"
+                    elif field == "weight":
+                        hint = self._flatten_hint(layer, tuple(got), want)
                     problems.append(f"{layer}: {field} shape {tuple(got)}, expected {want}{hint}")
             want_count = math.prod(weight) + math.prod(bias)
-            if row["count"] != want_count:
+            own_count = (math.prod(row["weight"]) + math.prod(row["bias"])
+                         if all(isinstance(row[f], list) for f in ("weight", "bias")) else None)
+            if row["count"] != want_count and not (problems and row["count"] == own_count):
                 problems.append(f"{layer}: count {row['count']}, expected {want_count:,}")
         extra = sorted(set(rows) - set(self.reference))
         if extra:
@@ -86,6 +90,26 @@ class ParameterTableCheck(Check):
             return self.failed("; ".join(problems))
         total = sum(math.prod(w) + math.prod(b) for w, b in self.reference.values())
         return self.passed(f"all {len(self.reference)} layers correct ({total:,} parameters)")
+
+    def _flatten_hint(self, layer, got, want) -> str:
+        """For the first linear layer after the convolutions: its in_features is channels x
+        height x width of the last feature maps. When the student's number is the same
+        channels times another square size, say which sizes the two numbers mean."""
+        if len(got) != 2 or len(want) != 2 or got[0] != want[0]:
+            return ""
+        layers = list(self.reference)
+        convs = [w for w, _ in (self.reference[n] for n in layers[:layers.index(layer)]) if len(w) == 4]
+        if not convs:
+            return ""
+        channels = convs[-1][0]
+        sides = [math.isqrt(n // channels) if n % channels == 0 else 0 for n in (got[1], want[1])]
+        if not all(sides) or any(s * s * channels != n for s, n in zip(sides, (got[1], want[1]))):
+            return ""
+        (g, w), c = sides, channels
+        lenet = " (5x5 is their size in LeNet on 32x32 images)" if (g, w, c) == (5, 4, 16) else ""
+        return (f": {layer} was given {c}*{g}*{g} = {got[1]} inputs ({c} feature maps of "
+                f"{g}x{g}) instead of {c}*{w}*{w} = {want[1]}: for this model's input the last "
+                f"feature maps are {w}x{w} when they are flattened{lenet}")
 
 
 check_parameter_table = ParameterTableCheck.function("check_parameter_table", "table")

@@ -18,6 +18,7 @@ from ..core import Check, StudentError, call_student, run
 from .splits import check_augmentation, check_split  # noqa: F401
 # The epoch checks live in their own module; importable from here too.
 from .one_epoch import check_test_one_epoch, check_train_one_epoch  # noqa: F401
+from .model_faults import FLATTEN_FROM_1, matmul_evidence, matmul_message
 from .tables import check_parameter_table  # noqa: F401
 from .torch_helpers import preserved_rng
 
@@ -63,6 +64,11 @@ class LogitsShapeCheck(Check):
                 model.eval()
             with preserved_rng(self.seed), torch.no_grad():
                 out = call_student(model, x.to(device), what="model(x)")
+        except StudentError as err:  # the shapes of a failed matrix product can name the cause
+            found = matmul_evidence(err)
+            if found is None:
+                raise
+            return found
         finally:
             if was_training is not None:
                 model.train(was_training)
@@ -72,6 +78,8 @@ class LogitsShapeCheck(Check):
         return {"out": out.detach().cpu().double().numpy()}
 
     def verdict(self, ev):
+        if "matmul" in ev:
+            return self.failed(matmul_message(ev, self.input_shape))
         out = np.asarray(ev["out"])
         n = self.input_shape[0]
         want = (n, self.n_classes)
@@ -82,7 +90,7 @@ class LogitsShapeCheck(Check):
             elif out.ndim == 2 and out.shape[0] == n:
                 hint = f": the last layer has {out.shape[1]} outputs, one per class is needed"
             elif out.ndim < 2 or out.shape[0] != n:
-                hint = ": the batch dimension was lost or mixed up (flatten from dimension 1)"
+                hint = f": the batch dimension was lost or mixed up ({FLATTEN_FROM_1})"
             return self.failed(f"model(x) for x of shape {self.input_shape} returned shape "
                                f"{out.shape}, expected {want}{hint}")
         if not np.isfinite(out).all():
