@@ -34,7 +34,9 @@ class Progress:
     def __init__(self, jobs, done=(), stream=None, every: float = 30.0, tty=None):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
-        self.every, self.start, self.shown = every, time.monotonic(), 0.0
+        # None until the first line: the monotonic clock starts at boot, so a 0.0 here would
+        # hold back the first line on a machine up for less than ``every`` seconds
+        self.every, self.start, self.shown = every, time.monotonic(), None
         self.total, self.done, self.failed = {}, {}, {}
         for _, assignment in jobs:
             self.total[assignment] = self.total.get(assignment, 0) + 1
@@ -66,7 +68,8 @@ class Progress:
         if self.tty:
             self.stream.write("\r\x1b[K" + self.line())
             self.stream.flush()
-        elif now - self.shown >= self.every or self.finished == self.left:
+        elif (self.shown is None or now - self.shown >= self.every
+              or self.finished == self.left):
             self.shown = now
             print(self.line(), file=self.stream, flush=True)
 
