@@ -50,6 +50,21 @@ def test_each_corpus_entry_applies_once_and_names_real_tests(mutation):
         assert isinstance(mutation.names_cause, bool), "say whether the words name the cause"
 
 
+@pytest.mark.parametrize("assignment_name", COURSE.assignments())
+def test_every_correct_alternative_of_an_assignment_applies_in_one_notebook(assignment_name):
+    """CI grades them together (notebooks.all_alternatives): each edit still finds its text
+    once after the others."""
+    alternatives = [m for m in notebooks.load(assignment_name) if notebooks.is_correct(m)]
+    (combined,) = notebooks.all_alternatives(notebooks.load(assignment_name))
+    answers = answers_of(assignment_name)
+    changed = mutate(answers, combined)
+    for m in alternatives:
+        for edit in m.edits:
+            assert edit["replace"] in changed[edit["cell"]], (m.student, edit["cell"])
+    assert combined.student == f"{assignment_name[:2]}-every-alternative"
+    assert combined.student not in {m.student for m in CORPUS}
+
+
 def test_corpus_students_have_distinct_names_and_none_shadows_the_sample_class():
     names = [m.student for m in CORPUS]
     sample_class = {m.student for m in load_mutations(REPO / "samples" / "sample_class.json")}

@@ -18,8 +18,9 @@ FOLDER = Path(__file__).parent / "notebooks"
 # --pending grades them so they can move into FOLDER.
 PENDING = Path(__file__).parent / "pending"
 
-# CI grades every correct alternative and one mistake in SAMPLE_EVERY (by name), so each
-# file is exercised end to end on every landing; the rest waits for AUTOGRADER_ROUNDTRIP=all.
+# CI grades one mistake in SAMPLE_EVERY (by name) and every correct alternative, all of
+# an assignment's at once in one notebook (``all_alternatives``), so each file is exercised
+# end to end on every landing; each alone waits for AUTOGRADER_ROUNDTRIP=all.
 SAMPLE_EVERY = 8
 
 
@@ -35,13 +36,30 @@ def is_correct(mutation: Mutation) -> bool:
     return not mutation.loses
 
 
+def all_alternatives(mutations: list[Mutation]) -> list[Mutation]:
+    """One student per assignment who writes every correct alternative of ``mutations`` at
+    once (their edits touch different lines), and must keep every point: a notebook graded
+    instead of one per alternative. When it loses a point, try_notebooks grades each alone."""
+    combined = {}
+    for m in mutations:
+        if is_correct(m):
+            combined.setdefault(m.assignment, []).append(m)
+    return [Mutation(student=f"{alternatives[0].student.split('-')[0]}-every-alternative",
+                     assignment=assignment,
+                     description="every correct alternative: "
+                                 + ", ".join(m.student for m in alternatives),
+                     edits=[edit for m in alternatives for edit in m.edits])
+            for assignment, alternatives in combined.items()]
+
+
 def sample(mutations: list[Mutation]) -> list[Mutation]:
-    """What CI grades: all of them with AUTOGRADER_ROUNDTRIP=all, else every correct
-    alternative and every SAMPLE_EVERY-th mistake in name order."""
+    """What CI grades: all of them with AUTOGRADER_ROUNDTRIP=all, else the correct
+    alternatives of each assignment together (all_alternatives) and every SAMPLE_EVERY-th
+    mistake in name order."""
     if os.environ.get("AUTOGRADER_ROUNDTRIP") == "all":
         return list(mutations)
     mistakes = sorted((m for m in mutations if not is_correct(m)), key=lambda m: m.student)
-    return [m for m in mutations if is_correct(m)] + mistakes[::SAMPLE_EVERY]
+    return all_alternatives(mutations) + mistakes[::SAMPLE_EVERY]
 
 
 def share_naming_cause(mutations: list[Mutation]) -> tuple[int, int]:
